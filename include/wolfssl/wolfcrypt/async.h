@@ -1,0 +1,557 @@
+/* async.h: the C contract between wolfSSL/wolfCrypt and asynccrypt.
+ *
+ * asynccrypt (MIT licence) implements the asynchronous-crypto layer that
+ * wolfSSL compiles against when configured with --enable-asynccrypt. A crypto
+ * call on an object initialised with a device id may return WC_PENDING_E; the
+ * operation then runs on a device and the application learns that it finished
+ * by polling an event queue (wolfAsync_EventQueuePoll, wolfSSL_AsyncPoll,
+ * wolfSSL_CTX_AsyncPoll) or by waiting (wc_AsyncWait).
+ *
+ * Names, signatures and return codes follow what wolfSSL 5.5.4 expects. The
+ * asynccrypt_* functions at the end are our extensions: devices chosen at run
+ * time, a completion file descriptor per queue, and counters.
+ */
+#ifndef WOLF_CRYPT_ASYNC_H
+#define WOLF_CRYPT_ASYNC_H
+
+#include <wolfssl/wolfcrypt/types.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
+#include <wolfssl/wolfcrypt/wolfevent.h>
+
+#ifdef WOLFSSL_ASYNC_CRYPT
+
+#ifndef WC_NO_ASYNC_THREADING
+    #include <pthread.h>
+    #include <sched.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Which algorithms take the asynchronous path.                              */
+/* WC_ASYNC_NO_<GROUP> or WC_ASYNC_NO_<ALG> turn a path off; every algorithm */
+/* left on gets WC_ASYNC_ENABLE_<ALG>, which wolfCrypt tests.                */
+/* ------------------------------------------------------------------------ */
+#ifdef WC_ASYNC_NO_CRYPT
+    #ifndef WC_ASYNC_NO_ARC4
+        #define WC_ASYNC_NO_ARC4
+    #endif
+    #ifndef WC_ASYNC_NO_AES
+        #define WC_ASYNC_NO_AES
+    #endif
+    #ifndef WC_ASYNC_NO_3DES
+        #define WC_ASYNC_NO_3DES
+    #endif
+#endif
+#ifdef WC_ASYNC_NO_PKI
+    #ifndef WC_ASYNC_NO_RSA_KEYGEN
+        #define WC_ASYNC_NO_RSA_KEYGEN
+    #endif
+    #ifndef WC_ASYNC_NO_RSA
+        #define WC_ASYNC_NO_RSA
+    #endif
+    #ifndef WC_ASYNC_NO_ECC
+        #define WC_ASYNC_NO_ECC
+    #endif
+    #ifndef WC_ASYNC_NO_DH
+        #define WC_ASYNC_NO_DH
+    #endif
+#endif
+#ifdef WC_ASYNC_NO_HASH
+    #ifndef WC_ASYNC_NO_SHA512
+        #define WC_ASYNC_NO_SHA512
+    #endif
+    #ifndef WC_ASYNC_NO_SHA384
+        #define WC_ASYNC_NO_SHA384
+    #endif
+    #ifndef WC_ASYNC_NO_SHA256
+        #define WC_ASYNC_NO_SHA256
+    #endif
+    #ifndef WC_ASYNC_NO_SHA224
+        #define WC_ASYNC_NO_SHA224
+    #endif
+    #ifndef WC_ASYNC_NO_SHA
+        #define WC_ASYNC_NO_SHA
+    #endif
+    #ifndef WC_ASYNC_NO_MD5
+        #define WC_ASYNC_NO_MD5
+    #endif
+    #ifndef WC_ASYNC_NO_HMAC
+        #define WC_ASYNC_NO_HMAC
+    #endif
+    #ifndef WC_ASYNC_NO_SHA3
+        #define WC_ASYNC_NO_SHA3
+    #endif
+#endif
+
+#if !defined(WC_ASYNC_NO_ARC4) && !defined(NO_RC4)
+    #define WC_ASYNC_ENABLE_ARC4
+#endif
+#if !defined(WC_ASYNC_NO_AES) && !defined(NO_AES)
+    #define WC_ASYNC_ENABLE_AES
+#endif
+#if !defined(WC_ASYNC_NO_3DES) && !defined(NO_DES3)
+    #define WC_ASYNC_ENABLE_3DES
+#endif
+#if !defined(WC_ASYNC_NO_RSA) && !defined(NO_RSA)
+    #define WC_ASYNC_ENABLE_RSA
+    #if !defined(WC_ASYNC_NO_RSA_KEYGEN) && defined(WOLFSSL_KEY_GEN)
+        #define WC_ASYNC_ENABLE_RSA_KEYGEN
+    #endif
+#endif
+#if !defined(WC_ASYNC_NO_ECC) && defined(HAVE_ECC)
+    #define WC_ASYNC_ENABLE_ECC
+    #ifndef WC_ASYNC_NO_ECC_KEYGEN
+        #define WC_ASYNC_ENABLE_ECC_KEYGEN
+    #endif
+#endif
+#if !defined(WC_ASYNC_NO_DH) && !defined(NO_DH)
+    #define WC_ASYNC_ENABLE_DH
+#endif
+#if !defined(WC_ASYNC_NO_SHA512) && defined(WOLFSSL_SHA512)
+    #define WC_ASYNC_ENABLE_SHA512
+#endif
+#if !defined(WC_ASYNC_NO_SHA384) && defined(WOLFSSL_SHA384)
+    #define WC_ASYNC_ENABLE_SHA384
+#endif
+#if !defined(WC_ASYNC_NO_SHA256) && !defined(NO_SHA256)
+    #define WC_ASYNC_ENABLE_SHA256
+#endif
+#if !defined(WC_ASYNC_NO_SHA224) && defined(WOLFSSL_SHA224)
+    #define WC_ASYNC_ENABLE_SHA224
+#endif
+#if !defined(WC_ASYNC_NO_SHA) && !defined(NO_SHA)
+    #define WC_ASYNC_ENABLE_SHA
+#endif
+#if !defined(WC_ASYNC_NO_MD5) && !defined(NO_MD5)
+    #define WC_ASYNC_ENABLE_MD5
+#endif
+#if !defined(WC_ASYNC_NO_HMAC) && !defined(NO_HMAC)
+    #define WC_ASYNC_ENABLE_HMAC
+#endif
+#if !defined(WC_ASYNC_NO_SHA3) && defined(WOLFSSL_SHA3)
+    #define WC_ASYNC_ENABLE_SHA3
+#endif
+#ifndef WC_ASYNC_NO_RNG
+    #define WC_ASYNC_ENABLE_RNG
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Size thresholds: symmetric inputs shorter than these stay synchronous,    */
+/* because handing them to a device costs more than doing them here.         */
+/* WC_ASYNC_THRESH_NONE sends every size to the device (for testing).        */
+/* ------------------------------------------------------------------------ */
+#ifdef WC_ASYNC_THRESH_NONE
+    #undef WC_ASYNC_THRESH_AES_CBC
+    #undef WC_ASYNC_THRESH_AES_GCM
+    #undef WC_ASYNC_THRESH_DES3_CBC
+    #define WC_ASYNC_THRESH_AES_CBC  1
+    #define WC_ASYNC_THRESH_AES_GCM  1
+    #define WC_ASYNC_THRESH_DES3_CBC 1
+#endif
+#ifndef WC_ASYNC_THRESH_AES_CBC
+    #define WC_ASYNC_THRESH_AES_CBC  1024
+#endif
+#ifndef WC_ASYNC_THRESH_AES_GCM
+    #define WC_ASYNC_THRESH_AES_GCM  128
+#endif
+#ifndef WC_ASYNC_THRESH_DES3_CBC
+    #define WC_ASYNC_THRESH_DES3_CBC 1024
+#endif
+
+/* Markers stamped into WC_ASYNC_DEV.marker by wolfAsync_DevCtxInit; an
+ * object takes the asynchronous path only when its marker matches. */
+#define WOLFSSL_ASYNC_MARKER_INVALID 0x0
+#define WOLFSSL_ASYNC_MARKER_ARC4    0xBEEF0001
+#define WOLFSSL_ASYNC_MARKER_AES     0xBEEF0002
+#define WOLFSSL_ASYNC_MARKER_3DES    0xBEEF0003
+#define WOLFSSL_ASYNC_MARKER_RNG     0xBEEF0004
+#define WOLFSSL_ASYNC_MARKER_HMAC    0xBEEF0005
+#define WOLFSSL_ASYNC_MARKER_RSA     0xBEEF0006
+#define WOLFSSL_ASYNC_MARKER_ECC     0xBEEF0007
+#define WOLFSSL_ASYNC_MARKER_SHA512  0xBEEF0008
+#define WOLFSSL_ASYNC_MARKER_SHA384  0xBEEF0009
+#define WOLFSSL_ASYNC_MARKER_SHA256  0xBEEF000A
+#define WOLFSSL_ASYNC_MARKER_SHA224  0xBEEF000B
+#define WOLFSSL_ASYNC_MARKER_SHA     0xBEEF000C
+#define WOLFSSL_ASYNC_MARKER_MD5     0xBEEF000D
+#define WOLFSSL_ASYNC_MARKER_DH      0xBEEF000E
+#define WOLFSSL_ASYNC_MARKER_SHA3    0xBEEF000F
+#define WOLFSSL_ASYNC_MARKER_X25519  0xBEEF0010
+
+/* How many operations wolfCrypt's benchmark keeps in flight per algorithm. */
+#ifndef WOLF_ASYNC_MAX_PENDING
+    #define WOLF_ASYNC_MAX_PENDING 8
+#endif
+
+/* Simulated hardware delay of the software simulator: with a value N > 0,
+ * every Nth event a poll visits is left pending for that round. On by default
+ * in debug builds, as in the original; the run-time option sim:skip=N
+ * overrides it. */
+#if !defined(WOLF_ASYNC_SW_SKIP_MOD) && defined(DEBUG_WOLFSSL)
+    #define WOLF_ASYNC_SW_SKIP_MOD (WOLF_ASYNC_MAX_PENDING / 2)
+#endif
+
+/* Newer wolfSSL spells WC_NOT_PENDING_E as WC_NO_PENDING_E; accept both. */
+#ifndef WC_NO_PENDING_E
+    #define WC_NO_PENDING_E WC_NOT_PENDING_E
+#endif
+
+/* Event flags passed to wolfAsync_EventInit, wc_AsyncHandle and wc_AsyncWait. */
+enum WC_ASYNC_FLAGS {
+    /* The result is final once the event is done (key generation, DH). */
+    WC_ASYNC_FLAG_NONE = 0x00000000,
+    /* The crypto API must be called again after completion to collect the
+     * result (sign, verify, encrypt, decrypt, shared secret). */
+    WC_ASYNC_FLAG_CALL_AGAIN = 0x00000001,
+};
+
+/* The operation recorded in WC_ASYNC_SW.type. Fixed numbers, for debugging. */
+typedef enum WC_ASYNC_SW_TYPE {
+    ASYNC_SW_NONE = 0,
+#ifdef HAVE_ECC
+    ASYNC_SW_ECC_MAKE = 1,
+    ASYNC_SW_ECC_SIGN = 2,
+    ASYNC_SW_ECC_VERIFY = 3,
+    ASYNC_SW_ECC_SHARED_SEC = 4,
+#endif
+#ifndef NO_RSA
+    ASYNC_SW_RSA_MAKE = 5,
+    ASYNC_SW_RSA_FUNC = 6,
+#endif
+#ifndef NO_DH
+    ASYNC_SW_DH_AGREE = 7,
+    ASYNC_SW_DH_GEN = 8,
+#endif
+#ifndef NO_AES
+    ASYNC_SW_AES_CBC_ENCRYPT = 9,
+    ASYNC_SW_AES_CBC_DECRYPT = 10,
+    ASYNC_SW_AES_GCM_ENCRYPT = 11,
+    ASYNC_SW_AES_GCM_DECRYPT = 12,
+#endif
+#ifndef NO_DES3
+    ASYNC_SW_DES3_CBC_ENCRYPT = 13,
+    ASYNC_SW_DES3_CBC_DECRYPT = 14,
+#endif
+} WC_ASYNC_SW_TYPE;
+
+struct RsaKey;
+struct ecc_key;
+struct DhKey;
+struct Aes;
+struct Des3;
+struct WC_RNG;
+
+/* The arguments of one deferred operation, filled in by wolfCrypt after
+ * wc_AsyncSwInit returned 1. Every pointer belongs to the caller, which must
+ * keep it valid until the operation's event is done. Multi-precision
+ * integers and points are stored untyped because their type depends on the
+ * math library wolfCrypt was built with. */
+typedef struct WC_ASYNC_SW {
+    void* ctx; /* unused; kept for source compatibility */
+    union {
+#ifdef HAVE_ECC
+        struct {
+            struct WC_RNG* rng;
+            struct ecc_key* key;
+            int size;
+            int curve_id;
+        } eccMake;
+        struct {
+            const byte* in;
+            struct WC_RNG* rng;
+            struct ecc_key* key;
+            void* r; /* mp_int* */
+            void* s; /* mp_int* */
+            word32 inSz;
+        } eccSign;
+        struct {
+            void* r; /* mp_int* */
+            void* s; /* mp_int* */
+            const byte* hash;
+            int* stat;
+            struct ecc_key* key;
+            word32 hashlen;
+        } eccVerify;
+        struct {
+            struct ecc_key* private_key;
+            void* public_point; /* ecc_point* */
+            byte* out;
+            word32* outLen;
+        } eccSharedSec;
+#endif
+#ifndef NO_RSA
+        struct {
+            struct WC_RNG* rng;
+            struct RsaKey* key;
+            long e;
+            int size;
+        } rsaMake;
+        struct {
+            const byte* in;
+            byte* out;
+            word32* outSz;
+            struct RsaKey* key;
+            struct WC_RNG* rng;
+            word32 inSz;
+            int type;
+        } rsaFunc;
+#endif
+#ifndef NO_DH
+        struct {
+            struct DhKey* key;
+            byte* agree;
+            word32* agreeSz;
+            const byte* priv;
+            const byte* otherPub;
+            word32 privSz;
+            word32 pubSz;
+        } dhAgree;
+        struct {
+            struct DhKey* key;
+            struct WC_RNG* rng;
+            byte* priv;
+            word32* privSz;
+            byte* pub;
+            word32* pubSz;
+        } dhGen;
+#endif
+#ifndef NO_AES
+        struct {
+            struct Aes* aes;
+            byte* out;
+            const byte* in;
+            const byte* iv;
+            byte* authTag;
+            const byte* authIn;
+            word32 sz;
+            word32 ivSz;
+            word32 authTagSz;
+            word32 authInSz;
+        } aes;
+#endif
+#ifndef NO_DES3
+        struct {
+            struct Des3* des;
+            byte* out;
+            const byte* in;
+            word32 sz;
+        } des;
+#endif
+        byte none; /* keeps the union non-empty in minimal builds */
+    };
+    byte type; /* a WC_ASYNC_SW_TYPE; ASYNC_SW_NONE when nothing is recorded */
+} WC_ASYNC_SW;
+
+/* The per-object asynchronous record, embedded in every key and cipher
+ * object (RsaKey.asyncDev, Aes.asyncDev, ...). It must fit in
+ * WC_ASYNC_DEV_SIZE (168 bytes with the software backend): anything larger
+ * lives in asynccrypt's core and is reached through `inflight`. */
+typedef struct WC_ASYNC_DEV {
+    word32 marker; /* WOLFSSL_ASYNC_MARKER_* when bound to a device */
+    int devId;     /* the device given to wolfAsync_DevCtxInit */
+    void* heap;    /* heap hint for anything allocated for this object */
+    WOLF_EVENT event;
+    WC_ASYNC_SW sw;
+    /* asynccrypt's record of the operation in flight, or NULL. Owned by
+     * the thread that submitted it; never copied (see wolfAsync_DevCopy). */
+    void* inflight;
+} WC_ASYNC_DEV;
+
+/* ------------------------------------------------------------------------ */
+/* Devices                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* wolfAsync_HardwareStart starts the device layer. It keeps a thread-safe
+ * count: every call needs a matching wolfAsync_HardwareStop. Returns 0. */
+WOLFSSL_API int wolfAsync_HardwareStart(void);
+
+/* wolfAsync_HardwareStop undoes one wolfAsync_HardwareStart. When the count
+ * reaches zero the default devices are released; devices still open stay
+ * usable until they are closed. Extra calls are ignored. */
+WOLFSSL_API void wolfAsync_HardwareStop(void);
+
+/* wolfAsync_DevOpen opens the default device (see ASYNCCRYPT_DEVICE) and
+ * writes its id to *devId. Returns 0, or BAD_FUNC_ARG for a NULL pointer, or
+ * ASYNC_INIT_E when the device cannot be opened (then *devId is
+ * INVALID_DEVID). Unlike the original, *devId is always written. */
+WOLFSSL_API int wolfAsync_DevOpen(int* devId);
+
+/* wolfAsync_DevOpenThread is wolfAsync_DevOpen for one thread: the device
+ * instance it opens is that thread's own. threadId, when not NULL, points at
+ * the thread's pthread_t; with WC_ASYNC_THREAD_BIND or the device option
+ * cpu=N the thread is pinned to that CPU. */
+WOLFSSL_API int wolfAsync_DevOpenThread(int* devId, void* threadId);
+
+/* wolfAsync_DevClose releases a device and sets *devId to INVALID_DEVID.
+ * Operations already in flight on it still complete. NULL, INVALID_DEVID
+ * and unknown ids are harmless no-ops. */
+WOLFSSL_API void wolfAsync_DevClose(int* devId);
+
+/* wolfAsync_DevCtxInit zeroes *asyncDev and, when devId >= 0, binds it to
+ * that device with the given marker and heap hint. A negative devId leaves
+ * the marker invalid, so the object stays synchronous. Returns 0, or
+ * BAD_FUNC_ARG for NULL. */
+WOLFSSL_API int wolfAsync_DevCtxInit(WC_ASYNC_DEV* asyncDev, word32 marker,
+    void* heap, int devId);
+
+/* wolfAsync_DevCtxFree unbinds *asyncDev when its marker matches; a NULL
+ * record or a mismatched marker (a double free) is a no-op. An operation
+ * still in flight is cancelled, or waited for when a worker is already
+ * running it, and its event is unlinked from its queue. */
+WOLFSSL_API void wolfAsync_DevCtxFree(WC_ASYNC_DEV* asyncDev, word32 marker);
+
+/* wolfAsync_DevCopy fixes up dst after the caller copied src into it byte
+ * for byte: dst gets no share of src's operation in flight. Returns 0, or
+ * BAD_FUNC_ARG for NULL. */
+WOLFSSL_API int wolfAsync_DevCopy(WC_ASYNC_DEV* src, WC_ASYNC_DEV* dst);
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* wolfAsync_EventInit prepares an event before its operation is submitted
+ * (the operation may finish first): type, context, flags, the calling
+ * thread, ret = WC_PENDING_E and state PENDING. Returns 0 or BAD_FUNC_ARG. */
+WOLFSSL_API int wolfAsync_EventInit(WOLF_EVENT* event, WOLF_EVENT_TYPE type,
+    void* context, word32 flags);
+
+/* wolfAsync_EventWait blocks until the event is no longer pending (without
+ * spinning when the device works on other threads). Returns the last poll
+ * status; the operation's result is in event->ret. */
+WOLFSSL_API int wolfAsync_EventWait(WOLF_EVENT* event);
+
+/* wolfAsync_EventPoll checks one event; with WOLF_POLL_FLAG_CHECK_HW it also
+ * drives the device. Returns 0, BAD_FUNC_ARG for NULL, or WC_INIT_E when
+ * the event has no device record. */
+WOLFSSL_API int wolfAsync_EventPoll(WOLF_EVENT* event, WOLF_EVENT_FLAG flags);
+
+/* wolfAsync_EventPop returns WC_PENDING_E while the event of that type is in
+ * flight; once done, returns the operation's result and sets the event
+ * READY. Another type gives WC_NOT_PENDING_E; NULL gives BAD_FUNC_ARG. */
+WOLFSSL_API int wolfAsync_EventPop(WOLF_EVENT* event, WOLF_EVENT_TYPE type);
+
+/* wolfAsync_EventQueuePush queues an event whose operation wolfCrypt has
+ * just recorded, and submits that operation to its device. Returns 0 or
+ * BAD_FUNC_ARG for NULL. */
+WOLFSSL_API int wolfAsync_EventQueuePush(WOLF_EVENT_QUEUE* queue,
+    WOLF_EVENT* event);
+
+/* wolfAsync_EventQueuePoll harvests completed events of a queue, in time
+ * proportional to the completions. context_filter, when not NULL, limits
+ * it to events of that context; with WOLF_POLL_FLAG_CHECK_HW the devices are
+ * driven first. Completed events are unlinked and stored in events[] (at
+ * most maxEvents; the rest stay for the next poll); with events NULL all
+ * are unlinked. *eventCount, when not NULL, is always written. Returns 0 or
+ * a negative error code. */
+WOLFSSL_API int wolfAsync_EventQueuePoll(WOLF_EVENT_QUEUE* queue,
+    void* context_filter, WOLF_EVENT** events, int maxEvents,
+    WOLF_EVENT_FLAG event_flags, int* eventCount);
+
+/* wc_AsyncHandle initialises the object's event as a wolfCrypt event and
+ * queues it. Returns 0 or BAD_FUNC_ARG for NULL. */
+WOLFSSL_API int wc_AsyncHandle(WC_ASYNC_DEV* asyncDev, WOLF_EVENT_QUEUE* queue,
+    word32 flags);
+
+/* wc_AsyncWait returns ret unchanged unless it is WC_PENDING_E; then it
+ * waits for the object's operation and returns its result. Safe to call at
+ * the top of every retry loop. */
+WOLFSSL_API int wc_AsyncWait(int ret, WC_ASYNC_DEV* asyncDev, word32 flags);
+
+#ifndef WC_NO_ASYNC_SLEEP
+/* wc_AsyncSleep sleeps ms milliseconds (EINTR is retried). Returns 0. */
+WOLFSSL_API int wc_AsyncSleep(word32 ms);
+#endif
+
+#ifdef WOLFSSL_ASYNC_CRYPT_SW
+/* wc_AsyncSwInit is called by wolfCrypt on the asynchronous path. When no
+ * operation is recorded it records `type` and returns 1: the caller stores
+ * its arguments in asyncDev->sw and returns WC_PENDING_E. Otherwise it
+ * returns 0 and the caller computes (the device is running the operation).
+ * NULL returns 0. */
+WOLFSSL_API int wc_AsyncSwInit(WC_ASYNC_DEV* asyncDev, int type);
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Thread helpers                                                            */
+/* ------------------------------------------------------------------------ */
+#ifndef WC_NO_ASYNC_THREADING
+typedef void* (*AsyncThreadFunc_t)(void*);
+
+#define THREAD_DEFAULT_PRIORITY 0
+#define THREAD_DEFAULT_POLICY   SCHED_OTHER
+
+/* Online logical CPUs. */
+WOLFSSL_API int wc_AsyncGetNumberOfCpus(void);
+/* Creates a joinable thread; returns 0 or ASYNC_OP_E. */
+WOLFSSL_API int wc_AsyncThreadCreate_ex(pthread_t* thread, word32 priority,
+    int policy, AsyncThreadFunc_t function, void* params);
+WOLFSSL_API int wc_AsyncThreadCreate(pthread_t* thread,
+    AsyncThreadFunc_t function, void* params);
+/* Pins the thread to one CPU; returns 0, BAD_FUNC_ARG, or the pthread error. */
+WOLFSSL_API int wc_AsyncThreadBind(pthread_t* thread, word32 logicalCore);
+WOLFSSL_API int wc_AsyncThreadStart(pthread_t* thread);
+WOLFSSL_API void wc_AsyncThreadExit(void* retval);
+WOLFSSL_API int wc_AsyncThreadKill(pthread_t* thread);
+WOLFSSL_API int wc_AsyncThreadPrioritySet(pthread_t* thread, word32 priority);
+WOLFSSL_API int wc_AsyncThreadSetPolicyAndPriority(pthread_t* thread,
+    word32 policy, word32 priority);
+WOLFSSL_API int wc_AsyncThreadJoin(pthread_t* thread);
+WOLFSSL_API void wc_AsyncThreadYield(void);
+WOLFSSL_API pthread_t wc_AsyncThreadId(void);
+#endif /* !WC_NO_ASYNC_THREADING */
+
+/* ------------------------------------------------------------------------ */
+/* asynccrypt extensions                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* asynccrypt_DevOpenSpec opens a device from a spec such as "sim",
+ * "sim:skip=4", "threads" or "threads:workers=4,depth=256" (the syntax of
+ * ASYNCCRYPT_DEVICE). threadId is as for wolfAsync_DevOpenThread (NULL for
+ * a process-wide device). Returns 0 and writes *devId, or BAD_FUNC_ARG for
+ * an unknown kind or a bad option (see asynccrypt_LastError), or
+ * ASYNC_INIT_E when the device cannot start. *devId is always written. */
+WOLFSSL_API int asynccrypt_DevOpenSpec(int* devId, const char* spec,
+    void* threadId);
+
+/* asynccrypt_LastError describes the last failure of an open on this
+ * thread; the text stays valid until the next open on this thread. */
+WOLFSSL_API const char* asynccrypt_LastError(void);
+
+/* asynccrypt_DevKind writes the kind of an open device ("sim", "threads")
+ * into buf. Returns 0, or NO_VALID_DEVID for an id that is not open. */
+WOLFSSL_API int asynccrypt_DevKind(int devId, char* buf, word32 bufSz);
+
+/* asynccrypt_QueueFd returns a file descriptor that becomes readable when
+ * completed events wait in the queue, so an event loop can sleep in epoll
+ * instead of polling with a zero timeout. The descriptor belongs to
+ * asynccrypt and stays valid until asynccrypt_QueueRelease. Returns the fd
+ * or a negative error code. A poll of the queue re-arms it. */
+WOLFSSL_API int asynccrypt_QueueFd(WOLF_EVENT_QUEUE* queue);
+
+/* asynccrypt_QueueRelease forgets asynccrypt's state for a queue (and closes
+ * its fd). Call it before freeing a queue, or a WOLFSSL_CTX, whose fd was
+ * asked for. Returns 0, or BAD_STATE_E while operations are still queued. */
+WOLFSSL_API int asynccrypt_QueueRelease(WOLF_EVENT_QUEUE* queue);
+
+/* Counters of one device. */
+typedef struct asynccrypt_DevStats {
+    word64 submitted;   /* operations accepted */
+    word64 completed;   /* operations finished (any result) */
+    word64 inline_runs; /* ran on the submitting thread: device was full */
+    word64 cancelled;   /* dropped before they ran (object freed) */
+    word32 in_flight;   /* accepted and not yet finished */
+} asynccrypt_DevStats;
+
+/* asynccrypt_DevGetStats copies the counters of an open device. Returns 0,
+ * BAD_FUNC_ARG for NULL, or NO_VALID_DEVID. */
+WOLFSSL_API int asynccrypt_DevGetStats(int devId, asynccrypt_DevStats* stats);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* WOLFSSL_ASYNC_CRYPT */
+#endif /* WOLF_CRYPT_ASYNC_H */

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds one wolfSSL configuration against asynccrypt.
+#
+#   scripts/build-wolfssl.sh NAME [configure options...]
+#
+# Copies Debian's wolfSSL source to build/wolfssl-NAME, places our async.h
+# and C glue where wolfSSL's build expects them, configures it, builds
+# libasynccrypt against that configuration (CMake, build/asynccrypt-NAME) and
+# links it into libwolfssl. wolfSSL's own code is not modified.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+name="$1"; shift
+src="$root/build/wolfssl-src"
+tree="$root/build/wolfssl-$name"
+libdir="$root/build/asynccrypt-$name"
+jobs="${JOBS:-$(nproc)}"
+stamp_inputs="$* $(cat "$root/include/wolfssl/wolfcrypt/async.h" "$root/glue/async.c" | sha1sum)"
+
+"$root/scripts/fetch-wolfssl.sh" >/dev/null
+if [ ! -x "$src/configure" ]; then
+  echo "== autogen (once)"
+  (cd "$src" && ./autogen.sh >/dev/null 2>&1)
+fi
+
+if [ ! -f "$tree/.configured" ] || [ "$(cat "$tree/.configured")" != "$stamp_inputs" ]; then
+  echo "== configure wolfSSL ($name): $*"
+  rm -rf "$tree"
+  cp -a "$src" "$tree"
+  cp "$root/include/wolfssl/wolfcrypt/async.h" "$tree/wolfssl/wolfcrypt/async.h"
+  cp "$root/glue/async.c" "$tree/wolfcrypt/src/async.c"
+  (cd "$tree" && ./configure -q "$@" >"$tree/configure.out" 2>&1) || {
+    tail -30 "$tree/configure.out"; exit 1; }
+  echo "$stamp_inputs" >"$tree/.configured"
+fi
+
+echo "== build libasynccrypt ($name)"
+cmake -S "$root" -B "$libdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DASYNCCRYPT_WOLFSSL_DIR="$tree" -DASYNCCRYPT_LIBRARY_ONLY=ON >/dev/null
+cmake --build "$libdir" --target asynccrypt -j "$jobs" >/dev/null
+
+echo "== build wolfSSL ($name)"
+# libasynccrypt (position-independent) becomes part of libwolfssl itself,
+# and a new libasynccrypt relinks it. Later make runs (make check) need the
+# same variables: scripts/wolfssl-make.sh reads them from .asynccrypt-make.
+cat >"$tree/.asynccrypt-make" <<VARS
+LIB_STATIC_ADD=$libdir/libasynccrypt.a -lstdc++
+src_libwolfssl_la_DEPENDENCIES=$libdir/libasynccrypt.a
+VARS
+"$root/scripts/wolfssl-make.sh" "$tree" -j "$jobs" -s >"$tree/make.out" 2>&1 || {
+  tail -40 "$tree/make.out"; exit 1; }
+echo "$tree"

@@ -1,0 +1,241 @@
+// The extern "C" contract of async.h: argument checks, then the core.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "core/device.h"
+#include "core/engine.h"
+#include "core/op.h"
+#include "core/registry.h"
+
+extern "C" WC_ASYNC_DEV* asynccrypt_SslPendingDev(void* ssl);  // glue/async.c
+
+using asynccrypt::Registry;
+
+namespace {
+
+// The device record an event belongs to, as the original resolved it: a
+// wolfCrypt event's context is the record; a TLS event's is the WOLFSSL,
+// whose pending record wolfSSL sets before it queues the event.
+WC_ASYNC_DEV* resolve_dev(WOLF_EVENT_TYPE type, void* context) {
+  if (context == nullptr) return nullptr;
+  if (type == WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT) return static_cast<WC_ASYNC_DEV*>(context);
+  if (type == WOLF_EVENT_TYPE_ASYNC_WOLFSSL) return asynccrypt_SslPendingDev(context);
+  return nullptr;
+}
+
+int report_open_failure(const asynccrypt::Status& status) {
+  asynccrypt::set_last_error(status.message());
+  std::fprintf(stderr, "asynccrypt: cannot open device: %s\n", status.message().c_str());
+  return status.code() != 0 ? status.code() : ASYNC_INIT_E;
+}
+
+}  // namespace
+
+extern "C" {
+
+int wolfAsync_HardwareStart(void) {
+  Registry::instance().hardware_start();
+  return 0;
+}
+
+void wolfAsync_HardwareStop(void) { Registry::instance().hardware_stop(); }
+
+int wolfAsync_DevOpen(int* devId) {
+  if (devId == nullptr) return BAD_FUNC_ARG;
+  *devId = INVALID_DEVID;
+  auto id = Registry::instance().open_default();
+  if (!id.is_ok()) return report_open_failure(id.status());
+  *devId = id.value();
+  return 0;
+}
+
+int wolfAsync_DevOpenThread(int* devId, void* threadId) {
+  return asynccrypt_DevOpenSpec(devId, Registry::default_spec().c_str(),
+                                threadId != nullptr ? threadId : nullptr);
+}
+
+int asynccrypt_DevOpenSpec(int* devId, const char* spec, void* threadId) {
+  if (devId == nullptr) return BAD_FUNC_ARG;
+  *devId = INVALID_DEVID;
+  if (spec == nullptr) return BAD_FUNC_ARG;
+  auto id = Registry::instance().open(asynccrypt::OpenRequest{spec, threadId, true});
+  if (!id.is_ok()) return report_open_failure(id.status());
+  *devId = id.value();
+  return 0;
+}
+
+const char* asynccrypt_LastError(void) { return asynccrypt::last_error(); }
+
+int asynccrypt_DevKind(int devId, char* buf, word32 bufSz) {
+  if (buf == nullptr || bufSz == 0) return BAD_FUNC_ARG;
+  auto device = Registry::instance().find(devId);
+  if (!device) return NO_VALID_DEVID;
+  std::snprintf(buf, bufSz, "%s", device->kind());
+  return 0;
+}
+
+int asynccrypt_DevGetStats(int devId, asynccrypt_DevStats* stats) {
+  if (stats == nullptr) return BAD_FUNC_ARG;
+  auto device = Registry::instance().find(devId);
+  if (!device) return NO_VALID_DEVID;
+  auto& c = device->counters();
+  stats->submitted = c.submitted.load(std::memory_order_relaxed);
+  stats->completed = c.completed.load(std::memory_order_relaxed);
+  stats->inline_runs = c.inline_runs.load(std::memory_order_relaxed);
+  stats->cancelled = c.cancelled.load(std::memory_order_relaxed);
+  const auto in_flight = c.in_flight.load(std::memory_order_relaxed);
+  stats->in_flight = in_flight > 0 ? static_cast<word32>(in_flight) : 0;
+  return 0;
+}
+
+void wolfAsync_DevClose(int* devId) {
+  if (devId == nullptr) return;
+  if (*devId != INVALID_DEVID) Registry::instance().close(*devId);
+  *devId = INVALID_DEVID;
+}
+
+int wolfAsync_DevCtxInit(WC_ASYNC_DEV* asyncDev, word32 marker, void* heap, int devId) {
+  if (asyncDev == nullptr) return BAD_FUNC_ARG;
+  std::memset(asyncDev, 0, sizeof(*asyncDev));
+  asyncDev->devId = INVALID_DEVID;
+  if (devId >= 0) {
+    asyncDev->marker = marker;
+    asyncDev->heap = heap;
+    asyncDev->devId = devId;
+  }
+  return 0;
+}
+
+void wolfAsync_DevCtxFree(WC_ASYNC_DEV* asyncDev, word32 marker) {
+  if (asyncDev == nullptr || asyncDev->marker != marker ||
+      marker == WOLFSSL_ASYNC_MARKER_INVALID) {
+    return;
+  }
+  asynccrypt::engine::cancel(asyncDev);
+  asyncDev->sw.type = ASYNC_SW_NONE;
+  asyncDev->marker = WOLFSSL_ASYNC_MARKER_INVALID;
+}
+
+int wolfAsync_DevCopy(WC_ASYNC_DEV* src, WC_ASYNC_DEV* dst) {
+  if (src == nullptr || dst == nullptr) return BAD_FUNC_ARG;
+  if (src == dst) return 0;
+  // dst is a byte copy of src: it must not claim src's operation.
+  dst->inflight = nullptr;
+  dst->sw.type = ASYNC_SW_NONE;
+  if (dst->event.state == WOLF_EVENT_STATE_PENDING) dst->event.state = WOLF_EVENT_STATE_READY;
+  dst->event.next = dst->event.prev = nullptr;
+  return 0;
+}
+
+int wolfAsync_EventInit(WOLF_EVENT* event, WOLF_EVENT_TYPE type, void* context, word32 flags) {
+  if (event == nullptr) return BAD_FUNC_ARG;
+  WC_ASYNC_DEV* dev = resolve_dev(type, context);
+  // Re-initialising a wolfCrypt event whose operation is still in flight
+  // would orphan it.
+  if (type == WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT && dev != nullptr && dev->inflight != nullptr) {
+    return BAD_COND_E;
+  }
+  event->type = type;
+  event->context = context;
+  event->dev.async = dev;
+#ifndef WC_NO_ASYNC_THREADING
+  event->threadId = pthread_self();
+#endif
+  event->ret = WC_PENDING_E;
+  event->state = WOLF_EVENT_STATE_PENDING;
+  event->flags = flags;
+  return 0;
+}
+
+int wolfAsync_EventPoll(WOLF_EVENT* event, WOLF_EVENT_FLAG flags) {
+  if (event == nullptr) return BAD_FUNC_ARG;
+  if (event->dev.async == nullptr) return WC_INIT_E;
+  return asynccrypt::engine::poll_event(event, flags);
+}
+
+int wolfAsync_EventWait(WOLF_EVENT* event) {
+  if (event == nullptr) return BAD_FUNC_ARG;
+  if (event->dev.async == nullptr) return WC_INIT_E;
+  return asynccrypt::engine::wait_event(event);
+}
+
+int wolfAsync_EventPop(WOLF_EVENT* event, WOLF_EVENT_TYPE type) {
+  if (event == nullptr) return BAD_FUNC_ARG;
+  if (event->type != type) return WC_NOT_PENDING_E;
+  if (event->state == WOLF_EVENT_STATE_PENDING) return WC_PENDING_E;
+  event->state = WOLF_EVENT_STATE_READY;
+  return event->ret;
+}
+
+int wolfAsync_EventQueuePush(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
+  if (queue == nullptr || event == nullptr) return BAD_FUNC_ARG;
+  event->dev.async = resolve_dev(event->type, event->context);
+  return asynccrypt::engine::push(queue, event);
+}
+
+int wolfAsync_EventQueuePoll(WOLF_EVENT_QUEUE* queue, void* context_filter, WOLF_EVENT** events,
+                             int maxEvents, WOLF_EVENT_FLAG event_flags, int* eventCount) {
+  if (eventCount != nullptr) *eventCount = 0;
+  if (queue == nullptr) return BAD_FUNC_ARG;
+  if (events != nullptr && maxEvents <= 0) return BAD_FUNC_ARG;
+  return asynccrypt::engine::poll_queue(queue, context_filter, events, maxEvents, event_flags,
+                                        eventCount);
+}
+
+int wc_AsyncHandle(WC_ASYNC_DEV* asyncDev, WOLF_EVENT_QUEUE* queue, word32 flags) {
+  if (asyncDev == nullptr || queue == nullptr) return BAD_FUNC_ARG;
+  int ret = wolfAsync_EventInit(&asyncDev->event, WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT, asyncDev, flags);
+  if (ret == 0) ret = wolfAsync_EventQueuePush(queue, &asyncDev->event);
+  return ret;
+}
+
+int wc_AsyncWait(int ret, WC_ASYNC_DEV* asyncDev, word32 flags) {
+  if (ret != WC_PENDING_E) return ret;
+  if (asyncDev == nullptr) return BAD_FUNC_ARG;
+  WOLF_EVENT* event = &asyncDev->event;
+  if (asyncDev->inflight == nullptr) {
+    ret = wolfAsync_EventInit(event, WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT, asyncDev, flags);
+    if (ret != 0) return ret;
+  }
+  ret = wolfAsync_EventWait(event);
+  if (ret == 0) {
+    ret = event->ret;
+    event->state = WOLF_EVENT_STATE_READY;
+  }
+  return ret;
+}
+
+#ifndef WC_NO_ASYNC_SLEEP
+int wc_AsyncSleep(word32 ms) {
+  timespec left{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
+  while (nanosleep(&left, &left) != 0) {
+    if (errno != EINTR) {
+      std::fprintf(stderr, "wc_AsyncSleep: nanosleep failed: %s\n", std::strerror(errno));
+      return BAD_FUNC_ARG;
+    }
+  }
+  return 0;
+}
+#endif
+
+#ifdef WOLFSSL_ASYNC_CRYPT_SW
+int wc_AsyncSwInit(WC_ASYNC_DEV* asyncDev, int type) {
+  if (asyncDev == nullptr || asyncDev->sw.type != ASYNC_SW_NONE) return 0;
+  asyncDev->sw.type = static_cast<byte>(type);
+  return 1;
+}
+#endif
+
+int asynccrypt_QueueFd(WOLF_EVENT_QUEUE* queue) {
+  if (queue == nullptr) return BAD_FUNC_ARG;
+  return asynccrypt::engine::queue_fd(queue);
+}
+
+int asynccrypt_QueueRelease(WOLF_EVENT_QUEUE* queue) {
+  if (queue == nullptr) return BAD_FUNC_ARG;
+  return asynccrypt::engine::queue_release(queue);
+}
+
+}  // extern "C"

@@ -1,0 +1,78 @@
+// The interface every device kind implements; the core knows no particular kind.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "core/op.h"
+
+namespace asynccrypt {
+
+// Told by a worker device when an operation has finished, on the worker's
+// thread. The core moves the operation to its queue and wakes the owner.
+class CompletionSink {
+ public:
+  virtual void on_complete(Op* op) = 0;
+
+ protected:
+  ~CompletionSink() = default;
+};
+
+// Counters every device keeps; relaxed atomics, read for statistics only.
+struct DeviceCounters {
+  std::atomic<std::uint64_t> submitted{0};
+  std::atomic<std::uint64_t> completed{0};
+  std::atomic<std::uint64_t> inline_runs{0};
+  std::atomic<std::uint64_t> cancelled{0};
+  std::atomic<std::int64_t> in_flight{0};
+};
+
+// Device is one opened backend. It is shared by every thread that submits to
+// it and must be thread-safe. Two styles exist:
+//  - poll-driven (sim, chaos): the work happens in drive(), called from the
+//    owner's polls with WOLF_POLL_FLAG_CHECK_HW;
+//  - worker (threads, ports): submit() hands the work over and the device
+//    reports completion through the CompletionSink.
+class Device {
+ public:
+  virtual ~Device() = default;
+
+  // The kind's name, as in a device spec ("sim", "threads").
+  virtual const char* kind() const = 0;
+
+  // True for poll-driven devices.
+  virtual bool runs_on_poll() const = 0;
+
+  // Poll-driven: works on op for one poll. `visit` counts the events this
+  // poll has visited so far (1-based; 0 for a single-event poll). Returns
+  // true when op is finished, with op->result set.
+  virtual bool drive(Op* op, int visit) {
+    (void)op;
+    (void)visit;
+    return false;
+  }
+
+  // Worker: accepts op or returns false when full (backpressure); the
+  // caller then runs it itself. An accepted op is reported to `sink` exactly
+  // once.
+  virtual bool submit(Op* op, CompletionSink& sink) {
+    (void)op;
+    (void)sink;
+    return false;
+  }
+
+  // Worker: tries to withdraw an op that no worker has started. Returns
+  // true when withdrawn (it will never be reported).
+  virtual bool cancel(Op* op) {
+    (void)op;
+    return false;
+  }
+
+  DeviceCounters& counters() { return counters_; }
+
+ private:
+  DeviceCounters counters_;
+};
+
+}  // namespace asynccrypt

@@ -1,0 +1,354 @@
+// Submission, harvesting, waiting and cancellation of operations.
+#include "core/engine.h"
+
+#include <sys/eventfd.h>
+
+#include <array>
+#include <condition_variable>
+#include <mutex>
+#include <new>
+#include <vector>
+
+#include "core/device.h"
+#include "core/queue_state.h"
+#include "core/registry.h"
+#include "wolfcrypt/execute.h"
+
+namespace asynccrypt::engine {
+namespace {
+
+// Completion hand-off between a worker and an owner that blocks. The
+// condition variables live in a static table, never in the Op, so a worker
+// can still notify after the owner has woken and freed the Op.
+struct Stripe {
+  std::mutex mu;
+  std::condition_variable cv;
+};
+std::array<Stripe, 64>& stripes() {
+  static auto* table = new std::array<Stripe, 64>();
+  return *table;
+}
+Stripe& stripe_for(const Op* op) {
+  return stripes()[(reinterpret_cast<std::uintptr_t>(op) >> 6) % stripes().size()];
+}
+
+void wait_until_done(Op* op) {
+  Stripe& s = stripe_for(op);
+  std::unique_lock lock(s.mu);
+  s.cv.wait(lock, [op] { return op->phase.load(std::memory_order_acquire) == OpPhase::kDone; });
+}
+
+// Marks op done (result already stored) and wakes any blocked owner.
+void mark_done(Op* op) {
+  Stripe& s = stripe_for(op);
+  std::lock_guard lock(s.mu);
+  op->phase.store(OpPhase::kDone, std::memory_order_release);
+  s.cv.notify_all();
+}
+
+// Moves a finished worker operation to its queue, on the worker's thread.
+class EngineSink final : public CompletionSink {
+ public:
+  void on_complete(Op* op) override {
+    op->device->counters().completed.fetch_add(1, std::memory_order_relaxed);
+    op->device->counters().in_flight.fetch_sub(1, std::memory_order_relaxed);
+    QueueState* qs = op->queue;
+    if (qs == nullptr) {
+      mark_done(op);
+      return;
+    }
+    // Under qs->mu so that the owner cannot harvest and free op before
+    // mark_done has returned.
+    std::lock_guard lock(qs->mu);
+    qs->done.push_back(op);
+    qs->wake_locked();
+    mark_done(op);
+  }
+};
+EngineSink g_sink;
+
+Op* new_op(WC_ASYNC_DEV* dev, std::shared_ptr<Device> device, QueueState* qs) {
+  void* mem = XMALLOC(sizeof(Op), dev->heap, DYNAMIC_TYPE_ASYNC);
+  if (mem == nullptr) return nullptr;
+  Op* op = new (mem) Op();
+  op->dev = dev;
+  op->event = &dev->event;
+  op->heap = dev->heap;
+  op->device = std::move(device);
+  op->queue = qs;
+  return op;
+}
+
+void free_op(Op* op) {
+  [[maybe_unused]] void* heap = op->heap;  // unused when XFREE ignores hints
+  op->~Op();
+  XFREE(op, heap, DYNAMIC_TYPE_ASYNC);
+}
+
+// Hands the event its result; runs on the owner's thread only.
+void publish(Op* op) {
+  op->event->ret = op->result;
+  op->event->state = WOLF_EVENT_STATE_DONE;
+}
+
+// Submits the operation recorded in dev. qs is nullptr for a single-event
+// wait. Returns the op, or nullptr when memory ran out.
+Op* submit(WC_ASYNC_DEV* dev, QueueState* qs) {
+  std::shared_ptr<Device> device = Registry::instance().find_or_fallback(dev->devId);
+  if (!device) return nullptr;
+  Op* op = new_op(dev, device, qs);
+  if (op == nullptr) return nullptr;
+  dev->inflight = op;
+  DeviceCounters& counters = device->counters();
+  counters.submitted.fetch_add(1, std::memory_order_relaxed);
+  counters.in_flight.fetch_add(1, std::memory_order_relaxed);
+
+  if (device->runs_on_poll()) {
+    if (qs != nullptr) {
+      std::lock_guard lock(qs->mu);
+      qs->polled.push_back(op);
+      qs->wake_locked();  // a poll has work to do
+    }
+    return op;
+  }
+  if (device->submit(op, g_sink)) return op;
+
+  // The device is full: the submitting thread runs the operation itself, so
+  // the caller never spins and nothing grows without bound.
+  counters.inline_runs.fetch_add(1, std::memory_order_relaxed);
+  op->result = wolfcrypt::execute_to_completion(dev);
+  g_sink.on_complete(op);
+  return op;
+}
+
+// Finishes a poll-driven op on the owner's thread.
+void complete_polled(Op* op) {
+  op->device->counters().completed.fetch_add(1, std::memory_order_relaxed);
+  op->device->counters().in_flight.fetch_sub(1, std::memory_order_relaxed);
+  op->phase.store(OpPhase::kDone, std::memory_order_release);
+  publish(op);
+}
+
+bool matches(const Op* op, const void* filter) {
+  return filter == nullptr || op->event->context == filter;
+}
+
+// Unlinks events from wolfSSL's queue under its lock.
+void unlink_from_wolfssl_queue(WOLF_EVENT_QUEUE* queue, const std::vector<Op*>& ops) {
+  if (ops.empty()) return;
+#ifndef SINGLE_THREADED
+  wc_LockMutex(&queue->lock);
+#endif
+  for (Op* op : ops) wolfEventQueue_Remove(queue, op->event);
+#ifndef SINGLE_THREADED
+  wc_UnLockMutex(&queue->lock);
+#endif
+}
+
+// Runs the poll-driven operations of a queue that match the filter.
+void drive_polled(QueueState& qs, void* filter) {
+  std::vector<Op*> batch;
+  {
+    std::lock_guard lock(qs.mu);
+    for (Op* op = qs.polled.front(); op != nullptr;) {
+      Op* next = op->next;
+      if (matches(op, filter)) {
+        qs.polled.erase(op);
+        batch.push_back(op);
+      }
+      op = next;
+    }
+  }
+  if (batch.empty()) return;
+  // Crypto runs without the queue lock, so workers can still report.
+  std::vector<bool> finished(batch.size());
+  int visit = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    finished[i] = batch[i]->device->drive(batch[i], ++visit);
+    if (finished[i]) complete_polled(batch[i]);
+  }
+  std::lock_guard lock(qs.mu);
+  for (std::size_t i = batch.size(); i-- > 0;) {
+    if (!finished[i]) qs.polled.push_front(batch[i]);  // keeps submission order
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (finished[i]) qs.done.push_back(batch[i]);
+  }
+}
+
+}  // namespace
+
+int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
+  WC_ASYNC_DEV* dev = event->dev.async;
+  if (dev == nullptr) return WC_INIT_E;
+  if (dev->inflight != nullptr) return BAD_COND_E;  // already submitted
+  int ret = wolfEventQueue_Push(queue, event);
+  if (ret != 0) return ret;
+  std::shared_ptr<QueueState> qs = QueueTable::instance().acquire_for_submit(queue);
+  if (submit(dev, qs.get()) == nullptr) {
+    {
+      std::lock_guard lock(qs->mu);
+      --qs->live_ops;
+    }
+#ifndef SINGLE_THREADED
+    wc_LockMutex(&queue->lock);
+#endif
+    wolfEventQueue_Remove(queue, event);
+#ifndef SINGLE_THREADED
+    wc_UnLockMutex(&queue->lock);
+#endif
+    QueueTable::instance().release_if_idle(queue);
+    return MEMORY_E;
+  }
+  return 0;
+}
+
+int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int max_events,
+               WOLF_EVENT_FLAG flags, int* event_count) {
+  std::shared_ptr<QueueState> qs = QueueTable::instance().find(queue);
+  if (!qs) {
+    if (event_count != nullptr) *event_count = 0;
+    return 0;
+  }
+  if ((flags & WOLF_POLL_FLAG_CHECK_HW) != 0) drive_polled(*qs, filter);
+
+  std::vector<Op*> harvested;
+  {
+    std::lock_guard lock(qs->mu);
+    for (Op* op = qs->done.front(); op != nullptr;) {
+      if (events != nullptr && static_cast<int>(harvested.size()) >= max_events) break;
+      Op* next = op->next;
+      if (matches(op, filter)) {
+        qs->done.erase(op);
+        harvested.push_back(op);
+      }
+      op = next;
+    }
+    qs->live_ops -= harvested.size();
+    qs->rearm_locked();
+  }
+  unlink_from_wolfssl_queue(queue, harvested);
+  int count = 0;
+  for (Op* op : harvested) {
+    publish(op);
+    if (events != nullptr) events[count] = op->event;
+    ++count;
+    op->dev->inflight = nullptr;
+    free_op(op);
+  }
+  if (!harvested.empty()) QueueTable::instance().release_if_idle(queue);
+  if (event_count != nullptr) *event_count = count;
+  return 0;
+}
+
+int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags) {
+  WC_ASYNC_DEV* dev = event->dev.async;
+  if (event->state != WOLF_EVENT_STATE_PENDING) return 0;
+  auto* op = static_cast<Op*>(dev->inflight);
+  if (op == nullptr) {
+    if ((flags & WOLF_POLL_FLAG_CHECK_HW) == 0) return 0;
+    if (dev->sw.type == ASYNC_SW_NONE) {
+      // Nothing was recorded for this event: it can never finish.
+      event->ret = BAD_FUNC_ARG;
+      event->state = WOLF_EVENT_STATE_DONE;
+      return 0;
+    }
+    op = submit(dev, nullptr);
+    if (op == nullptr) return MEMORY_E;
+  }
+
+  if (op->device->runs_on_poll()) {
+    if ((flags & WOLF_POLL_FLAG_CHECK_HW) == 0 ||
+        op->phase.load(std::memory_order_acquire) == OpPhase::kDone) {
+      // Nothing to drive.
+    } else if (op->queue != nullptr) {
+      QueueState& qs = *op->queue;
+      bool take = false;
+      {
+        std::lock_guard lock(qs.mu);
+        if (op->list == OpList::kPolled) {
+          qs.polled.erase(op);
+          take = true;
+        }
+      }
+      if (take) {
+        const bool finished = op->device->drive(op, 0);
+        if (finished) complete_polled(op);
+        std::lock_guard lock(qs.mu);
+        if (finished) qs.done.push_back(op); else qs.polled.push_front(op);
+      }
+    } else if (op->device->drive(op, 0)) {
+      complete_polled(op);
+    }
+  }
+
+  if (op->phase.load(std::memory_order_acquire) != OpPhase::kDone) return 0;
+  publish(op);
+  if (op->queue == nullptr) {
+    // A single-event operation ends here; a queued one ends at its harvest.
+    dev->inflight = nullptr;
+    free_op(op);
+  }
+  return 0;
+}
+
+int wait_event(WOLF_EVENT* event) {
+  WC_ASYNC_DEV* dev = event->dev.async;
+  int ret = 0;
+  while (event->state == WOLF_EVENT_STATE_PENDING && event->ret == WC_PENDING_E) {
+    auto* op = static_cast<Op*>(dev->inflight);
+    if (op != nullptr && !op->device->runs_on_poll()) wait_until_done(op);
+    ret = poll_event(event, WOLF_POLL_FLAG_CHECK_HW);
+    if (ret != 0) break;
+  }
+  return ret;
+}
+
+void cancel(WC_ASYNC_DEV* dev) {
+  auto* op = static_cast<Op*>(dev->inflight);
+  if (op == nullptr) return;
+  DeviceCounters& counters = op->device->counters();
+  QueueState* qs = op->queue;
+  bool withdrawn = false;
+
+  if (op->device->runs_on_poll()) {
+    withdrawn = op->phase.load(std::memory_order_acquire) != OpPhase::kDone;
+  } else if (op->phase.load(std::memory_order_acquire) != OpPhase::kDone) {
+    withdrawn = op->device->cancel(op);
+    if (!withdrawn) wait_until_done(op);  // a worker holds the object: drain
+  }
+  if (withdrawn) {
+    counters.cancelled.fetch_add(1, std::memory_order_relaxed);
+    counters.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  if (qs != nullptr) {
+    WOLF_EVENT_QUEUE* queue = qs->queue;
+    {
+      std::lock_guard lock(qs->mu);
+      if (op->list == OpList::kPolled) qs->polled.erase(op);
+      if (op->list == OpList::kDone) qs->done.erase(op);
+      --qs->live_ops;
+      qs->rearm_locked();
+    }
+    unlink_from_wolfssl_queue(queue, {op});
+    QueueTable::instance().release_if_idle(queue);
+  }
+  dev->inflight = nullptr;
+  free_op(op);
+}
+
+int queue_fd(WOLF_EVENT_QUEUE* queue) {
+  std::shared_ptr<QueueState> qs = QueueTable::instance().pin(queue);
+  std::lock_guard lock(qs->mu);
+  if (qs->event_fd < 0) {
+    qs->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (qs->event_fd < 0) return ASYNC_INIT_E;
+    if (!qs->done.empty() || !qs->polled.empty()) qs->wake_locked();
+  }
+  return qs->event_fd;
+}
+
+int queue_release(WOLF_EVENT_QUEUE* queue) { return QueueTable::instance().unpin(queue); }
+
+}  // namespace asynccrypt::engine

@@ -1,0 +1,31 @@
+// The core's operations behind the C contract: submit, poll, wait, cancel.
+#pragma once
+
+#include "core/wolfssl_api.h"
+
+namespace asynccrypt::engine {
+
+// wolfAsync_EventQueuePush after argument checks: queues the event in
+// wolfSSL's queue and submits its recorded operation.
+int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event);
+
+// wolfAsync_EventQueuePoll after argument checks.
+int poll_queue(WOLF_EVENT_QUEUE* queue, void* context_filter, WOLF_EVENT** events,
+               int max_events, WOLF_EVENT_FLAG flags, int* event_count);
+
+// wolfAsync_EventPoll after argument checks (event->dev.async is set).
+int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags);
+
+// wolfAsync_EventWait after argument checks: blocks (without spinning on
+// worker devices) until the event is no longer pending.
+int wait_event(WOLF_EVENT* event);
+
+// Withdraws or drains the operation in flight on dev, if any, and unlinks
+// its event from its queue. Used by wolfAsync_DevCtxFree.
+void cancel(WC_ASYNC_DEV* dev);
+
+// asynccrypt_QueueFd / asynccrypt_QueueRelease.
+int queue_fd(WOLF_EVENT_QUEUE* queue);
+int queue_release(WOLF_EVENT_QUEUE* queue);
+
+}  // namespace asynccrypt::engine

@@ -1,0 +1,43 @@
+// One operation in flight: from its submission to its harvest by the submitting thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "core/wolfssl_api.h"
+
+namespace asynccrypt {
+
+class Device;
+struct QueueState;
+
+// Where an operation is in its life. Transitions:
+//   kQueued -> kRunning -> kDone           (a worker device)
+//   kQueued -> kDone                       (a poll-driven device, or run inline)
+//   kQueued -> kCancelled                  (its object was freed before it ran)
+enum class OpPhase : int { kQueued, kRunning, kDone, kCancelled };
+
+// Which of its queue's lists an operation is on (guarded by QueueState::mu).
+enum class OpList : unsigned char { kNone, kPolled, kDone };
+
+// Op is allocated with wolfSSL's allocator and the object's heap hint, so
+// WOLFSSL_TRACK_MEMORY builds account for it, and freed when harvested.
+struct Op {
+  WC_ASYNC_DEV* dev = nullptr;
+  WOLF_EVENT* event = nullptr;
+  void* heap = nullptr;
+  std::shared_ptr<Device> device;  // keeps a closed device alive until done
+  QueueState* queue = nullptr;     // nullptr for a single-event wait
+
+  // Release-stored by the executor after `result`; acquire-loaded by the
+  // owner before it reads `result`.
+  std::atomic<OpPhase> phase{OpPhase::kQueued};
+  int result = WC_PENDING_E;
+
+  // Links of the queue list the op is on; guarded by queue->mu.
+  Op* prev = nullptr;
+  Op* next = nullptr;
+  OpList list = OpList::kNone;
+};
+
+}  // namespace asynccrypt

@@ -1,0 +1,116 @@
+// Side state per wolfSSL event queue, and the table that finds it.
+#include "core/queue_state.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+
+namespace asynccrypt {
+
+QueueState::~QueueState() {
+  if (event_fd >= 0) ::close(event_fd);
+}
+
+void QueueState::wake_locked() {
+  if (event_fd < 0 || fd_signalled) return;
+  const std::uint64_t one = 1;
+  // An eventfd write only fails when the counter would overflow, which a
+  // single pending 1 cannot do.
+  [[maybe_unused]] ssize_t n = ::write(event_fd, &one, sizeof one);
+  fd_signalled = true;
+}
+
+void QueueState::rearm_locked() {
+  if (event_fd < 0 || !fd_signalled || !done.empty() || !polled.empty()) return;
+  std::uint64_t value = 0;
+  [[maybe_unused]] ssize_t n = ::read(event_fd, &value, sizeof value);
+  fd_signalled = false;
+}
+
+// Sharded so that threads with queues of their own rarely meet on a lock.
+struct QueueTable::Shard {
+  std::mutex mu;
+  std::unordered_map<const WOLF_EVENT_QUEUE*, std::shared_ptr<QueueState>> states;  // guarded by mu
+};
+
+namespace {
+constexpr std::size_t kShards = 16;
+std::array<QueueTable::Shard*, kShards>* g_shards = nullptr;
+}  // namespace
+
+QueueTable& QueueTable::instance() {
+  // Never destroyed: queues may be polled from atexit handlers.
+  static QueueTable* table = [] {
+    g_shards = new std::array<Shard*, kShards>();
+    for (auto& shard : *g_shards) shard = new Shard();
+    return new QueueTable();
+  }();
+  return *table;
+}
+
+QueueTable::Shard& QueueTable::shard_for(const WOLF_EVENT_QUEUE* queue) {
+  const auto h = std::hash<const void*>()(queue);
+  return *(*g_shards)[(h >> 4) % kShards];
+}
+
+std::shared_ptr<QueueState> QueueTable::acquire_for_submit(WOLF_EVENT_QUEUE* queue) {
+  Shard& shard = shard_for(queue);
+  std::lock_guard lock(shard.mu);
+  auto& slot = shard.states[queue];
+  if (!slot) slot = std::make_shared<QueueState>(queue);
+  std::lock_guard state_lock(slot->mu);
+  ++slot->live_ops;
+  return slot;
+}
+
+std::shared_ptr<QueueState> QueueTable::find(WOLF_EVENT_QUEUE* queue) {
+  Shard& shard = shard_for(queue);
+  std::lock_guard lock(shard.mu);
+  const auto it = shard.states.find(queue);
+  return it == shard.states.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<QueueState> QueueTable::pin(WOLF_EVENT_QUEUE* queue) {
+  Shard& shard = shard_for(queue);
+  std::lock_guard lock(shard.mu);
+  auto& slot = shard.states[queue];
+  if (!slot) slot = std::make_shared<QueueState>(queue);
+  std::lock_guard state_lock(slot->mu);
+  slot->pinned = true;
+  return slot;
+}
+
+void QueueTable::release_if_idle(WOLF_EVENT_QUEUE* queue) {
+  Shard& shard = shard_for(queue);
+  std::shared_ptr<QueueState> dropped;  // destroyed outside the locks
+  std::lock_guard lock(shard.mu);
+  const auto it = shard.states.find(queue);
+  if (it == shard.states.end()) return;
+  {
+    std::lock_guard state_lock(it->second->mu);
+    if (it->second->live_ops != 0 || it->second->pinned) return;
+  }
+  dropped = std::move(it->second);
+  shard.states.erase(it);
+}
+
+int QueueTable::unpin(WOLF_EVENT_QUEUE* queue) {
+  Shard& shard = shard_for(queue);
+  std::shared_ptr<QueueState> dropped;
+  std::lock_guard lock(shard.mu);
+  const auto it = shard.states.find(queue);
+  if (it == shard.states.end()) return 0;
+  {
+    std::lock_guard state_lock(it->second->mu);
+    if (it->second->live_ops != 0) return BAD_STATE_E;
+  }
+  dropped = std::move(it->second);
+  shard.states.erase(it);
+  return 0;
+}
+
+}  // namespace asynccrypt

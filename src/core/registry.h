@@ -1,0 +1,72 @@
+// The device registry: devId -> opened device, and the process's default device.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/device.h"
+#include "core/status.h"
+
+namespace asynccrypt {
+
+// How a device is being opened.
+struct OpenRequest {
+  std::string spec;         // "sim", "threads:workers=4", ...
+  void* thread_id = nullptr;  // pthread_t* for a per-thread open, else nullptr
+  bool per_thread = false;
+};
+
+// Registry maps device ids (small non-negative ints) to open devices. It is
+// thread-safe; every member takes mu_.
+class Registry {
+ public:
+  static Registry& instance();
+
+  // Opens the process-wide default device, shared by all wolfAsync_DevOpen
+  // callers and counted: each open needs a close. Returns its id.
+  Result<int> open_default();
+  // Opens a new device of its own. Returns its id.
+  Result<int> open(const OpenRequest& request);
+  // Closes one reference to devId. Unknown ids are ignored.
+  void close(int dev_id);
+
+  // The device behind devId, or nullptr.
+  std::shared_ptr<Device> find(int dev_id);
+  // The device for an object bound to devId: the open device, or, for ids
+  // this registry never handed out (wolfCrypt also uses devIds for crypto
+  // callbacks), a simulator with the build's default settings.
+  std::shared_ptr<Device> find_or_fallback(int dev_id);
+
+  // The spec the default device is opened with: $ASYNCCRYPT_DEVICE or "sim".
+  static std::string default_spec();
+
+  // Thread-safe reference count of wolfAsync_HardwareStart/Stop.
+  void hardware_start();
+  void hardware_stop();
+  int hardware_count();
+
+ private:
+  struct Slot {
+    std::shared_ptr<Device> device;
+    int opens = 0;  // references; >1 only for the default device
+  };
+
+  int add_locked(std::shared_ptr<Device> device);
+
+  std::mutex mu_;
+  std::vector<Slot> slots_;      // index = devId; guarded by mu_
+  int default_id_ = -1;          // guarded by mu_
+  std::shared_ptr<Device> fallback_;  // guarded by mu_
+  int hardware_count_ = 0;       // guarded by mu_
+};
+
+// Creates a device of the kind the spec names (defined by the backends).
+Result<std::shared_ptr<Device>> create_device(const OpenRequest& request);
+
+// Remembers a failure message for asynccrypt_LastError on this thread.
+void set_last_error(const std::string& message);
+const char* last_error();
+
+}  // namespace asynccrypt

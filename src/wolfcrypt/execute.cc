@@ -1,0 +1,140 @@
+// The one place that calls back into wolfCrypt to execute a deferred operation.
+#include "wolfcrypt/execute.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include <wolfssl/wolfcrypt/aes.h>
+#include <wolfssl/wolfcrypt/des3.h>
+#include <wolfssl/wolfcrypt/dh.h>
+#include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/rsa.h>
+
+namespace asynccrypt::wolfcrypt {
+namespace {
+
+int dispatch(WC_ASYNC_DEV* dev) {
+  WC_ASYNC_SW& sw = dev->sw;
+  switch (sw.type) {
+#if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC)
+    case ASYNC_SW_ECC_MAKE:
+      return wc_ecc_make_key_ex(sw.eccMake.rng, sw.eccMake.size, sw.eccMake.key,
+                                sw.eccMake.curve_id);
+    case ASYNC_SW_ECC_SIGN:
+      return wc_ecc_sign_hash_ex(sw.eccSign.in, sw.eccSign.inSz, sw.eccSign.rng, sw.eccSign.key,
+                                 static_cast<mp_int*>(sw.eccSign.r),
+                                 static_cast<mp_int*>(sw.eccSign.s));
+    case ASYNC_SW_ECC_VERIFY:
+      return wc_ecc_verify_hash_ex(static_cast<mp_int*>(sw.eccVerify.r),
+                                   static_cast<mp_int*>(sw.eccVerify.s), sw.eccVerify.hash,
+                                   sw.eccVerify.hashlen, sw.eccVerify.stat, sw.eccVerify.key);
+    case ASYNC_SW_ECC_SHARED_SEC:
+      return wc_ecc_shared_secret_ex(sw.eccSharedSec.private_key,
+                                     static_cast<ecc_point*>(sw.eccSharedSec.public_point),
+                                     sw.eccSharedSec.out, sw.eccSharedSec.outLen);
+#endif
+#if !defined(NO_RSA) && defined(WC_ASYNC_ENABLE_RSA)
+  #ifdef WOLFSSL_KEY_GEN
+    case ASYNC_SW_RSA_MAKE:
+      return wc_MakeRsaKey(sw.rsaMake.key, sw.rsaMake.size, sw.rsaMake.e, sw.rsaMake.rng);
+  #endif
+    case ASYNC_SW_RSA_FUNC:
+      return wc_RsaFunction(sw.rsaFunc.in, sw.rsaFunc.inSz, sw.rsaFunc.out, sw.rsaFunc.outSz,
+                            sw.rsaFunc.type, sw.rsaFunc.key, sw.rsaFunc.rng);
+#endif
+#if !defined(NO_DH) && defined(WC_ASYNC_ENABLE_DH)
+    case ASYNC_SW_DH_AGREE:
+      return wc_DhAgree(sw.dhAgree.key, sw.dhAgree.agree, sw.dhAgree.agreeSz, sw.dhAgree.priv,
+                        sw.dhAgree.privSz, sw.dhAgree.otherPub, sw.dhAgree.pubSz);
+    case ASYNC_SW_DH_GEN:
+      return wc_DhGenerateKeyPair(sw.dhGen.key, sw.dhGen.rng, sw.dhGen.priv, sw.dhGen.privSz,
+                                  sw.dhGen.pub, sw.dhGen.pubSz);
+#endif
+#if !defined(NO_AES) && defined(WC_ASYNC_ENABLE_AES)
+  #ifdef HAVE_AES_CBC
+    case ASYNC_SW_AES_CBC_ENCRYPT:
+      return wc_AesCbcEncrypt(sw.aes.aes, sw.aes.out, sw.aes.in, sw.aes.sz);
+    #ifdef HAVE_AES_DECRYPT
+    case ASYNC_SW_AES_CBC_DECRYPT:
+      return wc_AesCbcDecrypt(sw.aes.aes, sw.aes.out, sw.aes.in, sw.aes.sz);
+    #endif
+  #endif
+  #ifdef HAVE_AESGCM
+    case ASYNC_SW_AES_GCM_ENCRYPT:
+      return wc_AesGcmEncrypt(sw.aes.aes, sw.aes.out, sw.aes.in, sw.aes.sz, sw.aes.iv,
+                              sw.aes.ivSz, sw.aes.authTag, sw.aes.authTagSz, sw.aes.authIn,
+                              sw.aes.authInSz);
+    #ifdef HAVE_AES_DECRYPT
+    case ASYNC_SW_AES_GCM_DECRYPT:
+      return wc_AesGcmDecrypt(sw.aes.aes, sw.aes.out, sw.aes.in, sw.aes.sz, sw.aes.iv,
+                              sw.aes.ivSz, sw.aes.authTag, sw.aes.authTagSz, sw.aes.authIn,
+                              sw.aes.authInSz);
+    #endif
+  #endif
+#endif
+#if !defined(NO_DES3) && defined(WC_ASYNC_ENABLE_3DES)
+    case ASYNC_SW_DES3_CBC_ENCRYPT:
+      return wc_Des3_CbcEncrypt(sw.des.des, sw.des.out, sw.des.in, sw.des.sz);
+    case ASYNC_SW_DES3_CBC_DECRYPT:
+      return wc_Des3_CbcDecrypt(sw.des.des, sw.des.out, sw.des.in, sw.des.sz);
+#endif
+    default:
+      return BAD_FUNC_ARG;
+  }
+}
+
+bool is_would_block(int ret) {
+#ifdef FP_WOULDBLOCK
+  if (ret == FP_WOULDBLOCK) return true;
+#endif
+#ifdef MP_WOULDBLOCK
+  if (ret == MP_WOULDBLOCK) return true;
+#endif
+  return false;
+}
+
+}  // namespace
+
+int execute(WC_ASYNC_DEV* dev) {
+  if (dev == nullptr || dev->sw.type == ASYNC_SW_NONE) return BAD_FUNC_ARG;
+  int ret = dispatch(dev);
+  // ASYNCCRYPT_TRACE=1 prints every executed operation, for debugging.
+  static const bool trace = std::getenv("ASYNCCRYPT_TRACE") != nullptr;
+  if (trace) std::fprintf(stderr, "asynccrypt: %s -> %d\n", op_name(dev->sw.type), ret);
+  if (is_would_block(ret)) return WC_PENDING_E;
+  // The synchronous path never pends; if it did, the record would never
+  // finish, so report it as a failed operation instead.
+  if (ret == WC_PENDING_E) ret = ASYNC_OP_E;
+  dev->sw.type = ASYNC_SW_NONE;
+  return ret;
+}
+
+int execute_to_completion(WC_ASYNC_DEV* dev) {
+  int ret;
+  do {
+    ret = execute(dev);
+  } while (ret == WC_PENDING_E);
+  return ret;
+}
+
+const char* op_name(int sw_type) {
+  switch (sw_type) {
+    case 1: return "ECC make key";
+    case 2: return "ECC sign";
+    case 3: return "ECC verify";
+    case 4: return "ECDH shared secret";
+    case 5: return "RSA make key";
+    case 6: return "RSA function";
+    case 7: return "DH agree";
+    case 8: return "DH key pair";
+    case 9: return "AES-CBC encrypt";
+    case 10: return "AES-CBC decrypt";
+    case 11: return "AES-GCM encrypt";
+    case 12: return "AES-GCM decrypt";
+    case 13: return "3DES-CBC encrypt";
+    case 14: return "3DES-CBC decrypt";
+    default: return "none";
+  }
+}
+
+}  // namespace asynccrypt::wolfcrypt
