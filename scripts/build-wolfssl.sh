@@ -14,9 +14,9 @@ src="$root/build/wolfssl-src"
 tree="$root/build/wolfssl-$name"
 libdir="$root/build/asynccrypt-$name"
 jobs="${JOBS:-$(nproc)}"
-stamp_inputs="$* $(cat "$root/include/wolfssl/wolfcrypt/async.h" "$root/glue/async.c" | sha1sum)"
-
 "$root/scripts/fetch-wolfssl.sh" >/dev/null
+stamp_inputs="$* $(cat "$src/.fetched" 2>/dev/null) $(cat "$root/include/wolfssl/wolfcrypt/async.h" "$root/glue/async.c" | sha1sum)"
+
 if [ ! -x "$src/configure" ]; then
   echo "== autogen (once)"
   (cd "$src" && ./autogen.sh >/dev/null 2>&1)

@@ -25,6 +25,19 @@ WC_ASYNC_DEV* resolve_dev(WOLF_EVENT_TYPE type, void* context) {
   return nullptr;
 }
 
+// A queued operation that finished and was already collected (by wc_AsyncWait
+// or a single-event poll) stays in flight until a queue poll harvests it. If
+// the caller has meanwhile recorded the object's next operation (sw.type is
+// set again: the executor resets it on every final result), that old
+// operation is retired now, or the new one would be mistaken for it and never
+// run.
+void retire_collected(WC_ASYNC_DEV* dev) {
+  if (dev != nullptr && dev->inflight != nullptr &&
+      dev->event.state != WOLF_EVENT_STATE_PENDING && dev->sw.type != ASYNC_SW_NONE) {
+    asynccrypt::engine::cancel(dev);
+  }
+}
+
 int report_open_failure(const asynccrypt::Status& status) {
   asynccrypt::set_last_error(status.message());
   std::fprintf(stderr, "asynccrypt: cannot open device: %s\n", status.message().c_str());
@@ -46,14 +59,20 @@ int wolfAsync_DevOpen(int* devId) {
   if (devId == nullptr) return BAD_FUNC_ARG;
   *devId = INVALID_DEVID;
   auto id = Registry::instance().open_default();
-  if (!id.is_ok()) return report_open_failure(id.status());
+  if (!id.is_ok()) {
+    // As documented: any failure to open (even a bad ASYNCCRYPT_DEVICE spec)
+    // is ASYNC_INIT_E here; asynccrypt_LastError says why.
+    (void)report_open_failure(id.status());
+    return ASYNC_INIT_E;
+  }
   *devId = id.value();
   return 0;
 }
 
 int wolfAsync_DevOpenThread(int* devId, void* threadId) {
-  return asynccrypt_DevOpenSpec(devId, Registry::default_spec().c_str(),
-                                threadId != nullptr ? threadId : nullptr);
+  if (devId == nullptr) return BAD_FUNC_ARG;
+  const int ret = asynccrypt_DevOpenSpec(devId, Registry::default_spec().c_str(), threadId);
+  return ret == 0 ? 0 : ASYNC_INIT_E;
 }
 
 int asynccrypt_DevOpenSpec(int* devId, const char* spec, void* threadId) {
@@ -134,8 +153,9 @@ int wolfAsync_EventInit(WOLF_EVENT* event, WOLF_EVENT_TYPE type, void* context, 
   WC_ASYNC_DEV* dev = resolve_dev(type, context);
   // Re-initialising a wolfCrypt event whose operation is still in flight
   // would orphan it.
-  if (type == WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT && dev != nullptr && dev->inflight != nullptr) {
-    return BAD_COND_E;
+  if (type == WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT && dev != nullptr) {
+    retire_collected(dev);
+    if (dev->inflight != nullptr) return BAD_COND_E;
   }
   event->type = type;
   event->context = context;
@@ -195,6 +215,7 @@ int wc_AsyncWait(int ret, WC_ASYNC_DEV* asyncDev, word32 flags) {
   if (ret != WC_PENDING_E) return ret;
   if (asyncDev == nullptr) return BAD_FUNC_ARG;
   WOLF_EVENT* event = &asyncDev->event;
+  retire_collected(asyncDev);
   if (asyncDev->inflight == nullptr) {
     ret = wolfAsync_EventInit(event, WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT, asyncDev, flags);
     if (ret != 0) return ret;

@@ -16,6 +16,12 @@ int SimDevice::default_skip() {
 Result<std::shared_ptr<Device>> SimDevice::create(DeviceSpec spec) {
   auto skip = spec.take_int("skip", default_skip(), 0, 1 << 20);
   if (!skip.is_ok()) return skip.status();
+  // skip=1 would leave every operation pending on every poll: a hang.
+  if (skip.value() == 1) {
+    return Status(BAD_FUNC_ARG,
+                  "device option sim:skip=1 would delay every operation forever; "
+                  "use 0 (no delay) or a value of 2 or more");
+  }
   if (Status s = spec.check_all_taken(); !s.is_ok()) return s;
   return std::shared_ptr<Device>(std::make_shared<SimDevice>(static_cast<int>(skip.value())));
 }

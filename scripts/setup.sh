@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what asynccrypt needs on Debian 12 and fetches wolfSSL's source.
+# Idempotent: apt runs only when a package is missing.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+packages=(
+  build-essential cmake clang libclang-rt-14-dev lld pkg-config
+  libgtest-dev libgmock-dev libbenchmark-dev
+  autoconf automake libtool dpkg-dev
+  faketime openssl curl valgrind procps
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+"$root/scripts/fetch-wolfssl.sh"

@@ -1,0 +1,69 @@
+// The threads device: a software accelerator that runs wolfCrypt operations on worker threads.
+#pragma once
+
+#include <memory>
+
+#include "backends/threads/worker_pool.h"
+#include "core/device.h"
+#include "core/device_spec.h"
+
+namespace asynccrypt {
+
+// ThreadsDevice hands each submitted operation to a pool of worker threads,
+// so the submitting thread (an event loop) goes on while other cores
+// compute. Every threads device of a process with the same worker count
+// shares one pool, so per-thread opens do not multiply threads; each device
+// keeps its own depth, the most operations it has in flight. At that depth
+// submit() answers "full" and the core runs the operation inline, on the
+// submitting thread.
+//
+// Thread safety of the data an operation uses. A worker reads and writes
+// the object (key or cipher, including its WC_ASYNC_DEV record) and the
+// buffers named in its record while no other thread may: the caller must
+// not touch the object, its buffers, or start another operation on it
+// until the completion is harvested (one operation per object at a time,
+// which wolfCrypt's async state machines already obey); freeing it in
+// between cancels or drains the operation first (wolfAsync_DevCtxFree).
+// Hand-over is ordered both ways: submission goes through the pool's mutex
+// (caller's writes happen before the worker's reads), and the completion
+// is published by the core with a release store of op->phase and through
+// the queue's mutex (the worker's writes happen before the owner's reads).
+// Objects that several operations share read-only (an ecc_point or public
+// key of a peer used by many ECDH operations, a DH parameter set) are only
+// read by wolfCrypt. The one object callers commonly share and wolfCrypt
+// writes is the WC_RNG: workers never use the caller's RNG, they use their
+// own (see wolfcrypt/worker_rng.h).
+class ThreadsDevice final : public Device {
+ public:
+  static constexpr int kDefaultDepth = 256;
+  static constexpr int kMaxWorkers = 1024;
+  static constexpr int kMaxDepth = 1 << 20;
+
+  // Options: workers=N (default: online CPUs; "threads:N" is short for
+  // workers=N) and depth=D (default 256). Fails with BAD_FUNC_ARG on a bad
+  // or unknown option, ASYNC_INIT_E when threads cannot be started.
+  static Result<std::shared_ptr<Device>> create(DeviceSpec spec);
+
+  // The number of CPUs online, at least 1.
+  static int online_cpus();
+
+  ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth);
+  // Waits until every accepted operation has been reported, then lets go of
+  // the pool (the last device to let go joins its threads).
+  ~ThreadsDevice() override;
+
+  const char* kind() const override { return "threads"; }
+  bool runs_on_poll() const override { return false; }
+  bool submit(Op* op, CompletionSink& sink) override;
+  bool cancel(Op* op) override;
+
+  int workers() const { return pool_->workers(); }
+  int depth() const { return lane_.depth; }
+  WorkerPool& pool() { return *pool_; }
+
+ private:
+  std::shared_ptr<WorkerPool> pool_;
+  WorkerPool::Lane lane_;  // fields guarded by the pool's mutex
+};
+
+}  // namespace asynccrypt

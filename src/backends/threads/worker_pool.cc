@@ -1,0 +1,172 @@
+// The worker pool behind the threads device.
+#include "backends/threads/worker_pool.h"
+
+#include <sched.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+#include "core/wolfssl_api.h"
+#include "wolfcrypt/worker_rng.h"
+
+namespace asynccrypt {
+namespace {
+
+// The CPUs the process was started on, read before main() runs and so
+// before any cpu= option pinned a thread. Workers use these, instead of
+// inheriting the single CPU of a pinned thread that happens to start a pool.
+struct LaunchAffinity {
+  cpu_set_t set;
+  bool known;
+};
+const LaunchAffinity g_launch_affinity = [] {
+  LaunchAffinity a{};
+  a.known = sched_getaffinity(0, sizeof a.set, &a.set) == 0;
+  return a;
+}();
+
+}  // namespace
+
+Result<std::shared_ptr<WorkerPool>> WorkerPool::shared(int workers) {
+  // Never destroyed, so devices closed during process exit still find it;
+  // it only holds weak references, the devices own the pools.
+  static auto* mu = new std::mutex();
+  static auto* pools = new std::map<int, std::weak_ptr<WorkerPool>>();
+  std::lock_guard lock(*mu);
+  std::weak_ptr<WorkerPool>& slot = (*pools)[workers];
+  if (std::shared_ptr<WorkerPool> pool = slot.lock()) return pool;
+  auto pool = create(workers);
+  if (pool.is_ok()) slot = pool.value();
+  return pool;
+}
+
+Result<std::shared_ptr<WorkerPool>> WorkerPool::create(int workers) {
+  if (workers < 1) return Status(BAD_FUNC_ARG, "a worker pool needs at least one thread");
+  auto pool = std::make_shared<WorkerPool>(Key{});
+  // Workers inherit a blocked signal mask, so the application's signals go
+  // to the application's threads.
+  sigset_t all;
+  sigset_t old;
+  sigfillset(&all);
+  if (int err = pthread_sigmask(SIG_SETMASK, &all, &old); err != 0) {
+    return Status(ASYNC_INIT_E, std::string("pthread_sigmask: ") + std::strerror(err));
+  }
+  pthread_attr_t attr;
+  int err = pthread_attr_init(&attr);
+  if (err != 0) {
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return Status(ASYNC_INIT_E, std::string("pthread_attr_init: ") + std::strerror(err));
+  }
+  bool use_attr = false;
+  if (g_launch_affinity.known) {
+    use_attr = pthread_attr_setaffinity_np(&attr, sizeof g_launch_affinity.set,
+                                           &g_launch_affinity.set) == 0;
+  }
+  pool->threads_.reserve(static_cast<std::size_t>(workers));
+  for (int i = 0; i < workers; ++i) {
+    pthread_t thread;
+    err = pthread_create(&thread, use_attr ? &attr : nullptr, &WorkerPool::thread_main, pool.get());
+    if (err == EINVAL && use_attr) {
+      // A launch CPU went offline: inherit this thread's CPUs instead.
+      use_attr = false;
+      err = pthread_create(&thread, nullptr, &WorkerPool::thread_main, pool.get());
+    }
+    if (err != 0) break;
+    char name[16];  // the kernel's limit, with the terminator
+    std::snprintf(name, sizeof name, "asyncc-w%d", i % 10000);
+    pthread_setname_np(thread, name);  // cosmetic: failure is harmless
+    pool->threads_.push_back(thread);
+  }
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (err != 0) {
+    // The destructor joins the threads that did start.
+    return Status(ASYNC_INIT_E, "cannot start worker thread " +
+                                    std::to_string(pool->threads_.size() + 1) + " of " +
+                                    std::to_string(workers) + ": " + std::strerror(err));
+  }
+  return pool;
+}
+
+WorkerPool::~WorkerPool() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  for (pthread_t thread : threads_) pthread_join(thread, nullptr);
+}
+
+void* WorkerPool::thread_main(void* self) {
+  static_cast<WorkerPool*>(self)->run();
+  return nullptr;
+}
+
+bool WorkerPool::try_submit(Lane& lane, Op* op, CompletionSink& sink) {
+  {
+    std::lock_guard lock(mu_);
+    if (lane.in_flight >= lane.depth) return false;
+    ++lane.in_flight;
+    jobs_.push_back(Job{op, &sink, &lane});
+  }
+  work_cv_.notify_one();
+  return true;
+}
+
+bool WorkerPool::withdraw(Lane& lane, Op* op) {
+  std::lock_guard lock(mu_);
+  // Linear, but cancellation only happens when an object is freed with an
+  // operation in flight, and the queue is bounded by the lanes' depths.
+  for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
+    if (it->op != op) continue;
+    jobs_.erase(it);
+    if (--lane.in_flight == 0 && lane.draining) drained_cv_.notify_all();
+    return true;
+  }
+  return false;  // a worker has it (or it already finished)
+}
+
+void WorkerPool::drain(Lane& lane) {
+  std::unique_lock lock(mu_);
+  lane.draining = true;
+  drained_cv_.wait(lock, [&lane] { return lane.in_flight == 0; });
+  lane.draining = false;
+}
+
+std::size_t WorkerPool::queued() {
+  std::lock_guard lock(mu_);
+  return jobs_.size();
+}
+
+void WorkerPool::run() {
+  // This worker's own generator, used instead of the callers' (see
+  // wolfcrypt/worker_rng.h); freed when the worker exits.
+  wolfcrypt::WorkerRng rng;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    work_cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+    if (jobs_.empty()) return;  // stopping, and everything queued has run
+    const Job job = jobs_.front();
+    jobs_.pop_front();
+    // Under mu_, so withdraw() either finds the job queued or sees it taken.
+    job.op->phase.store(OpPhase::kRunning, std::memory_order_relaxed);
+    lock.unlock();
+
+    job.op->result = wolfcrypt::execute_with_rng(job.op->dev, rng);
+
+    lock.lock();
+    // The lane stops counting op before it is reported, so its owner can
+    // submit again as soon as it harvests; after this the lane (and its
+    // device) may be destroyed at any moment, so only `job` is used below.
+    if (--job.lane->in_flight == 0 && job.lane->draining) drained_cv_.notify_all();
+    lock.unlock();
+    // The sink publishes op->result (release) and hands op to its owner.
+    job.sink->on_complete(job.op);
+    lock.lock();
+  }
+}
+
+}  // namespace asynccrypt

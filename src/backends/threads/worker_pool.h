@@ -1,0 +1,91 @@
+// A process-wide pool of worker threads that runs recorded wolfCrypt operations.
+#pragma once
+
+#include <pthread.h>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/device.h"
+#include "core/status.h"
+
+namespace asynccrypt {
+
+// WorkerPool runs operations on its threads in submission order (FIFO over
+// all its users). Each user (a ThreadsDevice) owns a Lane: its own limit on
+// operations in flight, so devices that share a pool keep separate
+// backpressure. The pool is thread-safe.
+class WorkerPool {
+ public:
+  // Lane is one user's share of the pool. Its fields are guarded by the
+  // pool's mutex; a lane must be drained (drain()) before it is destroyed.
+  struct Lane {
+    explicit Lane(int max_in_flight) : depth(max_in_flight) {}
+    const int depth;        // most operations accepted and not yet finished
+    int in_flight = 0;      // accepted, not yet run to the end (or withdrawn)
+    bool draining = false;  // drain() is waiting for in_flight == 0
+  };
+
+  // The process-wide pool with `workers` threads, started on first use and
+  // shared by every caller that asks for the same count while any of them
+  // holds it; destroyed (its threads joined) when the last holder lets go.
+  static Result<std::shared_ptr<WorkerPool>> shared(int workers);
+
+  // Starts a pool of its own. Fails with ASYNC_INIT_E when a thread cannot
+  // be started (those already started are joined).
+  static Result<std::shared_ptr<WorkerPool>> create(int workers);
+
+  // Use shared() or create(); public only for std::make_shared.
+  struct Key {
+    explicit Key() = default;
+  };
+  explicit WorkerPool(Key) {}
+
+  // Runs the queued operations to the end, then joins every thread. Must
+  // not run on one of the pool's own threads (a CompletionSink must never
+  // release the last reference to a pool).
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  // Queues op for a worker unless lane already has lane.depth operations in
+  // flight (then returns false and nothing happens). A worker sets
+  // op->phase to kRunning when it starts op, stores op->result, and then
+  // calls sink.on_complete(op) exactly once; by then the lane no longer
+  // counts op and the worker touches neither op nor lane again.
+  bool try_submit(Lane& lane, Op* op, CompletionSink& sink);
+
+  // Removes op if no worker has started it. Returns true when removed: it
+  // will never run or be reported.
+  bool withdraw(Lane& lane, Op* op);
+
+  // Blocks until lane has nothing in flight. Operations keep running.
+  void drain(Lane& lane);
+
+  int workers() const { return static_cast<int>(threads_.size()); }
+
+  // Operations queued and not yet started by a worker (for tests).
+  std::size_t queued();
+
+ private:
+  struct Job {
+    Op* op;
+    CompletionSink* sink;
+    Lane* lane;
+  };
+
+  static void* thread_main(void* self);
+  void run();
+
+  std::mutex mu_;
+  std::condition_variable work_cv_;     // jobs_ became non-empty, or stop_
+  std::condition_variable drained_cv_;  // some draining lane reached zero
+  std::deque<Job> jobs_;                // guarded by mu_
+  bool stop_ = false;                   // guarded by mu_
+  std::vector<pthread_t> threads_;      // written before any worker runs, then constant
+};
+
+}  // namespace asynccrypt
