@@ -31,13 +31,13 @@ run: wolfssl-fast
 unit: wolfssl-default
 	cmake --preset dev >/dev/null
 	cmake --build --preset dev -j $(JOBS)
-	ctest --preset dev -j $(JOBS)
+	ctest --preset dev
 
 sanitizers: wolfssl-default
 	cmake --preset asan >/dev/null && cmake --build --preset asan -j $(JOBS)
-	ctest --preset asan -j $(JOBS)
+	ctest --preset asan
 	cmake --preset tsan >/dev/null && cmake --build --preset tsan -j $(JOBS)
-	ctest --preset tsan -j $(JOBS)
+	ctest --preset tsan
 
 conformance: wolfssl-default
 	scripts/conformance.sh default $(DEVICES)

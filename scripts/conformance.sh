@@ -25,19 +25,39 @@ for t in $all_tests; do
   case " $SKIPPED " in *" $t "*) ;; *) tests="$tests $t" ;; esac
 done
 
+# One run of the suite on one device; leaves its output in check-DEVICE.out.
+run_suite() {
+  local device="$1"
+  rm -f "$tree/test-suite.log"
+  ASYNCCRYPT_DEVICE="$device" faketime "$fake_date" \
+    "$root/scripts/wolfssl-make.sh" "$tree" -s check TESTS="$tests" >"$tree/check-$device.out" 2>&1
+}
+
+summary() {
+  grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$tree/check-$1.out" | tr '\n' ' '
+}
+
 status=0
 for device in "$@"; do
   echo "== wolfSSL $name make check on device '$device' (faketime '$fake_date')"
   start=$(date +%s)
-  rm -f "$tree/test-suite.log"
-  if ASYNCCRYPT_DEVICE="$device" faketime "$fake_date" \
-       "$root/scripts/wolfssl-make.sh" "$tree" -s check TESTS="$tests" >"$tree/check-$device.out" 2>&1; then
-    result=ok
-  else
-    result=FAILED; status=1
+  result=ok
+  if ! run_suite "$device"; then
+    # Known issue 4 (docs/known-issues.md): a rare TLS 1.3 FFDHE handshake
+    # failure. A failed run is printed in full and run once more; a second
+    # failure fails the suite. Any other failure is not retried.
+    if grep -q "AES-GCM Authentication check fail" "$tree/test-suite.log" 2>/dev/null; then
+      echo "   FLAKY (known issue 4): first run failed: $(summary "$device")"
+      grep -E '^(FAIL|ERROR):' "$tree/check-$device.out" || true
+      grep -B2 "AES-GCM Authentication check fail" "$tree/test-suite.log" | head -20 || true
+      echo "   running the suite once more"
+      run_suite "$device" || result=FAILED
+    else
+      result=FAILED
+    fi
   fi
-  summary="$(grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$tree/check-$device.out" | tr '\n' ' ')"
-  echo "   $result in $(( $(date +%s) - start ))s: $summary(skipped by name: $SKIPPED)"
+  [ "$result" = ok ] || status=1
+  echo "   $result in $(( $(date +%s) - start ))s: $(summary "$device")(skipped by name: $SKIPPED)"
   if [ "$result" != ok ]; then
     grep -E '^(FAIL|ERROR):' "$tree/check-$device.out" || true
     tail -60 "$tree/test-suite.log" 2>/dev/null || tail -60 "$tree/check-$device.out"
