@@ -1,6 +1,6 @@
 # The two commands of the README: `make run` and `make test`. A thin layer
 # over scripts/ and CMake presets; each target installs what it needs.
-.PHONY: run test setup wolfssl-default wolfssl-all wolfssl-fast unit sanitizers conformance conformance-all
+.PHONY: run test setup wolfssl-default wolfssl-all wolfssl-fast unit sanitizers conformance
 
 JOBS ?= $(shell nproc)
 export JOBS
@@ -39,12 +39,8 @@ sanitizers: wolfssl-default
 	cmake --preset tsan >/dev/null && cmake --build --preset tsan -j $(JOBS)
 	ctest --preset tsan
 
-conformance: wolfssl-default
+conformance: wolfssl-default wolfssl-all
 	scripts/conformance.sh default $(DEVICES)
-
-# --enable-all: not yet in `make test`; one TLS 1.3 FFDHE handshake in about
-# 80 fails its AES-GCM check (see docs/known-issues.md, under investigation).
-conformance-all: wolfssl-all
 	scripts/conformance.sh all $(DEVICES)
 
 # Everything: unit tests, examples, sanitizers, then wolfSSL's own suite.

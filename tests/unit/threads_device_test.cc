@@ -1100,41 +1100,39 @@ TEST(ThreadsWycheproof, EcdhP256) {
 // ---------------------------------------------------------------------------
 
 TEST(ThreadsDevice, BackpressureRunsInlineAndCompletesAll) {
+  // One worker, two slots, and RSA signatures (milliseconds each) submitted
+  // back to back: the third submission always finds both slots taken, so the
+  // device must refuse it and the submitter runs it itself.
   DeviceHandle dev("threads:workers=1,depth=2");
   ASSERT_EQ(dev.ret(), 0) << asynccrypt_LastError();
   std::mt19937 gen(test_seed());
+  WC_RNG rng;
+  ASSERT_EQ(wc_InitRng(&rng), 0);
   Queue queue;
-  constexpr int kOps = 64;
-  std::vector<Aes> aes(kOps);
-  const Bytes key = random_bytes(gen, 16);
-  const Bytes iv = random_bytes(gen, 12);
-  std::vector<Bytes> plain(kOps), ct(kOps), tag(kOps, Bytes(16));
-  std::vector<Job> jobs;
+  constexpr int kOps = 16;
+  RsaKey sync_key;
+  load_rsa(&sync_key, INVALID_DEVID);
+  std::vector<RsaKey> keys(kOps);
+  std::vector<Bytes> msgs(kOps), sigs(kOps, Bytes(256));
+  std::vector<Job> jobs(kOps);
   int done = 0;
   for (int i = 0; i < kOps; ++i) {
-    plain[i] = random_bytes(gen, 4096);
-    ct[i].resize(plain[i].size());
-    ASSERT_EQ(wc_AesInit(&aes[i], nullptr, dev.id()), 0);
-    ASSERT_EQ(wc_AesGcmSetKey(&aes[i], key.data(), 16), 0);
-    jobs.push_back(Job{&aes[i].asyncDev,
-                       [&, i] {
-                         return wc_AesGcmEncrypt(&aes[i], ct[i].data(), plain[i].data(), 4096,
-                                                 iv.data(), 12, tag[i].data(), 16, nullptr, 0);
-                       },
-                       nullptr,
-                       [&, i](int ret) {
-                         ++done;
-                         ASSERT_EQ(ret, 0);
-                         Bytes back(4096);
-                         Aes sync;
-                         ASSERT_EQ(wc_AesInit(&sync, nullptr, INVALID_DEVID), 0);
-                         ASSERT_EQ(wc_AesGcmSetKey(&sync, key.data(), 16), 0);
-                         EXPECT_EQ(wc_AesGcmDecrypt(&sync, back.data(), ct[i].data(), 4096,
-                                                    iv.data(), 12, tag[i].data(), 16, nullptr, 0),
-                                   0);
-                         EXPECT_EQ(back, plain[i]);
-                         wc_AesFree(&sync);
-                       }});
+    load_rsa(&keys[i], dev.id());
+    wc_RsaSetRNG(&keys[i], &rng);
+    msgs[i] = random_bytes(gen, 32);
+    auto call = [&, i] {
+      return wc_RsaSSL_Sign(msgs[i].data(), static_cast<word32>(msgs[i].size()), sigs[i].data(),
+                            256, &keys[i], &rng);
+    };
+    jobs[i] = Job{&keys[i].asyncDev, call, call, [&, i](int ret) {
+                    ++done;
+                    ASSERT_EQ(ret, 256);
+                    Bytes expect(256);
+                    ASSERT_EQ(wc_RsaSSL_Sign(msgs[i].data(), static_cast<word32>(msgs[i].size()),
+                                             expect.data(), 256, &sync_key, &rng),
+                              256);
+                    EXPECT_EQ(sigs[i], expect) << "message " << i;
+                  }};
   }
   run_batch(queue, jobs);
   EXPECT_EQ(done, kOps);
@@ -1146,7 +1144,9 @@ TEST(ThreadsDevice, BackpressureRunsInlineAndCompletesAll) {
   EXPECT_LT(s.inline_runs, static_cast<unsigned long long>(kOps)) << "the workers ran some";
   EXPECT_EQ(s.completed, s.submitted);
   EXPECT_EQ(s.in_flight, 0u);
-  for (auto& a : aes) wc_AesFree(&a);
+  for (auto& k : keys) wc_FreeRsaKey(&k);
+  wc_FreeRsaKey(&sync_key);
+  wc_FreeRng(&rng);
 }
 
 // Freeing objects with operations in flight withdraws the unstarted ones and
