@@ -8,7 +8,7 @@ export JOBS
 # wolfSSL configurations (see README "Configurations").
 DEFAULT_FLAGS := --enable-asynccrypt --enable-static
 ALL_FLAGS     := --enable-asynccrypt --enable-all
-FAST_FLAGS    := --enable-asynccrypt --enable-sp --enable-sp-asm --enable-intelasm --enable-aesni
+FAST_FLAGS    := --enable-asynccrypt --enable-static --enable-sp --enable-sp-asm --enable-intelasm --enable-aesni
 # Device kinds the conformance suite runs on (chosen at run time).
 DEVICES ?= sim threads
 

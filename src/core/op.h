@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 
 #include "core/wolfssl_api.h"
@@ -33,6 +34,11 @@ struct Op {
   // owner before it reads `result`.
   std::atomic<OpPhase> phase{OpPhase::kQueued};
   int result = WC_PENDING_E;
+
+  // Scratch space that belongs to op->device, zero at submission. A
+  // poll-driven device touches it only in drive() (the owner's thread); a
+  // worker device between submit() and its report, or in cancel().
+  std::uint64_t device_data = 0;
 
   // Links of the queue list the op is on; guarded by queue->mu.
   Op* prev = nullptr;

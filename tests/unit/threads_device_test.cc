@@ -1318,7 +1318,11 @@ class Epoll {
       n = epoll_wait(fd_, evs, 4, timeout_ms);
     } while (n < 0 && errno == EINTR);
     std::vector<std::uint64_t> tags;
-    for (int i = 0; i < n; ++i) tags.push_back(evs[i].data.u64);
+    for (int i = 0; i < n; ++i) {
+      // epoll_event is packed on x86-64: copy the field, never bind to it.
+      const std::uint64_t tag = evs[i].data.u64;
+      tags.push_back(tag);
+    }
     return tags;
   }
 

@@ -368,9 +368,11 @@ typedef struct WC_ASYNC_DEV {
  * count: every call needs a matching wolfAsync_HardwareStop. Returns 0. */
 WOLFSSL_API int wolfAsync_HardwareStart(void);
 
-/* wolfAsync_HardwareStop undoes one wolfAsync_HardwareStart. When the count
- * reaches zero the default devices are released; devices still open stay
- * usable until they are closed. Extra calls are ignored. */
+/* wolfAsync_HardwareStop undoes one wolfAsync_HardwareStart; extra calls
+ * are ignored. It only counts: open devices stay open and operations in
+ * flight, on any device kind, go on and complete normally (nothing is
+ * cancelled, drained or freed), so calling it with operations in flight is
+ * safe. Close devices with wolfAsync_DevClose. */
 WOLFSSL_API void wolfAsync_HardwareStop(void);
 
 /* wolfAsync_DevOpen opens the default device (see ASYNCCRYPT_DEVICE) and
@@ -386,8 +388,16 @@ WOLFSSL_API int wolfAsync_DevOpen(int* devId);
 WOLFSSL_API int wolfAsync_DevOpenThread(int* devId, void* threadId);
 
 /* wolfAsync_DevClose releases a device and sets *devId to INVALID_DEVID.
- * Operations already in flight on it still complete. NULL, INVALID_DEVID
- * and unknown ids are harmless no-ops. */
+ * NULL, INVALID_DEVID and unknown ids are harmless no-ops.
+ * With operations in flight: nothing is cancelled and nothing blocks. Each
+ * operation keeps its device alive and completes normally: on a worker
+ * device (threads, chaos:over=threads) its worker reports it; on a
+ * poll-driven device (sim, chaos) it runs when its owner polls. The device
+ * is destroyed when its last operation has been harvested or cancelled
+ * (wolfAsync_DevCtxFree). An object still bound to the closed id runs its
+ * later operations on a default simulator (ids asynccrypt did not hand out
+ * are treated as crypto-callback ids), so close a device after freeing the
+ * objects bound to it. */
 WOLFSSL_API void wolfAsync_DevClose(int* devId);
 
 /* wolfAsync_DevCtxInit zeroes *asyncDev and, when devId >= 0, binds it to
@@ -398,9 +408,21 @@ WOLFSSL_API int wolfAsync_DevCtxInit(WC_ASYNC_DEV* asyncDev, word32 marker,
     void* heap, int devId);
 
 /* wolfAsync_DevCtxFree unbinds *asyncDev when its marker matches; a NULL
- * record or a mismatched marker (a double free) is a no-op. An operation
- * still in flight is cancelled, or waited for when a worker is already
- * running it, and its event is unlinked from its queue. */
+ * record or a mismatched marker (a double free) is a no-op. wolfCrypt's
+ * free functions (wc_FreeRsaKey, wc_ecc_free, wc_AesFree, wc_FreeDhKey, ...)
+ * call it before they release the key material, so freeing a key or cipher
+ * object with an operation in flight is safe. What happens to that
+ * operation:
+ *  - not yet run (any device kind, including one queued at a worker that
+ *    no worker has started): cancelled; it never runs and is never
+ *    reported (counted in asynccrypt_DevStats.cancelled);
+ *  - being run by a worker (threads, chaos:over=threads): this call blocks
+ *    until the worker has finished (drain), then discards the result;
+ *  - finished but not yet harvested: the result is discarded.
+ * In every case its event is unlinked from its queue (the queue count drops
+ * by one) and no later poll returns it. Safety: call it on the thread that
+ * owns the queue the event was pushed to (the submitting thread), and
+ * before the queue itself is freed. */
 WOLFSSL_API void wolfAsync_DevCtxFree(WC_ASYNC_DEV* asyncDev, word32 marker);
 
 /* wolfAsync_DevCopy fixes up dst after the caller copied src into it byte
@@ -508,8 +530,8 @@ WOLFSSL_API pthread_t wc_AsyncThreadId(void);
 /* ------------------------------------------------------------------------ */
 
 /* asynccrypt_DevOpenSpec opens a device from a spec such as "sim",
- * "sim:skip=4", "threads" or "threads:workers=4,depth=256" (the syntax of
- * ASYNCCRYPT_DEVICE). threadId is as for wolfAsync_DevOpenThread (NULL for
+ * "sim:skip=4", "threads", "threads:workers=4,depth=256" or
+ * "chaos:seed=7,maxpolls=4,fail=5" (the syntax of ASYNCCRYPT_DEVICE). threadId is as for wolfAsync_DevOpenThread (NULL for
  * a process-wide device). Returns 0 and writes *devId, or BAD_FUNC_ARG for
  * an unknown kind or a bad option (see asynccrypt_LastError), or
  * ASYNC_INIT_E when the device cannot start. *devId is always written. */
@@ -520,7 +542,8 @@ WOLFSSL_API int asynccrypt_DevOpenSpec(int* devId, const char* spec,
  * thread; the text stays valid until the next open on this thread. */
 WOLFSSL_API const char* asynccrypt_LastError(void);
 
-/* asynccrypt_DevKind writes the kind of an open device ("sim", "threads")
+/* asynccrypt_DevKind writes the kind of an open device ("sim", "threads",
+ * "chaos")
  * into buf. Returns 0, or NO_VALID_DEVID for an id that is not open. */
 WOLFSSL_API int asynccrypt_DevKind(int devId, char* buf, word32 bufSz);
 
@@ -533,7 +556,26 @@ WOLFSSL_API int asynccrypt_QueueFd(WOLF_EVENT_QUEUE* queue);
 
 /* asynccrypt_QueueRelease forgets asynccrypt's state for a queue (and closes
  * its fd). Call it before freeing a queue, or a WOLFSSL_CTX, whose fd was
- * asked for. Returns 0, or BAD_STATE_E while operations are still queued. */
+ * asked for. Returns 0, or BAD_STATE_E while operations are still queued.
+ *
+ * Lifetimes of TLS objects with operations in flight (asynccrypt keeps state
+ * per queue, keyed by the queue's address, only while operations are live in
+ * it or its fd is held):
+ *  - wolfSSL_free of a connection with an operation pending (a handshake
+ *    abandoned after WC_PENDING_E) is safe without draining first: it frees
+ *    the connection's keys and ciphers, whose wolfAsync_DevCtxFree cancels
+ *    (or, at a worker, drains) the operation and unlinks its event from the
+ *    CTX's queue. The CTX's queue is left holding nothing of that
+ *    connection, and no later poll of it returns the connection's event.
+ *  - wolfSSL_CTX_free: wolfSSL frees a CTX only after its last connection
+ *    (it is reference counted), so the connections' operations are gone by
+ *    then and asynccrypt holds no state for its queue, unless the fd was
+ *    asked for and not released: that state (one fd) then stays until
+ *    asynccrypt_QueueRelease(&ctx->event_queue) is called; it is harmless
+ *    if a later queue reuses the address. wolfCrypt objects that an
+ *    application itself queued on a CTX's queue (wc_AsyncHandle) must be
+ *    freed or harvested before wolfSSL_CTX_free: their cancellation unlinks
+ *    them from that queue. */
 WOLFSSL_API int asynccrypt_QueueRelease(WOLF_EVENT_QUEUE* queue);
 
 /* Counters of one device. */

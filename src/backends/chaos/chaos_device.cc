@@ -1,0 +1,202 @@
+// The chaos device.
+#include "backends/chaos/chaos_device.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+
+#include "backends/threads/threads_device.h"
+#include "core/wolfssl_api.h"
+#include "wolfcrypt/execute.h"
+
+namespace asynccrypt {
+namespace {
+
+// Op::device_data of a poll-driven operation: 0 until its first poll, then
+// kSeen, the injected-failure bit, and the polls it still stays pending.
+constexpr std::uint64_t kSeen = std::uint64_t{1} << 62;
+constexpr std::uint64_t kFail = std::uint64_t{1} << 61;
+constexpr std::uint64_t kPollsMask = 0xffffffffu;
+
+std::uint64_t seed_from_clock() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  // Small enough to type back in; distinct for runs started together.
+  const std::uint64_t mixed = static_cast<std::uint64_t>(now.tv_nsec) ^
+                              (static_cast<std::uint64_t>(now.tv_sec) << 20) ^
+                              (static_cast<std::uint64_t>(getpid()) << 40);
+  return mixed & 0x7fffffffffffULL;
+}
+
+// Reports a layered operation to the core after a delay, on the worker
+// that ran it. One per accepted operation: it deletes itself when it has
+// reported (or, when the operation is withdrawn, ChaosDevice::cancel deletes
+// it), so nothing is left for a device that may be gone by then.
+class DelayedSink final : public CompletionSink {
+ public:
+  DelayedSink(CompletionSink& inner, int delay_us) : inner_(inner), delay_us_(delay_us) {}
+
+  void on_complete(Op* op) override {
+    std::unique_ptr<DelayedSink> self(this);
+    CompletionSink& inner = inner_;
+    if (delay_us_ > 0) {
+      timespec left{delay_us_ / 1000000, static_cast<long>(delay_us_ % 1000000) * 1000L};
+      while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+      }
+    }
+    self.reset();  // before the report: afterwards op (and its device) may be gone
+    inner.on_complete(op);
+  }
+
+ private:
+  CompletionSink& inner_;
+  const int delay_us_;
+};
+
+}  // namespace
+
+std::uint64_t ChaosRandom::next() {
+  std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+Result<std::shared_ptr<Device>> ChaosDevice::create(DeviceSpec spec) {
+  Options options;
+  const bool seeded = spec.options.count("seed") != 0;
+  auto seed = spec.take_int("seed", 0, 0, 0x7fffffffffffffffL);
+  if (!seed.is_ok()) return seed.status();
+  options.seed = seeded ? static_cast<std::uint64_t>(seed.value()) : seed_from_clock();
+  auto polls = spec.take_int("maxpolls", kDefaultMaxPolls, 1, kMaxMaxPolls);
+  if (!polls.is_ok()) return polls.status();
+  options.max_polls = static_cast<int>(polls.value());
+
+  const bool percent = spec.options.count("fail") != 0;
+  const bool per_mille = spec.options.count("failpm") != 0;
+  if (percent && per_mille) {
+    return Status(BAD_FUNC_ARG, "device options chaos:fail= and chaos:failpm= exclude each other");
+  }
+  auto fail = spec.take_int("fail", 0, 0, 100);
+  if (!fail.is_ok()) return fail.status();
+  auto fail_pm = spec.take_int("failpm", 0, 0, 1000);
+  if (!fail_pm.is_ok()) return fail_pm.status();
+  options.fail_per_mille = static_cast<int>(percent ? fail.value() * 10 : fail_pm.value());
+
+  std::string over;
+  if (auto it = spec.options.find("over"); it != spec.options.end()) {
+    over = it->second;
+    spec.options.erase(it);
+    if (over != "threads") {
+      return Status(BAD_FUNC_ARG,
+                    "device option chaos:over='" + over + "' must be 'threads'");
+    }
+  }
+  std::shared_ptr<Device> inner;
+  if (!over.empty()) {
+    auto delay = spec.take_int("delay", kDefaultDelayUs, 0, kMaxDelayUs);
+    if (!delay.is_ok()) return delay.status();
+    options.delay_us = static_cast<int>(delay.value());
+    // workers= and depth= go to the threads device; it rejects the rest.
+    DeviceSpec threads_spec{"threads", {}};
+    for (const char* key : {"workers", "depth"}) {
+      if (auto it = spec.options.find(key); it != spec.options.end()) {
+        threads_spec.options.emplace(it->first, it->second);
+        spec.options.erase(it);
+      }
+    }
+    auto device = ThreadsDevice::create(std::move(threads_spec));
+    if (!device.is_ok()) return device.status();
+    inner = device.take();
+  } else {
+    for (const char* key : {"workers", "depth", "delay"}) {
+      if (spec.options.count(key) != 0) {
+        return Status(BAD_FUNC_ARG, std::string("device option chaos:") + key +
+                                        "= needs chaos:over=threads");
+      }
+    }
+  }
+  if (Status s = spec.check_all_taken(); !s.is_ok()) return s;
+
+  // The seed is printed so that a failing run can be replayed.
+  std::fprintf(stderr, "asynccrypt: chaos seed=%llu maxpolls=%d failpm=%d%s%s\n",
+               static_cast<unsigned long long>(options.seed), options.max_polls,
+               options.fail_per_mille, inner ? " over=threads delay=" : "",
+               inner ? std::to_string(options.delay_us).c_str() : "");
+  return std::shared_ptr<Device>(std::make_shared<ChaosDevice>(options, std::move(inner)));
+}
+
+ChaosDevice::ChaosDevice(const Options& options, std::shared_ptr<Device> inner)
+    : options_(options), inner_(std::move(inner)), random_(options.seed) {}
+
+ChaosDevice::Draw ChaosDevice::draw(int range) {
+  std::lock_guard lock(mu_);
+  Draw d{};
+  d.polls = static_cast<int>(random_.below(static_cast<std::uint64_t>(range)));
+  // Drawn even when failures are off, so that fail= does not shift the
+  // sequence of delays.
+  d.fail = static_cast<int>(random_.below(1000)) < options_.fail_per_mille;
+  return d;
+}
+
+void ChaosDevice::fail_now(Op* op) {
+  // Never run: clear the record as a finished operation would, so the
+  // object takes its next operation.
+  op->dev->sw.type = ASYNC_SW_NONE;
+  op->result = WC_HW_E;
+  injected_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool ChaosDevice::drive(Op* op, int /*visit*/) {
+  std::uint64_t& state = op->device_data;
+  if (state == 0) {
+    // First visit: it always stays pending, for 1..max_polls polls.
+    const Draw d = draw(options_.max_polls);
+    state = kSeen | (d.fail ? kFail : 0) | static_cast<std::uint64_t>(d.polls + 1);
+    return false;
+  }
+  if ((state & kPollsMask) != 0) {
+    --state;
+    if ((state & kPollsMask) != 0) return false;
+  }
+  if ((state & kFail) != 0) {
+    fail_now(op);
+    return true;
+  }
+  const int ret = wolfcrypt::execute(op->dev);
+  if (ret == WC_PENDING_E) return false;  // non-blocking math: another slice
+  op->result = ret;
+  return true;
+}
+
+bool ChaosDevice::submit(Op* op, CompletionSink& sink) {
+  if (!inner_) return false;
+  const Draw d = draw(options_.delay_us + 1);
+  if (d.fail) {
+    fail_now(op);
+    sink.on_complete(op);
+    return true;
+  }
+  auto delayed = std::make_unique<DelayedSink>(sink, d.polls);
+  // Stored first: once accepted, op may be reported and freed at any time.
+  op->device_data = reinterpret_cast<std::uintptr_t>(delayed.get());
+  if (!inner_->submit(op, *delayed)) {
+    op->device_data = 0;
+    return false;  // full: the core runs it inline
+  }
+  (void)delayed.release();  // it deletes itself when it reports
+  return true;
+}
+
+bool ChaosDevice::cancel(Op* op) {
+  if (!inner_ || !inner_->cancel(op)) return false;
+  // Withdrawn before a worker took it: its sink will never report.
+  std::unique_ptr<DelayedSink> unused(reinterpret_cast<DelayedSink*>(op->device_data));
+  op->device_data = 0;
+  return true;
+}
+
+}  // namespace asynccrypt

@@ -1,0 +1,462 @@
+// Unit tests of src/backends/chaos/chaos_device.cc: the seeded chaos device.
+#include "core/wolfssl_api.h"
+
+#include <wolfssl/wolfcrypt/aes.h>
+#include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/random.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/chaos/chaos_device.h"
+#include "core/device_spec.h"
+#include "core/registry.h"
+
+namespace {
+
+using asynccrypt::ChaosDevice;
+
+constexpr word32 kGcmSz = 2 * WC_ASYNC_THRESH_AES_GCM;
+constexpr word32 kIvSz = 12;
+constexpr word32 kTagSz = 16;
+
+// One AES-GCM encryption on its own object, checked against wolfCrypt
+// without a device.
+struct GcmOp {
+  GcmOp(int dev_id, byte seed) {
+    for (word32 i = 0; i < sizeof key; ++i) key[i] = static_cast<byte>(seed + i);
+    for (word32 i = 0; i < kIvSz; ++i) iv[i] = static_cast<byte>(seed * 3 + i);
+    for (word32 i = 0; i < kGcmSz; ++i) in[i] = static_cast<byte>(seed ^ i);
+    init_ret = wc_AesInit(&aes, nullptr, dev_id);
+    if (init_ret == 0) init_ret = wc_AesGcmSetKey(&aes, key, sizeof key);
+  }
+  ~GcmOp() { wc_AesFree(&aes); }
+  GcmOp(const GcmOp&) = delete;
+  GcmOp& operator=(const GcmOp&) = delete;
+
+  int start() {
+    std::memset(out, 0, sizeof out);
+    return wc_AesGcmEncrypt(&aes, out, in, kGcmSz, iv, kIvSz, tag, kTagSz, nullptr, 0);
+  }
+  bool correct() const {
+    Aes sync;
+    byte want[kGcmSz];
+    byte want_tag[kTagSz];
+    if (wc_AesInit(&sync, nullptr, INVALID_DEVID) != 0) return false;
+    const bool ok = wc_AesGcmSetKey(&sync, key, sizeof key) == 0 &&
+                    wc_AesGcmEncrypt(&sync, want, in, kGcmSz, iv, kIvSz, want_tag, kTagSz,
+                                     nullptr, 0) == 0 &&
+                    std::memcmp(want, out, kGcmSz) == 0 &&
+                    std::memcmp(want_tag, tag, kTagSz) == 0;
+    wc_AesFree(&sync);
+    return ok;
+  }
+  WC_ASYNC_DEV* dev() { return &aes.asyncDev; }
+  WOLF_EVENT* event() { return &aes.asyncDev.event; }
+
+  int init_ret = 0;
+  Aes aes;
+  byte key[16];
+  byte iv[kIvSz];
+  byte in[kGcmSz];
+  byte out[kGcmSz] = {};
+  byte tag[kTagSz] = {};
+};
+
+// An open device and a queue, released at scope exit.
+class Bench {
+ public:
+  explicit Bench(const char* spec) {
+    open_ret_ = asynccrypt_DevOpenSpec(&dev_id_, spec, nullptr);
+    EXPECT_EQ(open_ret_, 0) << spec << ": " << asynccrypt_LastError();
+    EXPECT_EQ(wolfEventQueue_Init(&queue_), 0);
+  }
+  ~Bench() {
+    ops.clear();  // cancels whatever is still in flight
+    EXPECT_EQ(queue_.count, 0);
+    EXPECT_EQ(asynccrypt_QueueRelease(&queue_), 0);
+    wolfEventQueue_Free(&queue_);
+    wolfAsync_DevClose(&dev_id_);
+  }
+  Bench(const Bench&) = delete;
+  Bench& operator=(const Bench&) = delete;
+
+  GcmOp& submit() {
+    ops.push_back(std::make_unique<GcmOp>(dev_id_, static_cast<byte>(ops.size() + 1)));
+    GcmOp& op = *ops.back();
+    EXPECT_EQ(op.init_ret, 0);
+    EXPECT_EQ(op.start(), WC_PENDING_E);
+    EXPECT_EQ(wc_AsyncHandle(op.dev(), &queue_, WC_ASYNC_FLAG_NONE), 0);
+    return op;
+  }
+  // Polls once; returns the indexes (into ops) of the harvested events.
+  std::vector<int> poll(WOLF_EVENT_FLAG flags = WOLF_POLL_FLAG_CHECK_HW) {
+    std::vector<WOLF_EVENT*> events(ops.size() + 1);
+    int count = -1;
+    EXPECT_EQ(wolfAsync_EventQueuePoll(&queue_, nullptr, events.data(),
+                                       static_cast<int>(events.size()), flags, &count),
+              0);
+    std::vector<int> out;
+    for (int i = 0; i < count; ++i) {
+      for (std::size_t k = 0; k < ops.size(); ++k) {
+        if (ops[k]->event() == events[static_cast<std::size_t>(i)]) {
+          out.push_back(static_cast<int>(k));
+        }
+      }
+    }
+    return out;
+  }
+  int dev_id() const { return dev_id_; }
+  WOLF_EVENT_QUEUE& queue() { return queue_; }
+  ChaosDevice* chaos() const {
+    return dynamic_cast<ChaosDevice*>(asynccrypt::Registry::instance().find(dev_id_).get());
+  }
+
+  std::vector<std::unique_ptr<GcmOp>> ops;
+
+ private:
+  int open_ret_ = 0;
+  int dev_id_ = INVALID_DEVID;
+  WOLF_EVENT_QUEUE queue_;
+};
+
+// What one run looked like: the order of completions and, per operation,
+// the poll that harvested it.
+struct Trace {
+  std::vector<int> order;
+  std::vector<int> poll_of;
+  bool operator==(const Trace& o) const { return order == o.order && poll_of == o.poll_of; }
+};
+
+Trace run(const char* spec, int n, int max_polls_allowed) {
+  Bench bench(spec);
+  for (int i = 0; i < n; ++i) bench.submit();
+  Trace trace;
+  trace.poll_of.assign(static_cast<std::size_t>(n), -1);
+  for (int p = 1; p <= max_polls_allowed && static_cast<int>(trace.order.size()) < n; ++p) {
+    for (int k : bench.poll()) {
+      EXPECT_EQ(trace.poll_of[static_cast<std::size_t>(k)], -1) << "op " << k << " twice";
+      trace.poll_of[static_cast<std::size_t>(k)] = p;
+      trace.order.push_back(k);
+      EXPECT_EQ(bench.ops[static_cast<std::size_t>(k)]->event()->ret, 0);
+      EXPECT_TRUE(bench.ops[static_cast<std::size_t>(k)]->correct()) << "op " << k;
+    }
+  }
+  EXPECT_EQ(static_cast<int>(trace.order.size()), n) << spec;
+  return trace;
+}
+
+asynccrypt::Result<std::shared_ptr<asynccrypt::Device>> create(const std::string& text) {
+  auto spec = asynccrypt::parse_device_spec(text);
+  EXPECT_TRUE(spec.is_ok()) << text;
+  return ChaosDevice::create(spec.take());
+}
+
+}  // namespace
+
+TEST(ChaosDeviceCreate, OptionsAndDefaults) {
+  testing::internal::CaptureStderr();
+  auto device = create("chaos:seed=42");
+  const std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(device.is_ok()) << device.status().message();
+  auto* chaos = static_cast<ChaosDevice*>(device.value().get());
+  EXPECT_STREQ(chaos->kind(), "chaos");
+  EXPECT_TRUE(chaos->runs_on_poll());
+  EXPECT_FALSE(chaos->layered());
+  EXPECT_EQ(chaos->options().seed, 42u);
+  EXPECT_EQ(chaos->options().max_polls, ChaosDevice::kDefaultMaxPolls);
+  EXPECT_EQ(chaos->options().fail_per_mille, 0);
+  EXPECT_NE(err.find("asynccrypt: chaos seed=42 "), std::string::npos) << err;
+
+  auto fail = create("chaos:seed=1,maxpolls=9,fail=5");
+  ASSERT_TRUE(fail.is_ok());
+  EXPECT_EQ(static_cast<ChaosDevice*>(fail.value().get())->options().max_polls, 9);
+  EXPECT_EQ(static_cast<ChaosDevice*>(fail.value().get())->options().fail_per_mille, 50);
+  auto pm = create("chaos:failpm=7");
+  ASSERT_TRUE(pm.is_ok());
+  EXPECT_EQ(static_cast<ChaosDevice*>(pm.value().get())->options().fail_per_mille, 7);
+
+  auto layered = create("chaos:seed=3,over=threads,workers=2,depth=8,delay=50");
+  ASSERT_TRUE(layered.is_ok()) << layered.status().message();
+  auto* l = static_cast<ChaosDevice*>(layered.value().get());
+  EXPECT_TRUE(l->layered());
+  EXPECT_FALSE(l->runs_on_poll());
+  EXPECT_EQ(l->options().delay_us, 50);
+}
+
+TEST(ChaosDeviceCreate, SeedFromTheClockIsPrinted) {
+  testing::internal::CaptureStderr();
+  auto device = create("chaos");
+  const std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(device.is_ok());
+  const auto seed = static_cast<ChaosDevice*>(device.value().get())->options().seed;
+  EXPECT_NE(err.find("asynccrypt: chaos seed=" + std::to_string(seed) + " "), std::string::npos)
+      << err;
+}
+
+TEST(ChaosDeviceCreate, BadOptionsFail) {
+  for (const char* text :
+       {"chaos:maxpolls=0", "chaos:maxpolls=1001", "chaos:maxpolls=x", "chaos:fail=101",
+        "chaos:fail=-1", "chaos:failpm=1001", "chaos:fail=1,failpm=1", "chaos:seed=-1",
+        "chaos:seed=abc", "chaos:seed=", "chaos:over=sim", "chaos:over=", "chaos:workers=2",
+        "chaos:delay=5", "chaos:depth=3", "chaos:over=threads,delay=1000001",
+        "chaos:over=threads,workers=0", "chaos:over=threads,bogus=1", "chaos:bogus=1"}) {
+    auto device = create(text);
+    EXPECT_FALSE(device.is_ok()) << text;
+    EXPECT_EQ(device.status().code(), BAD_FUNC_ARG) << text;
+    EXPECT_FALSE(device.status().message().empty()) << text;
+  }
+  int id = 0;
+  EXPECT_EQ(asynccrypt_DevOpenSpec(&id, "chaos:maxpolls=0", nullptr), BAD_FUNC_ARG);
+  EXPECT_EQ(id, INVALID_DEVID);
+  EXPECT_NE(std::string(asynccrypt_LastError()).find("maxpolls"), std::string::npos);
+}
+
+TEST(ChaosDeviceCreate, KindThroughTheCApi) {
+  Bench bench("chaos:seed=5");
+  char kind[16] = {};
+  ASSERT_EQ(asynccrypt_DevKind(bench.dev_id(), kind, sizeof kind), 0);
+  EXPECT_STREQ(kind, "chaos");
+}
+
+TEST(ChaosDeviceRandom, IsSplitMix64) {
+  // The first outputs of SplitMix64 for seed 0 (reference values of the
+  // published algorithm), so runs replay on every platform.
+  asynccrypt::ChaosRandom r(0);
+  EXPECT_EQ(r.next(), 0xe220a8397b1dcdafULL);
+  EXPECT_EQ(r.next(), 0x6e789e6aa1b965f4ULL);
+}
+
+TEST(ChaosDevicePoll, EveryOperationPendsAtLeastOnePoll) {
+  for (int seed = 0; seed < 20; ++seed) {
+    const std::string spec = "chaos:maxpolls=1,seed=" + std::to_string(seed);
+    Bench bench(spec.c_str());
+    for (int i = 0; i < 8; ++i) bench.submit();
+    EXPECT_TRUE(bench.poll().empty()) << spec;  // first visit: always pending
+    EXPECT_EQ(bench.poll().size(), 8u) << spec;  // maxpolls=1: the second runs all
+  }
+}
+
+TEST(ChaosDevicePoll, NothingCompletesWithoutCheckHw) {
+  Bench bench("chaos:seed=11,maxpolls=3");
+  for (int i = 0; i < 6; ++i) bench.submit();
+  for (int p = 0; p < 50; ++p) EXPECT_TRUE(bench.poll(WOLF_POLL_FLAG_CHECK_HW & 0).empty());
+  for (auto& op : bench.ops) EXPECT_EQ(op->event()->state, WOLF_EVENT_STATE_PENDING);
+  // Neither a single-event poll without the flag.
+  for (auto& op : bench.ops) {
+    EXPECT_EQ(wolfAsync_EventPoll(op->event(), static_cast<WOLF_EVENT_FLAG>(0)), 0);
+    EXPECT_EQ(op->event()->state, WOLF_EVENT_STATE_PENDING);
+  }
+  std::size_t done = 0;
+  for (int p = 0; p < 10 && done < 6; ++p) done += bench.poll().size();
+  EXPECT_EQ(done, 6u);
+}
+
+TEST(ChaosDevicePoll, SameSeedSameRun) {
+  const Trace a = run("chaos:seed=1234,maxpolls=8", 24, 100);
+  const Trace b = run("chaos:seed=1234,maxpolls=8", 24, 100);
+  EXPECT_TRUE(a == b);
+  // Another seed gives another run (for these seeds; checked once).
+  const Trace c = run("chaos:seed=1235,maxpolls=8", 24, 100);
+  EXPECT_FALSE(a == c);
+}
+
+TEST(ChaosDevicePoll, CompletionsComeOutOfOrderWithinMaxPolls) {
+  const Trace t = run("chaos:seed=99,maxpolls=6", 32, 100);
+  std::vector<int> sorted = t.order;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_NE(t.order, sorted) << "completion order equals submission order";
+  for (int p : t.poll_of) {
+    EXPECT_GE(p, 2);      // pends on its first poll
+    EXPECT_LE(p, 6 + 1);  // and runs at the latest after maxpolls pending polls
+  }
+}
+
+TEST(ChaosDevicePoll, SingleEventWaitPendsThenCompletes) {
+  int id = INVALID_DEVID;
+  ASSERT_EQ(asynccrypt_DevOpenSpec(&id, "chaos:seed=8,maxpolls=5", nullptr), 0);
+  GcmOp op(id, 3);
+  ASSERT_EQ(op.start(), WC_PENDING_E);
+  ASSERT_EQ(wolfAsync_EventInit(op.event(), WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT, op.dev(),
+                                WC_ASYNC_FLAG_NONE),
+            0);
+  EXPECT_EQ(wolfAsync_EventPoll(op.event(), WOLF_POLL_FLAG_CHECK_HW), 0);
+  EXPECT_EQ(op.event()->state, WOLF_EVENT_STATE_PENDING);
+  int polls = 1;
+  while (op.event()->state == WOLF_EVENT_STATE_PENDING && polls < 100) {
+    EXPECT_EQ(wolfAsync_EventPoll(op.event(), WOLF_POLL_FLAG_CHECK_HW), 0);
+    ++polls;
+  }
+  EXPECT_LE(polls, 6);
+  EXPECT_EQ(op.event()->ret, 0);
+  EXPECT_TRUE(op.correct());
+  // And through wc_AsyncWait, on the same object.
+  ASSERT_EQ(op.start(), WC_PENDING_E);
+  EXPECT_EQ(wc_AsyncWait(WC_PENDING_E, op.dev(), WC_ASYNC_FLAG_NONE), 0);
+  EXPECT_TRUE(op.correct());
+  wolfAsync_DevClose(&id);
+}
+
+TEST(ChaosDeviceFail, InjectedFailuresReturnHwErrorAndTheObjectStaysUsable) {
+  Bench bench("chaos:seed=21,maxpolls=2,fail=100");
+  for (int i = 0; i < 4; ++i) bench.submit();
+  std::size_t done = 0;
+  for (int p = 0; p < 10 && done < 4; ++p) {
+    for (int k : bench.poll()) {
+      ++done;
+      EXPECT_EQ(bench.ops[static_cast<std::size_t>(k)]->event()->ret, WC_HW_E);
+    }
+  }
+  EXPECT_EQ(done, 4u);
+  EXPECT_EQ(bench.chaos()->injected_failures(), 4u);
+  for (auto& op : bench.ops) {
+    EXPECT_EQ(op->dev()->sw.type, ASYNC_SW_NONE);  // ready for the next operation
+    // The failed operation did not run: out is still zero.
+    EXPECT_EQ(std::count(op->out, op->out + kGcmSz, 0), static_cast<long>(kGcmSz));
+  }
+  // The same objects take new operations (which fail again on this device).
+  for (auto& op : bench.ops) {
+    EXPECT_EQ(op->start(), WC_PENDING_E);
+    EXPECT_EQ(wc_AsyncWait(WC_PENDING_E, op->dev(), WC_ASYNC_FLAG_NONE), WC_HW_E);
+  }
+}
+
+TEST(ChaosDeviceFail, SomeFailSomeSucceedAndRetriesWork) {
+  Bench bench("chaos:seed=5,maxpolls=3,fail=50");
+  for (int i = 0; i < 16; ++i) bench.submit();
+  int failed = 0;
+  int passed = 0;
+  for (int round = 0; round < 400 && passed < 16; ++round) {
+    for (int k : bench.poll()) {
+      GcmOp& op = *bench.ops[static_cast<std::size_t>(k)];
+      if (op.event()->ret == WC_HW_E) {
+        ++failed;
+        // Retry on the same object and queue.
+        ASSERT_EQ(op.start(), WC_PENDING_E);
+        ASSERT_EQ(wc_AsyncHandle(op.dev(), &bench.queue(), WC_ASYNC_FLAG_NONE), 0);
+      } else {
+        EXPECT_EQ(op.event()->ret, 0);
+        EXPECT_TRUE(op.correct());
+        ++passed;
+      }
+    }
+  }
+  EXPECT_EQ(passed, 16);
+  EXPECT_GT(failed, 0);
+  EXPECT_EQ(bench.chaos()->injected_failures(), static_cast<std::uint64_t>(failed));
+}
+
+// Signs with the wc_AsyncWait retry loop; returns the final result.
+int sign_loop(ecc_key& key, WC_RNG& rng, const byte* hash, byte* sig, word32* sig_len) {
+  int ret = WC_PENDING_E;
+  const word32 room = *sig_len;
+  int guard = 0;
+  do {
+    ret = wc_AsyncWait(ret, &key.asyncDev, WC_ASYNC_FLAG_CALL_AGAIN);
+    *sig_len = room;
+    if (ret >= 0) ret = wc_ecc_sign_hash(hash, 32, sig, sig_len, &rng, &key);
+  } while (ret == WC_PENDING_E && ++guard < 100);
+  return ret;
+}
+
+int verify_loop(ecc_key& key, const byte* hash, const byte* sig, word32 sig_len, int* verified) {
+  int ret = WC_PENDING_E;
+  int guard = 0;
+  do {
+    ret = wc_AsyncWait(ret, &key.asyncDev, WC_ASYNC_FLAG_CALL_AGAIN);
+    if (ret >= 0) ret = wc_ecc_verify_hash(sig, sig_len, hash, 32, verified, &key);
+  } while (ret == WC_PENDING_E && ++guard < 100);
+  return ret;
+}
+
+// A failed ECC signature leaves asynccrypt's record clean. wolfCrypt 5.5.4
+// itself keeps the key's sign state machine at its ENCODE step when the
+// caller stops after the error (docs/known-issues.md, 5): the next
+// signature on that key encodes stale r and s. This test pins both facts.
+TEST(ChaosDeviceFail, EccSignFailureAndWolfCryptsStaleSignState) {
+  int fail_id = INVALID_DEVID;
+  ASSERT_EQ(asynccrypt_DevOpenSpec(&fail_id, "chaos:seed=77,fail=100", nullptr), 0);
+  int ok_id = INVALID_DEVID;
+  ASSERT_EQ(asynccrypt_DevOpenSpec(&ok_id, "chaos:seed=78", nullptr), 0);
+  WC_RNG rng;
+  ASSERT_EQ(wc_InitRng(&rng), 0);
+  ecc_key key;
+  ASSERT_EQ(wc_ecc_init_ex(&key, nullptr, ok_id), 0);
+  int ret = wc_ecc_make_key(&rng, 32, &key);
+  ret = wc_AsyncWait(ret, &key.asyncDev, WC_ASYNC_FLAG_NONE);
+  ASSERT_EQ(ret, 0);
+  const byte hash[32] = {1, 2, 3};
+  byte sig[128];
+  word32 sig_len = sizeof sig;
+  int verified = 0;
+
+  // The same key, bound to a device that fails every operation.
+  key.asyncDev.devId = fail_id;
+  EXPECT_EQ(sign_loop(key, rng, hash, sig, &sig_len), WC_HW_E);
+  EXPECT_EQ(key.asyncDev.sw.type, ASYNC_SW_NONE);
+  EXPECT_EQ(key.asyncDev.inflight, nullptr);
+
+  key.asyncDev.devId = ok_id;
+  sig_len = sizeof sig;
+  ret = sign_loop(key, rng, hash, sig, &sig_len);
+  if (ret == 0) {
+    ASSERT_EQ(verify_loop(key, hash, sig, sig_len, &verified), 0);
+    // wolfSSL 5.5.4: the first signature after the failure is not valid.
+    EXPECT_EQ(verified, 0) << "wolfCrypt's stale sign state is fixed: update known-issues 5";
+  }
+  // The one after that is.
+  sig_len = sizeof sig;
+  ASSERT_EQ(sign_loop(key, rng, hash, sig, &sig_len), 0);
+  ASSERT_EQ(verify_loop(key, hash, sig, sig_len, &verified), 0);
+  EXPECT_EQ(verified, 1);
+  wc_ecc_free(&key);
+  wc_FreeRng(&rng);
+  wolfAsync_DevClose(&ok_id);
+  wolfAsync_DevClose(&fail_id);
+}
+
+TEST(ChaosDeviceLayered, OverThreadsCompletesEverythingCorrectly) {
+  Bench bench("chaos:seed=4,over=threads,workers=2,delay=300");
+  for (int i = 0; i < 24; ++i) bench.submit();
+  std::vector<int> order;
+  for (int p = 0; p < 200000 && order.size() < 24; ++p) {
+    for (int k : bench.poll()) {
+      order.push_back(k);
+      EXPECT_EQ(bench.ops[static_cast<std::size_t>(k)]->event()->ret, 0);
+      EXPECT_TRUE(bench.ops[static_cast<std::size_t>(k)]->correct());
+    }
+    if (order.size() < 24) wc_AsyncSleep(0);
+  }
+  ASSERT_EQ(order.size(), 24u);
+  std::sort(order.begin(), order.end());
+  EXPECT_EQ(std::unique(order.begin(), order.end()), order.end());  // each exactly once
+}
+
+TEST(ChaosDeviceLayered, InjectedFailuresAndCancellation) {
+  Bench bench("chaos:seed=6,over=threads,workers=1,delay=2000,failpm=500");
+  for (int i = 0; i < 12; ++i) bench.submit();
+  // Free half of the objects while their operations are in flight: each is
+  // withdrawn, drained or discarded, never reported.
+  for (std::size_t i = 0; i < 12; i += 2) bench.ops[i].reset();
+  std::size_t done = 0;
+  for (int p = 0; p < 200000 && done < 6; ++p) {
+    std::vector<WOLF_EVENT*> events(16);
+    int count = 0;
+    ASSERT_EQ(wolfAsync_EventQueuePoll(&bench.queue(), nullptr, events.data(), 16,
+                                       WOLF_POLL_FLAG_CHECK_HW, &count),
+              0);
+    for (int i = 0; i < count; ++i) {
+      const int ret = events[static_cast<std::size_t>(i)]->ret;
+      EXPECT_TRUE(ret == 0 || ret == WC_HW_E) << ret;
+    }
+    done += static_cast<std::size_t>(count);
+    if (done < 6) wc_AsyncSleep(0);
+  }
+  EXPECT_EQ(done, 6u);
+  EXPECT_EQ(bench.queue().count, 0);
+}

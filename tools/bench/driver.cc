@@ -1,0 +1,204 @@
+// The benchmark's two drivers: back-to-back synchronous calls, and N in flight on a device.
+#include "driver.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+#include <wolfssl/wolfcrypt/error-crypt.h>
+
+namespace asynccrypt::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double us_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::micro>(b - a).count();
+}
+
+// Latencies in microseconds; float keeps millions of samples small.
+class Latencies {
+ public:
+  void reserve(std::size_t n) { samples_.reserve(n); }
+  void add(double us) { samples_.push_back(static_cast<float>(us)); }
+
+  double percentile(double p) {
+    if (samples_.empty()) return 0;
+    auto k = static_cast<std::size_t>(p / 100.0 * static_cast<double>(samples_.size() - 1) + 0.5);
+    k = std::min(k, samples_.size() - 1);
+    std::nth_element(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(k),
+                     samples_.end());
+    return samples_[k];
+  }
+
+ private:
+  std::vector<float> samples_;
+};
+
+std::string describe(const char* what, int ret) {
+  return std::string(what) + " returned " + wc_GetErrorString(ret) + " (" + std::to_string(ret) +
+         ")";
+}
+
+// Checks every object that finished at least one operation.
+void verify_objects(Workload& workload, const std::vector<bool>& finished, RunResult& result) {
+  for (std::size_t i = 0; i < finished.size() && result.error.empty(); ++i) {
+    if (!finished[i]) continue;
+    std::string wrong = workload.verify(static_cast<int>(i));
+    if (!wrong.empty()) result.error = "object " + std::to_string(i) + ": " + wrong;
+  }
+}
+
+}  // namespace
+
+RunResult run_sync(Workload& workload, double seconds) {
+  RunResult result;
+  Latencies latencies;
+  latencies.reserve(1 << 16);
+  const Clock::time_point begin = Clock::now();
+  const Clock::time_point deadline =
+      begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  Clock::time_point now = begin;
+  do {
+    const Clock::time_point t0 = now;
+    int ret = workload.start(0);
+    if (ret == WC_PENDING_E) {
+      result.error = "a synchronous object answered WC_PENDING_E";
+      break;
+    }
+    now = Clock::now();
+    if (ret < 0) {
+      result.error = describe("the operation", ret);
+      break;
+    }
+    latencies.add(us_between(t0, now));
+    ++result.ops;
+  } while (now < deadline);
+  result.seconds = std::chrono::duration<double>(now - begin).count();
+  result.p50_us = latencies.percentile(50);
+  result.p99_us = latencies.percentile(99);
+  if (result.error.empty() && result.ops > 0) verify_objects(workload, {true}, result);
+  return result;
+}
+
+RunResult run_async(Workload& workload, int depth, double seconds, const AsyncTarget& target) {
+  RunResult result;
+  Latencies latencies;
+  latencies.reserve(1 << 16);
+  asynccrypt_DevStats before{};
+  asynccrypt_DevGetStats(target.dev_id, &before);  // NO_VALID_DEVID leaves zeros
+
+  const auto n = static_cast<std::size_t>(depth);
+  std::vector<Clock::time_point> started(n);
+  std::vector<bool> finished(n, false);
+  std::unordered_map<const WC_ASYNC_DEV*, int> index;
+  for (int i = 0; i < depth; ++i) index.emplace(workload.async_dev(i), i);
+  std::vector<WOLF_EVENT*> events(n);
+  const word32 flags = workload.call_again() ? WC_ASYNC_FLAG_CALL_AGAIN : WC_ASYNC_FLAG_NONE;
+
+  const Clock::time_point begin = Clock::now();
+  const Clock::time_point deadline =
+      begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  Clock::time_point now = begin;
+  Clock::time_point last_completion = begin;
+  bool stopping = false;
+  int in_flight = 0;
+
+  // Takes object i from a wolfCrypt result to its next pending operation:
+  // queues a pending one; records a finished one and starts the next, until
+  // the deadline. Operations below the device thresholds finish at once.
+  auto advance = [&](int i, int ret) {
+    for (;;) {
+      if (ret == WC_PENDING_E) {
+        const int pushed = wc_AsyncHandle(workload.async_dev(i), target.queue, flags);
+        if (pushed != 0) {
+          result.error = describe("wc_AsyncHandle", pushed);
+          stopping = true;
+          return;
+        }
+        ++in_flight;
+        ++result.pended;
+        return;
+      }
+      now = Clock::now();
+      if (ret < 0) {
+        if (result.error.empty()) result.error = describe("the operation", ret);
+        stopping = true;
+        return;
+      }
+      latencies.add(us_between(started[static_cast<std::size_t>(i)], now));
+      finished[static_cast<std::size_t>(i)] = true;
+      ++result.ops;
+      last_completion = now;
+      if (stopping || now >= deadline) {
+        stopping = true;
+        return;
+      }
+      started[static_cast<std::size_t>(i)] = now;
+      ret = workload.start(i);
+    }
+  };
+
+  for (int i = 0; i < depth && !stopping; ++i) {
+    started[static_cast<std::size_t>(i)] = Clock::now();
+    advance(i, workload.start(i));
+  }
+
+  int idle_waits = 0;
+  while (in_flight > 0) {
+    int count = 0;
+    const int ret = wolfAsync_EventQueuePoll(target.queue, nullptr, events.data(), depth,
+                                             WOLF_POLL_FLAG_CHECK_HW, &count);
+    if (ret != 0) {
+      result.error = describe("wolfAsync_EventQueuePoll", ret);
+      break;  // the workload's destructor cancels what is left
+    }
+    if (count == 0) {
+      // Nothing ready: sleep until the queue's fd says a completion waits.
+      pollfd p{target.queue_fd, POLLIN, 0};
+      const int ready = ::poll(&p, 1, 1000);
+      if (ready < 0 && errno != EINTR) {
+        result.error = std::string("poll: ") + std::strerror(errno);
+        break;
+      }
+      if (ready == 0 && ++idle_waits >= 10) {
+        result.error = "no completion for 10 s with " + std::to_string(in_flight) + " in flight";
+        break;
+      }
+      continue;
+    }
+    idle_waits = 0;
+    if (!stopping && Clock::now() >= deadline) stopping = true;
+    for (int e = 0; e < count; ++e) {
+      WOLF_EVENT* event = events[static_cast<std::size_t>(e)];
+      const auto it = index.find(static_cast<const WC_ASYNC_DEV*>(event->context));
+      if (it == index.end()) {
+        result.error = "harvested an event of an unknown object";
+        stopping = true;
+        continue;
+      }
+      --in_flight;
+      const int i = it->second;
+      int op_ret = wolfAsync_EventPop(event, WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT);
+      if (op_ret >= 0 && workload.call_again()) op_ret = workload.again(i);
+      advance(i, op_ret);
+    }
+  }
+
+  result.seconds = std::chrono::duration<double>(last_completion - begin).count();
+  result.p50_us = latencies.percentile(50);
+  result.p99_us = latencies.percentile(99);
+  asynccrypt_DevStats after{};
+  if (asynccrypt_DevGetStats(target.dev_id, &after) == 0) {
+    result.inline_runs = after.inline_runs - before.inline_runs;
+  }
+  if (result.error.empty()) verify_objects(workload, finished, result);
+  return result;
+}
+
+}  // namespace asynccrypt::bench

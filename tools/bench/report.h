@@ -1,0 +1,46 @@
+// The benchmark's output: a human table, the original benchmark's lines, and JSON.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "driver.h"
+#include "workloads.h"
+
+namespace asynccrypt::bench {
+
+// One reported row: a workload on one device at one depth (medians over the
+// repeats of that combination).
+struct RowResult {
+  const RowSpec* spec = nullptr;
+  std::string device;  // "sync", "sim", "threads"
+  int depth = 1;       // operations in flight from the one submitting thread
+  int workers = 0;     // threads device only
+  int repeats = 0;     // runs the medians are taken over
+  double ops_per_sec = 0;
+  double mb_per_sec = 0;   // symmetric rows: MiB (2^20 bytes) per second
+  double p50_us = 0;
+  double p99_us = 0;
+  double offloaded = 0;    // fraction of operations that went to the device
+  double vs_sync = 0;      // ops_per_sec over the sync row's, 0 when unknown
+  RunResult run;           // the run with the median rate (counts, time)
+};
+
+// The size column: "2048" for key bits, "1 KiB" / "16 KiB" for buffers.
+std::string size_label(const RowSpec& spec);
+
+void print_table_header(std::FILE* out);
+void print_table_row(std::FILE* out, const RowResult& row);
+
+// The rows in the original wolfCrypt benchmark's per-run form, grouped by
+// device and depth (a "# ..." line before each group):
+//   "<ALG> <bits> <op> SW|HW <count> ops took <t> sec, avg <ms> ms, <rate> ops/sec"
+//   "<desc> SW|HW <n> mB took <t> seconds, <rate> mB/s"
+// SW is plain synchronous wolfCrypt, HW a device; mB are 2^20 bytes.
+void print_original_lines(std::FILE* out, const std::vector<RowResult>& rows);
+
+// A JSON array, one object per row.
+void print_json(std::FILE* out, const std::vector<RowResult>& rows);
+
+}  // namespace asynccrypt::bench

@@ -1,0 +1,171 @@
+// Parsing of the perf tools' command lines (getopt_long; the original's
+// short options keep their letters and meanings).
+#include "perf/options.h"
+
+#include <getopt.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+
+#include "perf/tls_common.h"
+
+namespace perf {
+namespace {
+
+enum LongOnly { kJson = 1000, kHttp, kNoClientCert, kAbortHandshake };
+
+void print_usage(Tool tool) {
+  const bool server = tool == Tool::kServer;
+  const std::string certs = default_cert_dir();
+  std::fprintf(stderr, "usage: asynccrypt %s [options]\n", server ? "perf-server" : "perf-client");
+  std::fprintf(stderr,
+               "  -?, -h       help\n"
+               "  -p <num>     port (default 11111%s)\n"
+               "  -v <num>     TLS version: 3 = TLS 1.2, 4 = TLS 1.3 (default 4)\n",
+               server ? "; 0 = any free port, printed" : "");
+  if (server) std::fprintf(stderr, "  -a           accept any TLS version (downgrade method)\n");
+  std::fprintf(stderr,
+               "  -l <str>     cipher list\n"
+               "  -c <file>    certificate (default %s/%s)\n"
+               "  -k <file>    private key (default %s/%s)\n"
+               "  -A <file>    CA certificate for the peer (default %s/ca-cert.pem)\n",
+               certs.c_str(), server ? "server-rsa-cert.pem" : "client-cert.pem", certs.c_str(),
+               server ? "server-rsa-key.pem" : "client-key.pem", certs.c_str());
+  if (!server) std::fprintf(stderr, "  -r           resume sessions\n");
+  std::fprintf(stderr,
+               "  -n <num>     connections (default 100%s)\n"
+               "  -N <num>     concurrent connections%s (default 15)\n"
+               "  -R <num>     bytes per read (default 16384)\n"
+               "  -W <num>     bytes per write (default 16384)\n"
+               "  -B <num>     byte budget instead of a connection count\n",
+               server ? "; 0 = until SIGINT/SIGTERM" : "", server ? " per thread" : "");
+  if (server) std::fprintf(stderr, "  -t <num>     event-loop threads (default 1)\n");
+  std::fprintf(stderr,
+               "  -d <spec>    async device: sim, sim:skip=N, threads, threads:workers=N,...\n"
+               "               or none (synchronous); default $ASYNCCRYPT_DEVICE, else sim\n"
+               "  -q           do not print the cipher suite line\n"
+               "  --json       also print one JSON object with the results on stdout\n"
+               "  --http       %s\n"
+               "  --no-client-cert  %s\n",
+               server ? "answer each request with an HTTP/1.1 response, then close"
+                      : "send an HTTP/1.0 GET and read the reply until the server closes",
+               server ? "do not ask for a client certificate" : "do not send a client certificate");
+  if (!server) {
+    std::fprintf(stderr,
+                 "  --abort-handshake <K>  test aid: abort each connection after 1..K\n"
+                 "               handshake steps (cycling), by reset or by close\n");
+  }
+  std::fprintf(stderr, "Certificates: scripts/gen-certs.sh %s\n", certs.c_str());
+}
+
+// to_number parses a whole decimal argument within [lo, hi].
+bool to_number(const char* text, long long lo, long long hi, long long* out) {
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
+  const bool server = tool == Tool::kServer;
+  const char* short_opts = server ? "?hp:v:al:c:k:A:n:N:R:W:B:t:d:q" : "?hp:v:l:c:k:A:rn:N:R:W:B:d:q";
+  static const option kLong[] = {
+      {"json", no_argument, nullptr, kJson},
+      {"http", no_argument, nullptr, kHttp},
+      {"no-client-cert", no_argument, nullptr, kNoClientCert},
+      {"abort-handshake", required_argument, nullptr, kAbortHandshake},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0},
+  };
+  optind = 1;
+  opterr = 0;
+  int c;
+  long long v = 0;
+  auto bad = [&](const char* what) {
+    std::fprintf(stderr, "asynccrypt %s: bad %s\n", argv[0], what);
+    print_usage(tool);
+    return 2;
+  };
+  while ((c = getopt_long(argc, argv, short_opts, kLong, nullptr)) != -1) {
+    switch (c) {
+      case '?':
+        if (optopt != 0 && optopt != '?') return bad("option");
+        print_usage(tool);
+        return 1;
+      case 'h':
+        print_usage(tool);
+        return 1;
+      case 'p':
+        if (!to_number(optarg, server ? 0 : 1, 65535, &v)) return bad("port (-p)");
+        out->port = static_cast<int>(v);
+        break;
+      case 'v':
+        if (!to_number(optarg, 0, 4, &v)) return bad("version (-v 0..4)");
+        out->version = static_cast<int>(v);
+        break;
+      case 'a': out->any_version = true; break;
+      case 'l': out->cipher_list = optarg; break;
+      case 'c': out->cert = optarg; break;
+      case 'k': out->key = optarg; break;
+      case 'A': out->ca = optarg; break;
+      case 'r': out->resume = true; break;
+      case 'n':
+        if (!to_number(optarg, 0, 1000000, &v)) return bad("connection count (-n 0..1000000)");
+        out->max_conns = static_cast<long>(v);
+        out->max_bytes = -1;
+        break;
+      case 'N':
+        if (!to_number(optarg, 1, 100000, &v)) return bad("concurrency (-N 1..100000)");
+        out->concurrent = static_cast<int>(v);
+        break;
+      case 'R':
+        if (!to_number(optarg, 1, INT_MAX / 2, &v)) return bad("read size (-R)");
+        out->read_size = static_cast<int>(v);
+        break;
+      case 'W':
+        if (!to_number(optarg, 1, INT_MAX / 2, &v)) return bad("write size (-W)");
+        out->write_size = static_cast<int>(v);
+        break;
+      case 'B':
+        if (!to_number(optarg, 1, LLONG_MAX / 4, &v)) return bad("byte budget (-B)");
+        out->max_bytes = v;
+        out->max_conns = 0;
+        break;
+      case 't':
+        if (!to_number(optarg, 1, 100, &v)) return bad("thread count (-t 1..100)");
+        out->threads = static_cast<int>(v);
+        break;
+      case 'd': out->device = optarg; break;
+      case 'q': out->quiet = true; break;
+      case kJson: out->json = true; break;
+      case kHttp: out->http = true; break;
+      case kNoClientCert: out->client_cert = false; break;
+      case kAbortHandshake:
+        if (!to_number(optarg, 1, 100, &v)) return bad("--abort-handshake (1..100)");
+        out->abort_handshake = static_cast<int>(v);
+        break;
+      default:
+        return bad("option");
+    }
+  }
+  if (optind != argc) return bad("argument");
+  if (!version_supported(out->version)) {
+    std::fprintf(stderr,
+                 "asynccrypt %s: -v %d is not built in; use 3 (TLS 1.2) or 4 (TLS 1.3)\n",
+                 argv[0], out->version);
+    return 2;
+  }
+  const std::string dir = default_cert_dir() + "/";
+  if (out->cert.empty()) out->cert = dir + (server ? "server-rsa-cert.pem" : "client-cert.pem");
+  if (out->key.empty()) out->key = dir + (server ? "server-rsa-key.pem" : "client-key.pem");
+  if (out->ca.empty()) out->ca = dir + "ca-cert.pem";
+  return 0;
+}
+
+}  // namespace perf

@@ -1,0 +1,143 @@
+// The perf tools' report (see stats.h).
+#include "perf/stats.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+namespace perf {
+
+void Counters::merge(const Counters& o) {
+  handshakes += o.handshakes;
+  resumed += o.resumed;
+  errors += o.errors;
+  aborted += o.aborted;
+  freed_pending += o.freed_pending;
+  handshake_s += o.handshake_s;
+  resume_s += o.resume_s;
+  async_s += o.async_s;
+  read_s += o.read_s;
+  write_s += o.write_s;
+  read_bytes += o.read_bytes;
+  write_bytes += o.write_bytes;
+  latency_ms.insert(latency_ms.end(), o.latency_ms.begin(), o.latency_ms.end());
+  loop_cpu_s += o.loop_cpu_s;
+  if (o.started) {
+    if (!started || o.first < first) first = o.first;
+    if (!started || o.last > last) last = o.last;
+    started = true;
+  }
+}
+
+double process_cpu_seconds() {
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return tv(ru.ru_utime) + tv(ru.ru_stime);
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+}
+
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  // Nearest rank: the smallest value with at least p of the values at or below it.
+  const double rank = std::ceil(p * static_cast<double>(sorted.size()));
+  const size_t index = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
+  return sorted[std::min(index, sorted.size() - 1)];
+}
+
+namespace {
+
+// The original's row formats: the label padded to 18 columns, then ": ".
+void row_int(const char* label, long long v, const char* unit = "") {
+  std::fprintf(stderr, "%-18s: %9lld%s\n", label, v, unit);
+}
+void row_ms(const char* label, double ms) { std::fprintf(stderr, "%-18s: %9.3f ms\n", label, ms); }
+void row_num(const char* label, double v) { std::fprintf(stderr, "%-18s: %9.3f\n", label, v); }
+void row_rate(const char* label, double s, long long bytes) {
+  const double mbps = s > 0 ? static_cast<double>(bytes) / s / 1024 / 1024 : 0;
+  std::fprintf(stderr, "%-18s: %9.3f ms (%9.3f MBps)\n", label, s * 1000, mbps);
+}
+double ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+// json_string writes s as a JSON string (device specs are plain ASCII, but
+// quote and escape anyway).
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    if (static_cast<unsigned char>(ch) < 0x20) continue;
+    out += ch;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+void print_report(const Counters& c, const ReportInfo& info) {
+  const double total_s = c.started ? seconds_between(c.first, c.last) : 0;
+  const long conns = c.handshakes;
+  const long full = conns - c.resumed;
+
+  std::fprintf(stderr, "wolfSSL %s Benchmark %d bytes\n", info.server ? "Server" : "Client",
+               info.reply_bytes);
+  row_int("Num Conns", full);
+  row_ms("Total", total_s * 1000);
+  row_ms("Total Avg", ratio(total_s * 1000, static_cast<double>(conns)));
+  row_num("t/s", ratio(static_cast<double>(conns), total_s));
+  const char* hs = info.server ? "Accept" : "Connect";
+  const std::string hs_avg = std::string(hs) + " Avg";
+  row_ms(hs, c.handshake_s * 1000);
+  row_ms(hs_avg.c_str(), ratio(c.handshake_s * 1000, static_cast<double>(full)));
+  if (info.show_resume || (info.server && c.resumed > 0)) {
+    row_int("Resumed Conns", c.resumed);
+    row_ms("Resume", c.resume_s * 1000);
+    row_ms("Resume Avg", ratio(c.resume_s * 1000, static_cast<double>(c.resumed)));
+  }
+  row_ms("Async", c.async_s * 1000);
+  row_ms("Async Avg", ratio(c.async_s * 1000, static_cast<double>(conns)));
+  row_int("Total Read bytes", c.read_bytes, " bytes");
+  row_int("Total Write bytes", c.write_bytes, " bytes");
+  row_rate("Read", c.read_s, c.read_bytes);
+  row_rate("Write", c.write_s, c.write_bytes);
+
+  std::vector<double> sorted = c.latency_ms;
+  std::sort(sorted.begin(), sorted.end());
+  const double p50 = percentile(sorted, 0.50);
+  const double p90 = percentile(sorted, 0.90);
+  const double p99 = percentile(sorted, 0.99);
+  const double max = sorted.empty() ? 0 : sorted.back();
+  const double cpu = ratio(info.process_cpu_s, static_cast<double>(conns));
+  const double loop_cpu = ratio(c.loop_cpu_s, static_cast<double>(conns));
+  row_int("Errors", c.errors);
+  if (c.aborted > 0) row_int("Aborted", c.aborted);
+  if (info.server) row_int("Freed pending", c.freed_pending);
+  row_ms("Handshake p50", p50);
+  row_ms("Handshake p90", p90);
+  row_ms("Handshake p99", p99);
+  row_ms("Handshake max", max);
+  row_ms("CPU/handshake", cpu * 1000);
+  row_ms("Loop CPU/handshake", loop_cpu * 1000);
+  std::fprintf(stderr, "%-18s: %s\n", "Device", info.device.c_str());
+
+  if (info.json) {
+    std::printf(
+        "{\"tool\": \"%s\", \"connections\": %ld, \"resumed\": %ld, \"errors\": %ld, "
+        "\"handshakes_per_sec\": %.3f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
+        "\"max_ms\": %.3f, \"cpu_s_per_handshake\": %.6f, \"loop_cpu_s_per_handshake\": %.6f, "
+        "\"read_bytes\": %lld, \"write_bytes\": %lld, \"device\": %s}\n",
+        info.server ? "perf-server" : "perf-client", conns, c.resumed, c.errors,
+        ratio(static_cast<double>(conns), total_s), p50, p90, p99, max, cpu, loop_cpu,
+        c.read_bytes, c.write_bytes, json_string(info.device).c_str());
+    std::fflush(stdout);
+  }
+}
+
+}  // namespace perf

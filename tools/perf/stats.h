@@ -1,0 +1,66 @@
+// Counters of the perf tools, merged across event loops, and the report:
+// the original's statistics block, latency percentiles, CPU per handshake
+// and a JSON object.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "perf/tls_common.h"
+
+namespace perf {
+
+// Counters of one event loop (no locking: each loop owns its own).
+struct Counters {
+  long handshakes = 0;     // completed handshakes, resumed ones included
+  long resumed = 0;        // of which resumed
+  long errors = 0;         // connections that failed
+  long aborted = 0;        // client test aid: connections aborted on purpose
+  long freed_pending = 0;  // server: freed while their crypto was in flight
+  double handshake_s = 0;  // time inside accept/connect, full handshakes
+  double resume_s = 0;     // time inside accept/connect, resumed handshakes
+  double async_s = 0;      // time inside wolfSSL_CTX_AsyncPoll
+  double read_s = 0;
+  double write_s = 0;
+  long long read_bytes = 0;
+  long long write_bytes = 0;
+  std::vector<double> latency_ms;  // per handshake: TCP accept/connect to done
+  double loop_cpu_s = 0;           // CPU time of the event-loop thread
+  bool started = false;            // first/last are set
+  Clock::time_point first{};       // first connection began
+  Clock::time_point last{};        // last connection ended
+
+  void note_activity(Clock::time_point now) {
+    if (!started) {
+      started = true;
+      first = now;
+    }
+    last = now;
+  }
+  // merge adds another loop's counters.
+  void merge(const Counters& other);
+};
+
+// ReportInfo says how to present Counters.
+struct ReportInfo {
+  bool server = true;
+  int reply_bytes = 0;
+  bool show_resume = false;  // client: with -r; server: when anything resumed
+  std::string device;
+  double process_cpu_s = 0;  // whole process, over the run
+  bool json = false;
+};
+
+// print_report writes the statistics block and the extra rows to stderr,
+// and with info.json one JSON object on a line of its own to stdout.
+void print_report(const Counters& c, const ReportInfo& info);
+
+// process_cpu_seconds is user+system CPU of the whole process so far.
+double process_cpu_seconds();
+// thread_cpu_seconds is the CPU time of the calling thread so far.
+double thread_cpu_seconds();
+
+// percentile returns the p-quantile (0..1) of sorted values, 0 if empty.
+double percentile(const std::vector<double>& sorted, double p);
+
+}  // namespace perf
