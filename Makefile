@@ -1,6 +1,6 @@
 # The two commands of the README: `make run` and `make test`. A thin layer
 # over scripts/ and CMake presets; each target installs what it needs.
-.PHONY: run test setup wolfssl-default wolfssl-all wolfssl-fast unit sanitizers conformance
+.PHONY: run test setup wolfssl-default wolfssl-all wolfssl-fast unit sanitizers conformance bench-wolfcrypt
 
 JOBS ?= $(shell nproc)
 export JOBS
@@ -9,8 +9,11 @@ export JOBS
 DEFAULT_FLAGS := --enable-asynccrypt --enable-static
 ALL_FLAGS     := --enable-asynccrypt --enable-all
 FAST_FLAGS    := --enable-asynccrypt --enable-static --enable-sp --enable-sp-asm --enable-intelasm --enable-aesni
-# Device kinds the conformance suite runs on (chosen at run time).
-DEVICES ?= sim threads
+# Device kinds wolfSSL's suite runs on (chosen at run time, one build each).
+# The dpdk device joins when DPDK can start here (scripts/dpdk-available.sh).
+DEFAULT_DEVICES ?= sim threads chaos:seed=1 chaos:seed=2 chaos:seed=3 \
+                   $(shell scripts/dpdk-available.sh && echo dpdk:vdev=crypto_aesni_mb)
+ALL_DEVICES     ?= sim threads
 
 setup:
 	scripts/setup.sh
@@ -24,9 +27,14 @@ wolfssl-all: setup
 wolfssl-fast: setup
 	scripts/build-wolfssl.sh fast $(FAST_FLAGS)
 
-# Main job: wolfCrypt's own benchmark, with its async rows, on our layer.
+# Main job: the async TLS benchmark on loopback (perf-server + perf-client,
+# devices none, sim and threads), one comparison table.
 run: wolfssl-fast
-	scripts/bench-wolfcrypt.sh fast $(DEVICES)
+	scripts/run-main-job.sh
+
+# wolfCrypt's own benchmark, with its async rows, on our layer.
+bench-wolfcrypt: wolfssl-fast
+	scripts/bench-wolfcrypt.sh fast sim threads
 
 unit: wolfssl-default
 	cmake --preset dev >/dev/null
@@ -40,8 +48,8 @@ sanitizers: wolfssl-default
 	ctest --preset tsan
 
 conformance: wolfssl-default wolfssl-all
-	scripts/conformance.sh default $(DEVICES)
-	scripts/conformance.sh all $(DEVICES)
+	scripts/conformance.sh default $(DEFAULT_DEVICES)
+	scripts/conformance.sh all $(ALL_DEVICES)
 
 # Everything: unit tests, examples, sanitizers, then wolfSSL's own suite.
 test: unit sanitizers conformance

@@ -42,8 +42,11 @@ echo "== build wolfSSL ($name)"
 # libasynccrypt (position-independent) becomes part of libwolfssl itself,
 # and a new libasynccrypt relinks it. Later make runs (make check) need the
 # same variables: scripts/wolfssl-make.sh reads them from .asynccrypt-make.
+# libasynccrypt's own link needs (the DPDK libraries when the dpdk device is
+# built) are written by its CMake configuration.
+extra_libs="$(cat "$libdir/asynccrypt-link-libs.txt" 2>/dev/null || true)"
 cat >"$tree/.asynccrypt-make" <<VARS
-LIB_STATIC_ADD=$libdir/libasynccrypt.a -lstdc++
+LIB_STATIC_ADD=$libdir/libasynccrypt.a $extra_libs -lstdc++
 src_libwolfssl_la_DEPENDENCIES=$libdir/libasynccrypt.a
 VARS
 "$root/scripts/wolfssl-make.sh" "$tree" -j "$jobs" -s >"$tree/make.out" 2>&1 || {

@@ -8,6 +8,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   autoconf automake libtool dpkg-dev
   faketime openssl curl valgrind procps
+  # the dpdk device (optional at build time): DPDK 22.11 and its software
+  # crypto drivers crypto_aesni_mb (intel-ipsec-mb) and crypto_openssl
+  libdpdk-dev librte-crypto-ipsec-mb23 librte-crypto-openssl23
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -32,8 +32,8 @@ WC_ASYNC_DEV* resolve_dev(WOLF_EVENT_TYPE type, void* context) {
 // operation is retired now, or the new one would be mistaken for it and never
 // run.
 void retire_collected(WC_ASYNC_DEV* dev) {
-  if (dev != nullptr && dev->inflight != nullptr &&
-      dev->event.state != WOLF_EVENT_STATE_PENDING && dev->sw.type != ASYNC_SW_NONE) {
+  if (dev != nullptr && dev->inflight != nullptr && dev->event.state != WOLF_EVENT_STATE_PENDING &&
+      dev->sw.type != ASYNC_SW_NONE) {
     asynccrypt::engine::cancel(dev);
   }
 }
@@ -109,6 +109,31 @@ int asynccrypt_DevGetStats(int devId, asynccrypt_DevStats* stats) {
   return 0;
 }
 
+int asynccrypt_DevCapabilities(int devId, word32* mask) {
+  if (mask == nullptr) return BAD_FUNC_ARG;
+  auto device = Registry::instance().find(devId);
+  if (!device) return NO_VALID_DEVID;
+  *mask = device->capabilities() & asynccrypt::Device::kAllOps;
+  return 0;
+}
+
+int asynccrypt_DevSetSliceBudget(int devId, int slices, int budget_us) {
+  auto device = Registry::instance().find(devId);
+  if (!device) return NO_VALID_DEVID;
+  const asynccrypt::Status s = device->set_slice_budget(slices, budget_us);
+  if (!s.is_ok()) asynccrypt::set_last_error(s.message());
+  return s.code();
+}
+
+int asynccrypt_DevGetSliceBudget(int devId, int* slices, int* budget_us) {
+  if (slices == nullptr || budget_us == nullptr) return BAD_FUNC_ARG;
+  auto device = Registry::instance().find(devId);
+  if (!device) return NO_VALID_DEVID;
+  const asynccrypt::Status s = device->get_slice_budget(slices, budget_us);
+  if (!s.is_ok()) asynccrypt::set_last_error(s.message());
+  return s.code();
+}
+
 void wolfAsync_DevClose(int* devId) {
   if (devId == nullptr) return;
   if (*devId != INVALID_DEVID) Registry::instance().close(*devId);
@@ -128,8 +153,7 @@ int wolfAsync_DevCtxInit(WC_ASYNC_DEV* asyncDev, word32 marker, void* heap, int 
 }
 
 void wolfAsync_DevCtxFree(WC_ASYNC_DEV* asyncDev, word32 marker) {
-  if (asyncDev == nullptr || asyncDev->marker != marker ||
-      marker == WOLFSSL_ASYNC_MARKER_INVALID) {
+  if (asyncDev == nullptr || asyncDev->marker != marker || marker == WOLFSSL_ASYNC_MARKER_INVALID) {
     return;
   }
   asynccrypt::engine::cancel(asyncDev);
@@ -248,6 +272,13 @@ int wc_AsyncSwInit(WC_ASYNC_DEV* asyncDev, int type) {
   return 1;
 }
 #endif
+
+int asynccrypt_SslDrain(void* ssl) {
+  if (ssl == nullptr) return BAD_FUNC_ARG;
+  WC_ASYNC_DEV* dev = asynccrypt_SslPendingDev(ssl);
+  if (dev != nullptr) asynccrypt::engine::drain(dev);
+  return 0;
+}
 
 int asynccrypt_QueueFd(WOLF_EVENT_QUEUE* queue) {
   if (queue == nullptr) return BAD_FUNC_ARG;

@@ -24,8 +24,7 @@ bool known_policy(int policy) {
 bool priority_in_range(int policy, word32 priority) {
   const int lo = sched_get_priority_min(policy);
   const int hi = sched_get_priority_max(policy);
-  return lo >= 0 && hi >= 0 && static_cast<int>(priority) >= lo &&
-         static_cast<int>(priority) <= hi;
+  return lo >= 0 && hi >= 0 && static_cast<int>(priority) >= lo && static_cast<int>(priority) <= hi;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "backends/chaos/chaos_device.h"
+#include "backends/dpdk/dpdk_device.h"
 #include "backends/sim/sim_device.h"
 #include "backends/threads/threads_device.h"
 #include "core/device_spec.h"
@@ -44,10 +45,11 @@ Result<std::shared_ptr<Device>> create_device(const OpenRequest& request) {
   }
 
   Result<std::shared_ptr<Device>> device =
-      Status(BAD_FUNC_ARG, "unknown device kind '" + kind + "' (known: sim, threads, chaos)");
+      Status(BAD_FUNC_ARG, "unknown device kind '" + kind + "' (known: sim, threads, chaos, dpdk)");
   if (kind == "sim") device = SimDevice::create(spec.take());
   if (kind == "threads") device = ThreadsDevice::create(spec.take());
   if (kind == "chaos") device = ChaosDevice::create(spec.take());
+  if (kind == "dpdk") device = create_dpdk_device(spec.take());
   if (device.is_ok() && cpu.value() >= 0) {
     if (Status s = pin_thread(request, cpu.value()); !s.is_ok()) return s;
   }

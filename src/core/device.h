@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/op.h"
+#include "core/status.h"
 
 namespace asynccrypt {
 
@@ -64,9 +65,34 @@ class Device {
 
   // Worker: tries to withdraw an op that no worker has started. Returns
   // true when withdrawn (it will never be reported).
+  // Poll-driven: told that an op not yet finished is being withdrawn (its
+  // object is being freed); the device must forget it and never touch its
+  // buffers again. The return value is ignored.
   virtual bool cancel(Op* op) {
     (void)op;
     return false;
+  }
+
+  // Every WC_ASYNC_SW_TYPE a device may be given, one bit (1u << type) each.
+  static constexpr std::uint32_t kAllOps = 0x7FFEu;  // types 1..14
+
+  // The operation types this device runs on its own engine (hardware,
+  // workers, the simulator), one bit (1u << type) each; the others it runs
+  // through wolfCrypt in software on the polling thread.
+  virtual std::uint32_t capabilities() const { return kAllOps; }
+
+  // Poll-driven devices whose operations run in slices (sim): sets how much
+  // one poll may do of one operation (see SliceBudget in
+  // backends/sim/sim_device.h). Other kinds answer BAD_FUNC_ARG.
+  virtual Status set_slice_budget(int slices, int budget_us) {
+    (void)slices;
+    (void)budget_us;
+    return Status(BAD_FUNC_ARG, std::string("device kind '") + kind() + "' has no slice budget");
+  }
+  virtual Status get_slice_budget(int* slices, int* budget_us) const {
+    (void)slices;
+    (void)budget_us;
+    return Status(BAD_FUNC_ARG, std::string("device kind '") + kind() + "' has no slice budget");
   }
 
   DeviceCounters& counters() { return counters_; }

@@ -36,7 +36,8 @@ Result<DeviceSpec> parse_device_spec(std::string_view text) {
     const auto eq = item.find('=');
     const std::string key(trim(item.substr(0, eq)));
     const std::string value(eq == std::string_view::npos ? "" : trim(item.substr(eq + 1)));
-    if (key.empty()) return bad("device spec '" + std::string(text) + "' has an option with no name");
+    if (key.empty())
+      return bad("device spec '" + std::string(text) + "' has an option with no name");
     if (!spec.options.emplace(key, value).second) {
       return bad("device spec option '" + key + "' is given twice");
     }

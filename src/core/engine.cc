@@ -57,12 +57,17 @@ class EngineSink final : public CompletionSink {
       mark_done(op);
       return;
     }
-    // Under qs->mu so that the owner cannot harvest and free op before
-    // mark_done has returned.
-    std::lock_guard lock(qs->mu);
-    qs->done.push_back(op);
-    qs->wake_locked();
-    mark_done(op);
+    QueueState::Signal signal;
+    {
+      // Under qs->mu so that the owner cannot harvest and free op before
+      // mark_done has returned.
+      std::lock_guard lock(qs->mu);
+      qs->done.push_back(op);
+      signal = qs->wake_after_unlock_locked();
+      mark_done(op);
+    }
+    // The write to the owner's fd happens outside qs->mu (see QueueState).
+    QueueState::signal(signal);
   }
 };
 EngineSink g_sink;
@@ -213,6 +218,7 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
   if ((flags & WOLF_POLL_FLAG_CHECK_HW) != 0) drive_polled(*qs, filter);
 
   std::vector<Op*> harvested;
+  bool rearm = false;
   {
     std::lock_guard lock(qs->mu);
     for (Op* op = qs->done.front(); op != nullptr;) {
@@ -225,8 +231,11 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
       op = next;
     }
     qs->live_ops -= harvested.size();
-    qs->rearm_locked();
+    rearm = qs->rearm_wanted_locked();
   }
+  // The fd is read outside qs->mu, so workers reporting meanwhile do not
+  // wait for the system call (see QueueState).
+  if (rearm) qs->rearm();
   unlink_from_wolfssl_queue(queue, harvested);
   int count = 0;
   for (Op* op : harvested) {
@@ -275,7 +284,10 @@ int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags) {
         const bool finished = op->device->drive(op, 0);
         if (finished) complete_polled(op);
         std::lock_guard lock(qs.mu);
-        if (finished) qs.done.push_back(op); else qs.polled.push_front(op);
+        if (finished)
+          qs.done.push_back(op);
+        else
+          qs.polled.push_front(op);
       }
     } else if (op->device->drive(op, 0)) {
       complete_polled(op);
@@ -313,6 +325,8 @@ void cancel(WC_ASYNC_DEV* dev) {
 
   if (op->device->runs_on_poll()) {
     withdrawn = op->phase.load(std::memory_order_acquire) != OpPhase::kDone;
+    // A poll-driven device may hold hardware state for it (dpdk).
+    if (withdrawn) (void)op->device->cancel(op);
   } else if (op->phase.load(std::memory_order_acquire) != OpPhase::kDone) {
     withdrawn = op->device->cancel(op);
     if (!withdrawn) wait_until_done(op);  // a worker holds the object: drain
@@ -336,6 +350,15 @@ void cancel(WC_ASYNC_DEV* dev) {
   }
   dev->inflight = nullptr;
   free_op(op);
+}
+
+void drain(WC_ASYNC_DEV* dev) {
+  auto* op = static_cast<Op*>(dev->inflight);
+  if (op == nullptr || op->device->runs_on_poll()) return;  // runs only inside polls
+  if (op->phase.load(std::memory_order_acquire) == OpPhase::kDone) return;
+  // Withdrawing is not possible here without unlinking (the owner may still
+  // harvest), so wait: the operation is short and already on its way.
+  wait_until_done(op);
 }
 
 int queue_fd(WOLF_EVENT_QUEUE* queue) {

@@ -10,8 +10,8 @@ namespace asynccrypt::engine {
 int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event);
 
 // wolfAsync_EventQueuePoll after argument checks.
-int poll_queue(WOLF_EVENT_QUEUE* queue, void* context_filter, WOLF_EVENT** events,
-               int max_events, WOLF_EVENT_FLAG flags, int* event_count);
+int poll_queue(WOLF_EVENT_QUEUE* queue, void* context_filter, WOLF_EVENT** events, int max_events,
+               WOLF_EVENT_FLAG flags, int* event_count);
 
 // wolfAsync_EventPoll after argument checks (event->dev.async is set).
 int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags);
@@ -23,6 +23,10 @@ int wait_event(WOLF_EVENT* event);
 // Withdraws or drains the operation in flight on dev, if any, and unlinks
 // its event from its queue. Used by wolfAsync_DevCtxFree.
 void cancel(WC_ASYNC_DEV* dev);
+
+// Waits until no worker touches the memory of dev's operation in flight
+// (it stays queued for its harvest). Used by asynccrypt_SslDrain.
+void drain(WC_ASYNC_DEV* dev);
 
 // asynccrypt_QueueFd / asynccrypt_QueueRelease.
 int queue_fd(WOLF_EVENT_QUEUE* queue);

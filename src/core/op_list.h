@@ -17,7 +17,10 @@ class OpFifo {
   void push_back(Op* op) {
     op->prev = tail_;
     op->next = nullptr;
-    if (tail_ != nullptr) tail_->next = op; else head_ = op;
+    if (tail_ != nullptr)
+      tail_->next = op;
+    else
+      head_ = op;
     tail_ = op;
     op->list = tag_;
   }
@@ -25,14 +28,23 @@ class OpFifo {
   void push_front(Op* op) {
     op->next = head_;
     op->prev = nullptr;
-    if (head_ != nullptr) head_->prev = op; else tail_ = op;
+    if (head_ != nullptr)
+      head_->prev = op;
+    else
+      tail_ = op;
     head_ = op;
     op->list = tag_;
   }
 
   void erase(Op* op) {
-    if (op->prev != nullptr) op->prev->next = op->next; else head_ = op->next;
-    if (op->next != nullptr) op->next->prev = op->prev; else tail_ = op->prev;
+    if (op->prev != nullptr)
+      op->prev->next = op->next;
+    else
+      head_ = op->next;
+    if (op->next != nullptr)
+      op->next->prev = op->prev;
+    else
+      tail_ = op->prev;
     op->prev = op->next = nullptr;
     op->list = OpList::kNone;
   }

@@ -25,10 +25,45 @@ void QueueState::wake_locked() {
 }
 
 void QueueState::rearm_locked() {
-  if (event_fd < 0 || !fd_signalled || !done.empty() || !polled.empty()) return;
+  if (!rearm_wanted_locked()) return;
   std::uint64_t value = 0;
-  [[maybe_unused]] ssize_t n = ::read(event_fd, &value, sizeof value);
-  fd_signalled = false;
+  // Nothing read means a worker's write has not landed yet: stay signalled.
+  if (::read(event_fd, &value, sizeof value) == sizeof value) fd_signalled = false;
+}
+
+QueueState::Signal QueueState::wake_after_unlock_locked() {
+  if (event_fd < 0 || fd_signalled) return {};
+  fd_signalled = true;
+  return Signal{event_fd, shared_from_this()};
+}
+
+void QueueState::signal(const Signal& s) {
+  if (s.fd < 0) return;
+  const std::uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(s.fd, &one, sizeof one);
+}
+
+bool QueueState::rearm_wanted_locked() const {
+  return event_fd >= 0 && fd_signalled && done.empty() && polled.empty();
+}
+
+void QueueState::rearm() {
+  std::uint64_t value = 0;
+  // Nothing read: a worker's write is on its way and the next poll
+  // consumes it; fd_signalled stays set so that nobody writes twice.
+  if (::read(event_fd, &value, sizeof value) != sizeof value) return;
+  Signal again;
+  {
+    std::lock_guard lock(mu);
+    if (done.empty() && polled.empty()) {
+      fd_signalled = false;
+    } else {
+      // Work arrived after the decision: its reporter saw fd_signalled
+      // set and did not write, so write for it.
+      again = Signal{event_fd, nullptr};
+    }
+  }
+  signal(again);
 }
 
 // Sharded so that threads with queues of their own rarely meet on a lock.

@@ -15,7 +15,17 @@ namespace asynccrypt {
 // poll-driven devices still to run, `done` holds finished ones waiting to be
 // handed back. Operations at worker devices are on neither list until their
 // worker reports them. wolfSSL's own queue list is only ever unlinked from.
-struct QueueState {
+//
+// The wake-up fd. fd_signalled says that a write to event_fd has been made,
+// or is about to be made by a thread that decided on it under mu, and has
+// not been consumed by a read. Writes and reads of the fd are system calls,
+// so the hot paths (a worker's completion, the owner's poll) decide under mu
+// but call the kernel after unlocking (wake_after_unlock_locked + signal,
+// rearm): holding mu across them made workers and owner sleep on it. A read
+// that finds the counter still zero (the write is on its way) leaves
+// fd_signalled set; the next poll consumes it (one spurious wake-up at worst,
+// never a lost one).
+struct QueueState : std::enable_shared_from_this<QueueState> {
   explicit QueueState(WOLF_EVENT_QUEUE* q) : queue(q) {}
   ~QueueState();
   QueueState(const QueueState&) = delete;
@@ -23,18 +33,34 @@ struct QueueState {
 
   WOLF_EVENT_QUEUE* const queue;
 
-  std::mutex mu;                      // guards every field below
+  std::mutex mu;  // guards every field below
   OpFifo polled{OpList::kPolled};
   OpFifo done{OpList::kDone};
-  std::size_t live_ops = 0;           // submitted and not yet harvested or cancelled
-  int event_fd = -1;                  // eventfd, created on request
-  bool fd_signalled = false;          // event_fd currently reads as ready
-  bool pinned = false;                // kept while its fd is in use
+  std::size_t live_ops = 0;   // submitted and not yet harvested or cancelled
+  int event_fd = -1;          // eventfd, created on request
+  bool fd_signalled = false;  // a write to event_fd made or on its way, unread
+  bool pinned = false;        // kept while its fd is in use
 
   // Makes event_fd readable if there is work for the owner. Needs mu.
   void wake_locked();
   // Makes event_fd unreadable once nothing waits for the owner. Needs mu.
   void rearm_locked();
+
+  // A write to make after unlocking mu (see wake_after_unlock_locked).
+  struct Signal {
+    int fd = -1;
+    std::shared_ptr<QueueState> keep;  // the fd stays open until written
+  };
+  // Like wake_locked, but returns the write for the caller to make with
+  // signal() once mu is released. Needs mu.
+  Signal wake_after_unlock_locked();
+  static void signal(const Signal& s);
+  // True when the owner should try to rearm (see rearm()). Needs mu.
+  bool rearm_wanted_locked() const;
+  // The owner's rearm, called without mu: reads event_fd and, if the read
+  // consumed a signal, clears fd_signalled, or signals again when work
+  // arrived meanwhile. Only the queue's owner calls it (it keeps the fd open).
+  void rearm();
 };
 
 // The states of all queues, keyed by queue address. Thread-safe.

@@ -66,6 +66,14 @@ Result<int> Registry::open(const OpenRequest& request) {
   return id;
 }
 
+Result<int> Registry::adopt(std::shared_ptr<Device> device) {
+  if (!device) return Status(BAD_FUNC_ARG, "no device to adopt");
+  std::lock_guard lock(mu_);
+  const int id = add_locked(std::move(device));
+  if (id < 0) return Status(ASYNC_INIT_E, "too many open devices");
+  return id;
+}
+
 void Registry::close(int dev_id) {
   std::shared_ptr<Device> released;  // destroyed outside the lock
   {

@@ -13,7 +13,7 @@ namespace asynccrypt {
 
 // How a device is being opened.
 struct OpenRequest {
-  std::string spec;         // "sim", "threads:workers=4", ...
+  std::string spec;           // "sim", "threads:workers=4", ...
   void* thread_id = nullptr;  // pthread_t* for a per-thread open, else nullptr
   bool per_thread = false;
 };
@@ -29,6 +29,10 @@ class Registry {
   Result<int> open_default();
   // Opens a new device of its own. Returns its id.
   Result<int> open(const OpenRequest& request);
+  // Registers a device made outside the factory (tests and benchmarks use
+  // devices of their own, e.g. one whose operations complete only when
+  // told). Returns its id; close it with close() like any other.
+  Result<int> adopt(std::shared_ptr<Device> device);
   // Closes one reference to devId. Unknown ids are ignored.
   void close(int dev_id);
 
@@ -56,10 +60,10 @@ class Registry {
   int add_locked(std::shared_ptr<Device> device);
 
   std::mutex mu_;
-  std::vector<Slot> slots_;      // index = devId; guarded by mu_
-  int default_id_ = -1;          // guarded by mu_
+  std::vector<Slot> slots_;           // index = devId; guarded by mu_
+  int default_id_ = -1;               // guarded by mu_
   std::shared_ptr<Device> fallback_;  // guarded by mu_
-  int hardware_count_ = 0;       // guarded by mu_
+  int hardware_count_ = 0;            // guarded by mu_
 };
 
 // Creates a device of the kind the spec names (defined by the backends).

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/des3.h>
@@ -34,10 +35,10 @@ int dispatch(WC_ASYNC_DEV* dev) {
                                      sw.eccSharedSec.out, sw.eccSharedSec.outLen);
 #endif
 #if !defined(NO_RSA) && defined(WC_ASYNC_ENABLE_RSA)
-  #ifdef WOLFSSL_KEY_GEN
+#ifdef WOLFSSL_KEY_GEN
     case ASYNC_SW_RSA_MAKE:
       return wc_MakeRsaKey(sw.rsaMake.key, sw.rsaMake.size, sw.rsaMake.e, sw.rsaMake.rng);
-  #endif
+#endif
     case ASYNC_SW_RSA_FUNC:
       return wc_RsaFunction(sw.rsaFunc.in, sw.rsaFunc.inSz, sw.rsaFunc.out, sw.rsaFunc.outSz,
                             sw.rsaFunc.type, sw.rsaFunc.key, sw.rsaFunc.rng);
@@ -51,26 +52,24 @@ int dispatch(WC_ASYNC_DEV* dev) {
                                   sw.dhGen.pub, sw.dhGen.pubSz);
 #endif
 #if !defined(NO_AES) && defined(WC_ASYNC_ENABLE_AES)
-  #ifdef HAVE_AES_CBC
+#ifdef HAVE_AES_CBC
     case ASYNC_SW_AES_CBC_ENCRYPT:
       return wc_AesCbcEncrypt(sw.aes.aes, sw.aes.out, sw.aes.in, sw.aes.sz);
-    #ifdef HAVE_AES_DECRYPT
+#ifdef HAVE_AES_DECRYPT
     case ASYNC_SW_AES_CBC_DECRYPT:
       return wc_AesCbcDecrypt(sw.aes.aes, sw.aes.out, sw.aes.in, sw.aes.sz);
-    #endif
-  #endif
-  #ifdef HAVE_AESGCM
+#endif
+#endif
+#ifdef HAVE_AESGCM
     case ASYNC_SW_AES_GCM_ENCRYPT:
-      return wc_AesGcmEncrypt(sw.aes.aes, sw.aes.out, sw.aes.in, sw.aes.sz, sw.aes.iv,
-                              sw.aes.ivSz, sw.aes.authTag, sw.aes.authTagSz, sw.aes.authIn,
-                              sw.aes.authInSz);
-    #ifdef HAVE_AES_DECRYPT
+      return wc_AesGcmEncrypt(sw.aes.aes, sw.aes.out, sw.aes.in, sw.aes.sz, sw.aes.iv, sw.aes.ivSz,
+                              sw.aes.authTag, sw.aes.authTagSz, sw.aes.authIn, sw.aes.authInSz);
+#ifdef HAVE_AES_DECRYPT
     case ASYNC_SW_AES_GCM_DECRYPT:
-      return wc_AesGcmDecrypt(sw.aes.aes, sw.aes.out, sw.aes.in, sw.aes.sz, sw.aes.iv,
-                              sw.aes.ivSz, sw.aes.authTag, sw.aes.authTagSz, sw.aes.authIn,
-                              sw.aes.authInSz);
-    #endif
-  #endif
+      return wc_AesGcmDecrypt(sw.aes.aes, sw.aes.out, sw.aes.in, sw.aes.sz, sw.aes.iv, sw.aes.ivSz,
+                              sw.aes.authTag, sw.aes.authTagSz, sw.aes.authIn, sw.aes.authInSz);
+#endif
+#endif
 #endif
 #if !defined(NO_DES3) && defined(WC_ASYNC_ENABLE_3DES)
     case ASYNC_SW_DES3_CBC_ENCRYPT:
@@ -93,6 +92,30 @@ bool is_would_block(int ret) {
   return false;
 }
 
+// The non-blocking context of the ECC key an operation uses, if it has one.
+#if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC) && defined(WC_ECC_NONBLOCK)
+ecc_nb_ctx_t* nonblock_ctx(const WC_ASYNC_SW& sw) {
+  const ecc_key* key = nullptr;
+  switch (sw.type) {
+    case ASYNC_SW_ECC_MAKE:
+      key = sw.eccMake.key;
+      break;
+    case ASYNC_SW_ECC_SIGN:
+      key = sw.eccSign.key;
+      break;
+    case ASYNC_SW_ECC_VERIFY:
+      key = sw.eccVerify.key;
+      break;
+    case ASYNC_SW_ECC_SHARED_SEC:
+      key = sw.eccSharedSec.private_key;
+      break;
+    default:
+      break;
+  }
+  return key != nullptr ? key->nb_ctx : nullptr;
+}
+#endif
+
 }  // namespace
 
 int execute(WC_ASYNC_DEV* dev) {
@@ -105,6 +128,14 @@ int execute(WC_ASYNC_DEV* dev) {
   // The synchronous path never pends; if it did, the record would never
   // finish, so report it as a failed operation instead.
   if (ret == WC_PENDING_E) ret = ASYNC_OP_E;
+#if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC) && defined(WC_ECC_NONBLOCK)
+  // wolfSSL 5.5.4's non-blocking sign and verify leave their step counter at
+  // "done" (key generation and ECDH clear theirs), so the key's next sign or
+  // verify would return at once with a stale result (docs/known-issues.md,
+  // issue 8). The operation has ended: start the key's next one afresh, as
+  // wc_ecc_set_nonblock does.
+  if (ecc_nb_ctx_t* nb = nonblock_ctx(dev->sw); nb != nullptr) std::memset(nb, 0, sizeof(*nb));
+#endif
   dev->sw.type = ASYNC_SW_NONE;
   return ret;
 }
@@ -119,21 +150,36 @@ int execute_to_completion(WC_ASYNC_DEV* dev) {
 
 const char* op_name(int sw_type) {
   switch (sw_type) {
-    case 1: return "ECC make key";
-    case 2: return "ECC sign";
-    case 3: return "ECC verify";
-    case 4: return "ECDH shared secret";
-    case 5: return "RSA make key";
-    case 6: return "RSA function";
-    case 7: return "DH agree";
-    case 8: return "DH key pair";
-    case 9: return "AES-CBC encrypt";
-    case 10: return "AES-CBC decrypt";
-    case 11: return "AES-GCM encrypt";
-    case 12: return "AES-GCM decrypt";
-    case 13: return "3DES-CBC encrypt";
-    case 14: return "3DES-CBC decrypt";
-    default: return "none";
+    case 1:
+      return "ECC make key";
+    case 2:
+      return "ECC sign";
+    case 3:
+      return "ECC verify";
+    case 4:
+      return "ECDH shared secret";
+    case 5:
+      return "RSA make key";
+    case 6:
+      return "RSA function";
+    case 7:
+      return "DH agree";
+    case 8:
+      return "DH key pair";
+    case 9:
+      return "AES-CBC encrypt";
+    case 10:
+      return "AES-CBC decrypt";
+    case 11:
+      return "AES-GCM encrypt";
+    case 12:
+      return "AES-GCM decrypt";
+    case 13:
+      return "3DES-CBC encrypt";
+    case 14:
+      return "3DES-CBC decrypt";
+    default:
+      return "none";
   }
 }
 

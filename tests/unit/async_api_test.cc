@@ -50,10 +50,10 @@ struct GcmOp {
     byte want[kGcmSz];
     byte want_tag[kTagSz];
     if (wc_AesInit(&sync, nullptr, INVALID_DEVID) != 0) return false;
-    bool ok = wc_AesGcmSetKey(&sync, key, sizeof key) == 0 &&
-              wc_AesGcmEncrypt(&sync, want, in, kGcmSz, iv, kIvSz, want_tag, kTagSz, nullptr,
-                               0) == 0 &&
-              std::memcmp(want, out, kGcmSz) == 0 && std::memcmp(want_tag, tag, kTagSz) == 0;
+    bool ok =
+        wc_AesGcmSetKey(&sync, key, sizeof key) == 0 &&
+        wc_AesGcmEncrypt(&sync, want, in, kGcmSz, iv, kIvSz, want_tag, kTagSz, nullptr, 0) == 0 &&
+        std::memcmp(want, out, kGcmSz) == 0 && std::memcmp(want_tag, tag, kTagSz) == 0;
     wc_AesFree(&sync);
     return ok;
   }
@@ -190,8 +190,15 @@ TEST(DevOpenTest, OpenSpecSim) {
 }
 
 TEST(DevOpenTest, OpenSpecFailuresWriteInvalidDevId) {
-  const char* bad_specs[] = {"", "   ", "nosuchkind", "sim:skip=x", "sim:skip=-1",
-                             "sim:unknown=1", "sim:skip=1,skip=2", "sim:=3", ":skip=2"};
+  const char* bad_specs[] = {"",
+                             "   ",
+                             "nosuchkind",
+                             "sim:skip=x",
+                             "sim:skip=-1",
+                             "sim:unknown=1",
+                             "sim:skip=1,skip=2",
+                             "sim:=3",
+                             ":skip=2"};
   for (const char* spec : bad_specs) {
     int id = 0;
     EXPECT_EQ(asynccrypt_DevOpenSpec(&id, spec, nullptr), BAD_FUNC_ARG) << spec;
@@ -590,8 +597,7 @@ TEST_F(AsyncApiTest, HandleInitialisesBeforeSubmitting) {
 
 TEST_F(AsyncApiTest, PollArguments) {
   int count = 99;
-  EXPECT_EQ(wolfAsync_EventQueuePoll(nullptr, nullptr, nullptr, 0, WOLF_POLL_FLAG_CHECK_HW,
-                                     &count),
+  EXPECT_EQ(wolfAsync_EventQueuePoll(nullptr, nullptr, nullptr, 0, WOLF_POLL_FLAG_CHECK_HW, &count),
             BAD_FUNC_ARG);
   EXPECT_EQ(count, 0);
   WOLF_EVENT* events[1];
@@ -601,12 +607,10 @@ TEST_F(AsyncApiTest, PollArguments) {
   EXPECT_EQ(wolfAsync_EventQueuePoll(&queue_, nullptr, events, -1, 0, &count), BAD_FUNC_ARG);
   // A queue never used is simply empty; eventCount may be NULL.
   count = 99;
-  EXPECT_EQ(wolfAsync_EventQueuePoll(&queue_, nullptr, events, 1, WOLF_POLL_FLAG_CHECK_HW,
-                                     &count),
+  EXPECT_EQ(wolfAsync_EventQueuePoll(&queue_, nullptr, events, 1, WOLF_POLL_FLAG_CHECK_HW, &count),
             0);
   EXPECT_EQ(count, 0);
-  EXPECT_EQ(wolfAsync_EventQueuePoll(&queue_, nullptr, events, 1, WOLF_POLL_FLAG_CHECK_HW,
-                                     nullptr),
+  EXPECT_EQ(wolfAsync_EventQueuePoll(&queue_, nullptr, events, 1, WOLF_POLL_FLAG_CHECK_HW, nullptr),
             0);
 }
 
@@ -991,5 +995,7 @@ TEST_F(AsyncApiTest, AsyncWaitAfterASingleEventPollReturnsThatResult) {
   WOLF_EVENT* events[2];
   EXPECT_EQ(poll(events, 2), 1);
 }
+
+TEST(SslDrainTest, NullIsRejected) { EXPECT_EQ(asynccrypt_SslDrain(nullptr), BAD_FUNC_ARG); }
 
 }  // namespace

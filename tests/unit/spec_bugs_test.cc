@@ -99,8 +99,7 @@ class SpecBugsTest : public ::testing::Test {
   void load_rsa_key(RsaKey* key, int dev_id) {
     ASSERT_EQ(wc_InitRsaKey_ex(key, nullptr, dev_id), 0);
     word32 idx = 0;
-    ASSERT_EQ(wc_RsaPrivateKeyDecode(client_key_der_2048, &idx, key,
-                                     sizeof_client_key_der_2048),
+    ASSERT_EQ(wc_RsaPrivateKeyDecode(client_key_der_2048, &idx, key, sizeof_client_key_der_2048),
               0);
     ASSERT_EQ(wc_RsaEncryptSize(key), static_cast<int>(kRsaSz));
   }
@@ -259,9 +258,8 @@ TEST_F(SpecBugsTest, Bug18RsaErrorCompletionLeavesTheKeyAsync) {
   EXPECT_EQ(run_queued(&key.asyncDev, WC_ASYNC_FLAG_CALL_AGAIN), 0);
   byte expected[kRsaSz];
   word32 expected_len = kRsaSz;
-  ASSERT_EQ(wc_RsaFunction(in, kRsaSz, expected, &expected_len, RSA_PUBLIC_ENCRYPT, &sync_key,
-                           &rng_),
-            0);
+  ASSERT_EQ(
+      wc_RsaFunction(in, kRsaSz, expected, &expected_len, RSA_PUBLIC_ENCRYPT, &sync_key, &rng_), 0);
   ASSERT_EQ(out_len, expected_len);
   EXPECT_EQ(std::memcmp(out, expected, kRsaSz), 0);
 
@@ -308,8 +306,7 @@ TEST(SpecBug18, SkipAppliesToWaits) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(wc_AesInit(&aes[i], nullptr, dev_id), 0);
     ASSERT_EQ(wc_AesGcmSetKey(&aes[i], key, sizeof key), 0);
-    ASSERT_EQ(wc_AesGcmEncrypt(&aes[i], out[i], in, kGcmSz, iv, kIvSz, tag[i], kTagSz, nullptr,
-                               0),
+    ASSERT_EQ(wc_AesGcmEncrypt(&aes[i], out[i], in, kGcmSz, iv, kIvSz, tag[i], kTagSz, nullptr, 0),
               WC_PENDING_E);
   }
   // Single poll #1 is not delayed.
@@ -458,8 +455,7 @@ TEST(SpecBug20, CountMatchesThroughHarvestsAndCancels) {
 
   // Harvest the rest; cancelled events never come back.
   for (int round = 0; round < 20 && expected > 0; ++round) {
-    ASSERT_EQ(
-        wolfAsync_EventQueuePoll(&queue, nullptr, events, 3, WOLF_POLL_FLAG_CHECK_HW, &n), 0);
+    ASSERT_EQ(wolfAsync_EventQueuePoll(&queue, nullptr, events, 3, WOLF_POLL_FLAG_CHECK_HW, &n), 0);
     for (int i = 0; i < n; ++i) {
       EXPECT_TRUE(harvested.insert(events[i]).second);
       EXPECT_EQ(events[i]->ret, 0);
@@ -473,8 +469,7 @@ TEST(SpecBug20, CountMatchesThroughHarvestsAndCancels) {
   byte want_tag[kTagSz];
   ASSERT_EQ(wc_AesInit(&sync, nullptr, INVALID_DEVID), 0);
   ASSERT_EQ(wc_AesGcmSetKey(&sync, key, sizeof key), 0);
-  ASSERT_EQ(wc_AesGcmEncrypt(&sync, want, in, kGcmSz, iv, kIvSz, want_tag, kTagSz, nullptr, 0),
-            0);
+  ASSERT_EQ(wc_AesGcmEncrypt(&sync, want, in, kGcmSz, iv, kIvSz, want_tag, kTagSz, nullptr, 0), 0);
   wc_AesFree(&sync);
   for (int i = 0; i < kOps; ++i) {
     Slot& s = slots[i];
@@ -514,8 +509,7 @@ TEST_F(SpecBugsTest, Bug6FreeingAnEccKeyWithAQueuedSignUnlinksIt) {
   word32 sig2_len = sizeof sig2;
   ASSERT_EQ(wc_ecc_sign_hash(hash, sizeof hash, sig, &sig_len, &rng_, key.get()), WC_PENDING_E);
   ASSERT_EQ(wc_AsyncHandle(&key->asyncDev, &queue_, WC_ASYNC_FLAG_CALL_AGAIN), 0);
-  ASSERT_EQ(wc_ecc_sign_hash(hash, sizeof hash, sig2, &sig2_len, &rng_, other.get()),
-            WC_PENDING_E);
+  ASSERT_EQ(wc_ecc_sign_hash(hash, sizeof hash, sig2, &sig2_len, &rng_, other.get()), WC_PENDING_E);
   ASSERT_EQ(wc_AsyncHandle(&other->asyncDev, &queue_, WC_ASYNC_FLAG_CALL_AGAIN), 0);
   WOLF_EVENT* freed_event = &key->asyncDev.event;
   ASSERT_EQ(checked_length(&queue_), 2);

@@ -2,6 +2,7 @@
 #include "driver.h"
 
 #include <poll.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -40,6 +41,14 @@ class Latencies {
   std::vector<float> samples_;
 };
 
+// User + system CPU time of the process, all threads, in seconds.
+double process_cpu_seconds() {
+  rusage u{};
+  if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
 std::string describe(const char* what, int ret) {
   return std::string(what) + " returned " + wc_GetErrorString(ret) + " (" + std::to_string(ret) +
          ")";
@@ -60,6 +69,7 @@ RunResult run_sync(Workload& workload, double seconds) {
   RunResult result;
   Latencies latencies;
   latencies.reserve(1 << 16);
+  const double cpu_begin = process_cpu_seconds();
   const Clock::time_point begin = Clock::now();
   const Clock::time_point deadline =
       begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
@@ -80,6 +90,7 @@ RunResult run_sync(Workload& workload, double seconds) {
     ++result.ops;
   } while (now < deadline);
   result.seconds = std::chrono::duration<double>(now - begin).count();
+  result.cpu_seconds = process_cpu_seconds() - cpu_begin;
   result.p50_us = latencies.percentile(50);
   result.p99_us = latencies.percentile(99);
   if (result.error.empty() && result.ops > 0) verify_objects(workload, {true}, result);
@@ -93,6 +104,7 @@ RunResult run_async(Workload& workload, int depth, double seconds, const AsyncTa
   asynccrypt_DevStats before{};
   asynccrypt_DevGetStats(target.dev_id, &before);  // NO_VALID_DEVID leaves zeros
 
+  const double cpu_begin = process_cpu_seconds();
   const auto n = static_cast<std::size_t>(depth);
   std::vector<Clock::time_point> started(n);
   std::vector<bool> finished(n, false);
@@ -191,6 +203,7 @@ RunResult run_async(Workload& workload, int depth, double seconds, const AsyncTa
   }
 
   result.seconds = std::chrono::duration<double>(last_completion - begin).count();
+  result.cpu_seconds = process_cpu_seconds() - cpu_begin;
   result.p50_us = latencies.percentile(50);
   result.p99_us = latencies.percentile(99);
   asynccrypt_DevStats after{};

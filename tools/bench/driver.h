@@ -14,6 +14,7 @@ struct RunResult {
   std::uint64_t pended = 0;       // of those, how many went to the device
   std::uint64_t inline_runs = 0;  // device was full: ran on the submitting thread
   double seconds = 0;             // from the first start to the last completion
+  double cpu_seconds = 0;         // CPU time of the whole process (all threads) meanwhile
   double p50_us = 0;              // latency, submission to result, median
   double p99_us = 0;              // and 99th percentile
   std::string error;              // empty when every operation succeeded and verified

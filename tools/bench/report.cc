@@ -12,10 +12,18 @@ std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -41,9 +49,9 @@ std::string size_label(const RowSpec& spec) {
 }
 
 void print_table_header(std::FILE* out) {
-  std::fprintf(out, "%-12s %-6s %6s %-8s %5s %11s %9s %10s %10s %7s %7s\n", "algorithm", "op",
+  std::fprintf(out, "%-12s %-6s %6s %-8s %5s %11s %9s %10s %10s %7s %9s %7s\n", "algorithm", "op",
                "size", "device", "depth", "ops/s", "MiB/s", "p50 us", "p99 us", "vs sync",
-               "offload");
+               "cpu us/op", "offload");
 }
 
 void print_table_row(std::FILE* out, const RowResult& row) {
@@ -52,10 +60,10 @@ void print_table_row(std::FILE* out, const RowResult& row) {
   if (spec.symmetric) std::snprintf(mb, sizeof mb, "%.1f", row.mb_per_sec);
   char ratio[32] = "-";
   if (row.vs_sync > 0) std::snprintf(ratio, sizeof ratio, "%.2f", row.vs_sync);
-  std::fprintf(out, "%-12s %-6s %6s %-8s %5d %11.1f %9s %10.1f %10.1f %7s %6.0f%%",
+  std::fprintf(out, "%-12s %-6s %6s %-8s %5d %11.1f %9s %10.1f %10.1f %7s %9.2f %6.0f%%",
                spec.algorithm.c_str(), spec.op.c_str(), size_label(spec).c_str(),
                row.device.c_str(), row.depth, row.ops_per_sec, mb, row.p50_us, row.p99_us, ratio,
-               row.offloaded * 100.0);
+               row.cpu_us_per_op, row.offloaded * 100.0);
   if (row.run.inline_runs > 0) {
     std::fprintf(out, "  (%llu ran inline: device full)",
                  static_cast<unsigned long long>(row.run.inline_runs));
@@ -87,10 +95,10 @@ void print_original_lines(std::FILE* out, const std::vector<RowResult>& rows) {
       const double t = row.run.seconds;
       const auto count = static_cast<double>(row.run.ops);
       if (spec.symmetric) {
-        const std::string desc = spec.algorithm + "-" + spec.op + "-" +
-                                 (spec.bits_or_bytes % 1024 == 0
-                                      ? std::to_string(spec.bits_or_bytes / 1024) + "K"
-                                      : std::to_string(spec.bits_or_bytes));
+        const std::string desc =
+            spec.algorithm + "-" + spec.op + "-" +
+            (spec.bits_or_bytes % 1024 == 0 ? std::to_string(spec.bits_or_bytes / 1024) + "K"
+                                            : std::to_string(spec.bits_or_bytes));
         const double mb = count * spec.bits_or_bytes / kMiB;
         std::fprintf(out, "%-24s%s %5.0f mB took %5.3f seconds, %8.3f mB/s\n", desc.c_str(),
                      sw ? "SW" : "HW", mb, t, t > 0 ? mb / t : 0.0);
@@ -118,8 +126,8 @@ void print_json(std::FILE* out, const std::vector<RowResult>& rows) {
     if (row.device == "threads") std::fprintf(out, "\"workers\": %d, ", row.workers);
     std::fprintf(out, "\"ops_per_sec\": %.3f, ", finite(row.ops_per_sec));
     if (spec.symmetric) std::fprintf(out, "\"mib_per_sec\": %.3f, ", finite(row.mb_per_sec));
-    std::fprintf(out, "\"p50_us\": %.3f, \"p99_us\": %.3f, ", finite(row.p50_us),
-                 finite(row.p99_us));
+    std::fprintf(out, "\"p50_us\": %.3f, \"p99_us\": %.3f, \"cpu_us_per_op\": %.3f, ",
+                 finite(row.p50_us), finite(row.p99_us), finite(row.cpu_us_per_op));
     if (row.vs_sync > 0) std::fprintf(out, "\"vs_sync\": %.4f, ", finite(row.vs_sync));
     std::fprintf(out,
                  "\"ops\": %llu, \"seconds\": %.6f, \"offloaded\": %.4f, \"inline_runs\": %llu, "
@@ -127,7 +135,8 @@ void print_json(std::FILE* out, const std::vector<RowResult>& rows) {
                  static_cast<unsigned long long>(row.run.ops), finite(row.run.seconds),
                  finite(row.offloaded), static_cast<unsigned long long>(row.run.inline_runs),
                  row.repeats, row.run.error.empty() ? "true" : "false");
-    if (!row.run.error.empty()) std::fprintf(out, ", \"error\": %s", json_string(row.run.error).c_str());
+    if (!row.run.error.empty())
+      std::fprintf(out, ", \"error\": %s", json_string(row.run.error).c_str());
     std::fprintf(out, "}");
   }
   std::fprintf(out, "\n]\n");

@@ -19,12 +19,13 @@ struct RowResult {
   int workers = 0;     // threads device only
   int repeats = 0;     // runs the medians are taken over
   double ops_per_sec = 0;
-  double mb_per_sec = 0;   // symmetric rows: MiB (2^20 bytes) per second
+  double mb_per_sec = 0;  // symmetric rows: MiB (2^20 bytes) per second
   double p50_us = 0;
   double p99_us = 0;
-  double offloaded = 0;    // fraction of operations that went to the device
-  double vs_sync = 0;      // ops_per_sec over the sync row's, 0 when unknown
-  RunResult run;           // the run with the median rate (counts, time)
+  double offloaded = 0;      // fraction of operations that went to the device
+  double cpu_us_per_op = 0;  // process CPU time (all threads) per operation
+  double vs_sync = 0;        // ops_per_sec over the sync row's, 0 when unknown
+  RunResult run;             // the run with the median rate (counts, time)
 };
 
 // The size column: "2048" for key bits, "1 KiB" / "16 KiB" for buffers.

@@ -218,8 +218,8 @@ class EccWorkload : public Workload {
     switch (kind_) {
       case Kind::kSign: {
         int ok = 0;
-        const int ret = wc_ecc_verify_hash(out_[k].data(), out_len_[k], hash_.data(), 32, &ok,
-                                           &sync_key_);
+        const int ret =
+            wc_ecc_verify_hash(out_[k].data(), out_len_[k], hash_.data(), 32, &ok, &sync_key_);
         if (ret != 0) return failed("wc_ecc_verify_hash", ret);
         return ok == 1 ? "" : "signature does not verify";
       }
@@ -292,8 +292,8 @@ class DhWorkload : public Workload {
     secret_.assign(256, 0);
     word32 secret_len = 256;
     if (ret == 0) {
-      ret = wc_DhAgree(&ours, secret_.data(), &secret_len, priv_.data(), priv_len,
-                       peer_pub_.data(), peer_pub_len);
+      ret = wc_DhAgree(&ours, secret_.data(), &secret_len, priv_.data(), priv_len, peer_pub_.data(),
+                       peer_pub_len);
     }
     secret_.resize(secret_len);
     wc_FreeDhKey(&ours);
@@ -442,8 +442,8 @@ class AesGcmWorkload final : public AesWorkload {
       return wc_AesGcmEncrypt(&aes_[i], output(i), input(), size(), kIv.data(), 12,
                               tags_[static_cast<std::size_t>(i)].data(), 16, aad_.data(), 13);
     }
-    return wc_AesGcmDecrypt(&aes_[i], output(i), input(), size(), kIv.data(), 12, tag_.data(),
-                            16, aad_.data(), 13);
+    return wc_AesGcmDecrypt(&aes_[i], output(i), input(), size(), kIv.data(), 12, tag_.data(), 16,
+                            aad_.data(), 13);
   }
 
  private:
@@ -563,10 +563,10 @@ template <typename W>
 void add_cipher_rows(std::vector<RowSpec>& rows, const char* family, const char* algorithm) {
   for (int size : kSizes) {
     for (bool encrypt : {true, false}) {
-      rows.push_back(RowSpec{family, algorithm, encrypt ? "enc" : "dec", size, true,
-                             [size, encrypt] {
-                               return std::make_unique<W>(static_cast<std::size_t>(size), encrypt);
-                             }});
+      rows.push_back(
+          RowSpec{family, algorithm, encrypt ? "enc" : "dec", size, true, [size, encrypt] {
+                    return std::make_unique<W>(static_cast<std::size_t>(size), encrypt);
+                  }});
     }
   }
 }
@@ -579,7 +579,7 @@ std::vector<std::string> all_families() {
 
 std::vector<RowSpec> all_rows(std::vector<std::string>* skipped) {
   std::vector<RowSpec> rows;
-  auto skip = [skipped](const std::string& line) {
+  [[maybe_unused]] auto skip = [skipped](const std::string& line) {
     if (skipped != nullptr) skipped->push_back(line);
   };
 #ifndef NO_RSA
@@ -593,28 +593,25 @@ std::vector<RowSpec> all_rows(std::vector<std::string>* skipped) {
   // wolfSSL's fixed RSA-3072 test key: the build need not generate keys.
   rows.push_back(RowSpec{"rsa3072", "RSA", "sign", 3072, false, [] {
                            return std::make_unique<RsaWorkload>(
-                               client_key_der_3072,
-                               static_cast<word32>(sizeof_client_key_der_3072), true);
+                               client_key_der_3072, static_cast<word32>(sizeof_client_key_der_3072),
+                               true);
                          }});
 #else
   skip("rsa2048, rsa3072: this wolfSSL build has NO_RSA");
 #endif
 #if defined(HAVE_ECC) && defined(USE_CERT_BUFFERS_256)
-  rows.push_back(RowSpec{"ecdsa-p256", "ECDSA", "sign", 256, false, [] {
-                           return std::make_unique<EccWorkload>(EccWorkload::Kind::kSign);
-                         }});
-  rows.push_back(RowSpec{"ecdsa-p256", "ECDSA", "verify", 256, false, [] {
-                           return std::make_unique<EccWorkload>(EccWorkload::Kind::kVerify);
-                         }});
-  rows.push_back(RowSpec{"ecdh-p256", "ECDHE", "agree", 256, false, [] {
-                           return std::make_unique<EccWorkload>(EccWorkload::Kind::kAgree);
-                         }});
+  rows.push_back(RowSpec{"ecdsa-p256", "ECDSA", "sign", 256, false,
+                         [] { return std::make_unique<EccWorkload>(EccWorkload::Kind::kSign); }});
+  rows.push_back(RowSpec{"ecdsa-p256", "ECDSA", "verify", 256, false,
+                         [] { return std::make_unique<EccWorkload>(EccWorkload::Kind::kVerify); }});
+  rows.push_back(RowSpec{"ecdh-p256", "ECDHE", "agree", 256, false,
+                         [] { return std::make_unique<EccWorkload>(EccWorkload::Kind::kAgree); }});
 #else
   skip("ecdsa-p256, ecdh-p256: this wolfSSL build has no ECC");
 #endif
 #if !defined(NO_DH) && defined(HAVE_FFDHE_2048)
-  rows.push_back(RowSpec{"dh2048", "DH", "agree", 2048, false,
-                         [] { return std::make_unique<DhWorkload>(); }});
+  rows.push_back(
+      RowSpec{"dh2048", "DH", "agree", 2048, false, [] { return std::make_unique<DhWorkload>(); }});
 #else
   skip("dh2048: this wolfSSL build has NO_DH or no ffdhe2048 group");
 #endif

@@ -3,9 +3,9 @@
 
 // wolfSSL's options first: they fix the layout of every structure we share.
 #include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/settings.h>
 #include <wolfssl/wolfcrypt/async.h>
 #include <wolfssl/wolfcrypt/random.h>
+#include <wolfssl/wolfcrypt/settings.h>
 
 #include <functional>
 #include <memory>

@@ -8,7 +8,6 @@
 
 #include <wolfssl/internal.h>
 
-WOLF_EVENT_QUEUE* perf_ctx_event_queue(WOLFSSL_CTX* ctx)
-{
-    return ctx == NULL ? NULL : &ctx->event_queue;
+WOLF_EVENT_QUEUE* perf_ctx_event_queue(WOLFSSL_CTX* ctx) {
+  return ctx == NULL ? NULL : &ctx->event_queue;
 }

@@ -12,9 +12,7 @@
 
 namespace perf {
 
-std::string errno_text(const char* what) {
-  return std::string(what) + ": " + std::strerror(errno);
-}
+std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 bool set_nodelay_nonblock(int fd) {
   const int on = 1;

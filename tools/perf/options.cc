@@ -14,7 +14,7 @@
 namespace perf {
 namespace {
 
-enum LongOnly { kJson = 1000, kHttp, kNoClientCert, kAbortHandshake };
+enum LongOnly { kJson = 1000, kHttp, kNoClientCert, kAbortHandshake, kFreePendingNow };
 
 void print_usage(Tool tool) {
   const bool server = tool == Tool::kServer;
@@ -56,6 +56,12 @@ void print_usage(Tool tool) {
     std::fprintf(stderr,
                  "  --abort-handshake <K>  test aid: abort each connection after 1..K\n"
                  "               handshake steps (cycling), by reset or by close\n");
+  } else {
+    std::fprintf(stderr,
+                 "  --free-pending-now  test aid: free a connection whose peer hung up\n"
+                 "               while its crypto is in flight at once (asynccrypt cancels\n"
+                 "               it) instead of after the operation; unsafe with worker\n"
+                 "               devices on wolfSSL 5.5.4 (docs/known-issues.md)\n");
   }
   std::fprintf(stderr, "Certificates: scripts/gen-certs.sh %s\n", certs.c_str());
 }
@@ -74,12 +80,14 @@ bool to_number(const char* text, long long lo, long long hi, long long* out) {
 
 int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
   const bool server = tool == Tool::kServer;
-  const char* short_opts = server ? "?hp:v:al:c:k:A:n:N:R:W:B:t:d:q" : "?hp:v:l:c:k:A:rn:N:R:W:B:d:q";
+  const char* short_opts =
+      server ? "?hp:v:al:c:k:A:n:N:R:W:B:t:d:q" : "?hp:v:l:c:k:A:rn:N:R:W:B:d:q";
   static const option kLong[] = {
       {"json", no_argument, nullptr, kJson},
       {"http", no_argument, nullptr, kHttp},
       {"no-client-cert", no_argument, nullptr, kNoClientCert},
       {"abort-handshake", required_argument, nullptr, kAbortHandshake},
+      {"free-pending-now", no_argument, nullptr, kFreePendingNow},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
@@ -109,12 +117,24 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
         if (!to_number(optarg, 0, 4, &v)) return bad("version (-v 0..4)");
         out->version = static_cast<int>(v);
         break;
-      case 'a': out->any_version = true; break;
-      case 'l': out->cipher_list = optarg; break;
-      case 'c': out->cert = optarg; break;
-      case 'k': out->key = optarg; break;
-      case 'A': out->ca = optarg; break;
-      case 'r': out->resume = true; break;
+      case 'a':
+        out->any_version = true;
+        break;
+      case 'l':
+        out->cipher_list = optarg;
+        break;
+      case 'c':
+        out->cert = optarg;
+        break;
+      case 'k':
+        out->key = optarg;
+        break;
+      case 'A':
+        out->ca = optarg;
+        break;
+      case 'r':
+        out->resume = true;
+        break;
       case 'n':
         if (!to_number(optarg, 0, 1000000, &v)) return bad("connection count (-n 0..1000000)");
         out->max_conns = static_cast<long>(v);
@@ -141,14 +161,28 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
         if (!to_number(optarg, 1, 100, &v)) return bad("thread count (-t 1..100)");
         out->threads = static_cast<int>(v);
         break;
-      case 'd': out->device = optarg; break;
-      case 'q': out->quiet = true; break;
-      case kJson: out->json = true; break;
-      case kHttp: out->http = true; break;
-      case kNoClientCert: out->client_cert = false; break;
+      case 'd':
+        out->device = optarg;
+        break;
+      case 'q':
+        out->quiet = true;
+        break;
+      case kJson:
+        out->json = true;
+        break;
+      case kHttp:
+        out->http = true;
+        break;
+      case kNoClientCert:
+        out->client_cert = false;
+        break;
       case kAbortHandshake:
         if (!to_number(optarg, 1, 100, &v)) return bad("--abort-handshake (1..100)");
         out->abort_handshake = static_cast<int>(v);
+        break;
+      case kFreePendingNow:
+        if (!server) return bad("option");
+        out->free_pending_now = true;
         break;
       default:
         return bad("option");
@@ -156,8 +190,7 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
   }
   if (optind != argc) return bad("argument");
   if (!version_supported(out->version)) {
-    std::fprintf(stderr,
-                 "asynccrypt %s: -v %d is not built in; use 3 (TLS 1.2) or 4 (TLS 1.3)\n",
+    std::fprintf(stderr, "asynccrypt %s: -v %d is not built in; use 3 (TLS 1.2) or 4 (TLS 1.3)\n",
                  argv[0], out->version);
     return 2;
   }

@@ -10,23 +10,24 @@ namespace perf {
 // use keep their defaults.
 struct PerfOptions {
   int port = 11111;
-  int version = 4;            // -v: 3 = TLS 1.2, 4 = TLS 1.3
-  bool any_version = false;   // -a (server): downgrade method
-  std::string cipher_list;    // -l
-  std::string cert, key, ca;  // -c -k -A (defaults filled in by parse)
-  long max_conns = 100;       // -n; 0 = no limit (server: until SIGINT/SIGTERM)
-  long long max_bytes = -1;   // -B; -1 = no byte budget
-  int concurrent = 15;        // -N
-  int read_size = 16384;      // -R
-  int write_size = 16384;     // -W
-  int threads = 1;            // -t (server)
-  bool resume = false;        // -r (client)
-  std::string device;         // -d; "" = library default, "none" = synchronous
-  bool json = false;          // --json
-  bool http = false;          // --http: speak minimal HTTP/1.x (interop)
-  bool client_cert = true;    // --no-client-cert turns mutual authentication off
-  int abort_handshake = 0;    // --abort-handshake K (client, test aid)
-  bool quiet = false;         // -q: no "SSL cipher suite" line
+  int version = 4;                // -v: 3 = TLS 1.2, 4 = TLS 1.3
+  bool any_version = false;       // -a (server): downgrade method
+  std::string cipher_list;        // -l
+  std::string cert, key, ca;      // -c -k -A (defaults filled in by parse)
+  long max_conns = 100;           // -n; 0 = no limit (server: until SIGINT/SIGTERM)
+  long long max_bytes = -1;       // -B; -1 = no byte budget
+  int concurrent = 15;            // -N
+  int read_size = 16384;          // -R
+  int write_size = 16384;         // -W
+  int threads = 1;                // -t (server)
+  bool resume = false;            // -r (client)
+  std::string device;             // -d; "" = library default, "none" = synchronous
+  bool json = false;              // --json
+  bool http = false;              // --http: speak minimal HTTP/1.x (interop)
+  bool client_cert = true;        // --no-client-cert turns mutual authentication off
+  int abort_handshake = 0;        // --abort-handshake K (client, test aid)
+  bool free_pending_now = false;  // --free-pending-now (server, test aid)
+  bool quiet = false;             // -q: no "SSL cipher suite" line
 };
 
 enum class Tool { kServer, kClient };

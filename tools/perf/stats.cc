@@ -118,7 +118,7 @@ void print_report(const Counters& c, const ReportInfo& info) {
   const double loop_cpu = ratio(c.loop_cpu_s, static_cast<double>(conns));
   row_int("Errors", c.errors);
   if (c.aborted > 0) row_int("Aborted", c.aborted);
-  if (info.server) row_int("Freed pending", c.freed_pending);
+  if (info.server) row_int("Pending at hangup", c.freed_pending);
   row_ms("Handshake p50", p50);
   row_ms("Handshake p90", p90);
   row_ms("Handshake p99", p99);
@@ -134,8 +134,8 @@ void print_report(const Counters& c, const ReportInfo& info) {
         "\"max_ms\": %.3f, \"cpu_s_per_handshake\": %.6f, \"loop_cpu_s_per_handshake\": %.6f, "
         "\"read_bytes\": %lld, \"write_bytes\": %lld, \"device\": %s}\n",
         info.server ? "perf-server" : "perf-client", conns, c.resumed, c.errors,
-        ratio(static_cast<double>(conns), total_s), p50, p90, p99, max, cpu, loop_cpu,
-        c.read_bytes, c.write_bytes, json_string(info.device).c_str());
+        ratio(static_cast<double>(conns), total_s), p50, p90, p99, max, cpu, loop_cpu, c.read_bytes,
+        c.write_bytes, json_string(info.device).c_str());
     std::fflush(stdout);
   }
 }

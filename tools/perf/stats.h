@@ -16,7 +16,7 @@ struct Counters {
   long resumed = 0;        // of which resumed
   long errors = 0;         // connections that failed
   long aborted = 0;        // client test aid: connections aborted on purpose
-  long freed_pending = 0;  // server: freed while their crypto was in flight
+  long freed_pending = 0;  // server: peer hung up while crypto was in flight
   double handshake_s = 0;  // time inside accept/connect, full handshakes
   double resume_s = 0;     // time inside accept/connect, resumed handshakes
   double async_s = 0;      // time inside wolfSSL_CTX_AsyncPoll

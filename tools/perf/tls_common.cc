@@ -67,8 +67,8 @@ CtxPtr make_ctx(const TlsConfig& cfg, int dev_id, std::string* error) {
   if (load_own) {
     if (wolfSSL_CTX_use_certificate_chain_file(ctx.get(), cfg.files.cert.c_str()) !=
         WOLFSSL_SUCCESS) {
-      *error = "cannot load certificate " + cfg.files.cert +
-               " (run scripts/gen-certs.sh " + default_cert_dir() + ", or pass -c)";
+      *error = "cannot load certificate " + cfg.files.cert + " (run scripts/gen-certs.sh " +
+               default_cert_dir() + ", or pass -c)";
       return nullptr;
     }
     if (wolfSSL_CTX_use_PrivateKey_file(ctx.get(), cfg.files.key.c_str(), WOLFSSL_FILETYPE_PEM) !=

@@ -4,6 +4,8 @@
 
 // options.h fixes wolfSSL's structure layouts: it must come first.
 #include <wolfssl/options.h>
+// (a separate block, so that include sorting keeps options.h first)
+#include <wolfssl/error-ssl.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/async.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
@@ -79,8 +81,11 @@ class Device {
   Device() = default;
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
-  ~Device() {
+  ~Device() { close(); }
+  // close closes the device (the name stays for the report).
+  void close() {
     if (id_ != INVALID_DEVID) wolfAsync_DevClose(&id_);
+    id_ = INVALID_DEVID;
   }
   // open opens `spec` ("" = the library default, ASYNCCRYPT_DEVICE or sim;
   // "none" = no device) for the calling thread when per_thread is set.
@@ -108,7 +113,7 @@ struct TlsFiles {
 // TlsConfig is what make_ctx needs.
 struct TlsConfig {
   bool server = false;
-  int version = 4;         // 3 = TLS 1.2, 4 = TLS 1.3 (the original's -v numbers)
+  int version = 4;           // 3 = TLS 1.2, 4 = TLS 1.3 (the original's -v numbers)
   bool any_version = false;  // server -a: downgrade method
   std::string cipher_list;   // "" = wolfSSL's default
   TlsFiles files;

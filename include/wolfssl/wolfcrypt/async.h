@@ -530,7 +530,7 @@ WOLFSSL_API pthread_t wc_AsyncThreadId(void);
 /* ------------------------------------------------------------------------ */
 
 /* asynccrypt_DevOpenSpec opens a device from a spec such as "sim",
- * "sim:skip=4", "threads", "threads:workers=4,depth=256" or
+ * "sim:skip=4", "sim:budget_us=20", "sim:slices=64", "threads", "threads:workers=4,depth=256" or
  * "chaos:seed=7,maxpolls=4,fail=5" (the syntax of ASYNCCRYPT_DEVICE). threadId is as for wolfAsync_DevOpenThread (NULL for
  * a process-wide device). Returns 0 and writes *devId, or BAD_FUNC_ARG for
  * an unknown kind or a bad option (see asynccrypt_LastError), or
@@ -538,8 +538,8 @@ WOLFSSL_API pthread_t wc_AsyncThreadId(void);
 WOLFSSL_API int asynccrypt_DevOpenSpec(int* devId, const char* spec,
     void* threadId);
 
-/* asynccrypt_LastError describes the last failure of an open on this
- * thread; the text stays valid until the next open on this thread. */
+/* asynccrypt_LastError describes the last failure of an open (or of a
+ * slice-budget call) on this thread; the text stays valid until the next open on this thread. */
 WOLFSSL_API const char* asynccrypt_LastError(void);
 
 /* asynccrypt_DevKind writes the kind of an open device ("sim", "threads",
@@ -562,11 +562,18 @@ WOLFSSL_API int asynccrypt_QueueFd(WOLF_EVENT_QUEUE* queue);
  * per queue, keyed by the queue's address, only while operations are live in
  * it or its fd is held):
  *  - wolfSSL_free of a connection with an operation pending (a handshake
- *    abandoned after WC_PENDING_E) is safe without draining first: it frees
- *    the connection's keys and ciphers, whose wolfAsync_DevCtxFree cancels
- *    (or, at a worker, drains) the operation and unlinks its event from the
- *    CTX's queue. The CTX's queue is left holding nothing of that
- *    connection, and no later poll of it returns the connection's event.
+ *    abandoned after WC_PENDING_E) frees the connection's keys and
+ *    ciphers, whose wolfAsync_DevCtxFree cancels (or, at a worker, drains)
+ *    the operation and unlinks its event from the CTX's queue; the queue is
+ *    left holding nothing of that connection. On a poll-driven device (sim,
+ *    chaos) that is all: the operation never runs, so freeing without
+ *    draining first is safe. On a worker device (threads,
+ *    chaos:over=threads) it is NOT: wolfSSL 5.5.4 frees buffers the
+ *    operation writes (ssl->arrays, e.g. the ECDH pre-master secret) before
+ *    the key whose free would drain the worker, so a worker already running
+ *    it writes into freed memory. There, call asynccrypt_SslDrain(ssl)
+ *    first (or poll until wolfSSL_AsyncPoll(ssl, WOLF_POLL_FLAG_CHECK_HW)
+ *    returns 1, as the original required), then wolfSSL_free.
  *  - wolfSSL_CTX_free: wolfSSL frees a CTX only after its last connection
  *    (it is reference counted), so the connections' operations are gone by
  *    then and asynccrypt holds no state for its queue, unless the fd was
@@ -577,6 +584,14 @@ WOLFSSL_API int asynccrypt_QueueFd(WOLF_EVENT_QUEUE* queue);
  *    freed or harvested before wolfSSL_CTX_free: their cancellation unlinks
  *    them from that queue. */
 WOLFSSL_API int asynccrypt_QueueRelease(WOLF_EVENT_QUEUE* queue);
+
+/* asynccrypt_SslDrain makes wolfSSL_free(ssl) safe while the connection
+ * waits for an operation (ssl is a WOLFSSL*): it blocks until no worker
+ * touches that operation's buffers any more. The operation stays queued;
+ * wolfSSL_free then cancels it. Cheap when nothing is pending, and a no-op
+ * on poll-driven devices, whose operations run only inside polls. Returns 0,
+ * or BAD_FUNC_ARG for NULL. Call it on the thread that owns ssl. */
+WOLFSSL_API int asynccrypt_SslDrain(void* ssl);
 
 /* Counters of one device. */
 typedef struct asynccrypt_DevStats {
@@ -590,6 +605,44 @@ typedef struct asynccrypt_DevStats {
 /* asynccrypt_DevGetStats copies the counters of an open device. Returns 0,
  * BAD_FUNC_ARG for NULL, or NO_VALID_DEVID. */
 WOLFSSL_API int asynccrypt_DevGetStats(int devId, asynccrypt_DevStats* stats);
+
+/* ASYNCCRYPT_CAP(type) is the bit of asynccrypt_DevCapabilities' mask for
+ * one WC_ASYNC_SW_TYPE. */
+#define ASYNCCRYPT_CAP(type) (1u << (type))
+
+/* asynccrypt_DevCapabilities writes to *mask the operation types (one bit,
+ * ASYNCCRYPT_CAP(ASYNC_SW_...), each) that device devId runs on its own
+ * engine. Software devices (sim, threads, chaos) report every type. The
+ * dpdk device reports the AES-CBC and AES-GCM types its cryptodev
+ * advertises; it runs every other type through wolfCrypt on the polling
+ * thread, and so it does with an operation of a reported type whose
+ * parameters the driver does not take (docs/hardware.md lists them).
+ * Returns 0, BAD_FUNC_ARG for NULL, or NO_VALID_DEVID. */
+WOLFSSL_API int asynccrypt_DevCapabilities(int devId, word32* mask);
+
+/* asynccrypt_DevSetSliceBudget sets how much work one poll does on one
+ * operation of an open "sim" device whose math runs in slices (wolfCrypt's
+ * non-blocking ECC, WC_ECC_NONBLOCK, on keys given an ecc_nb_ctx_t with
+ * wc_ecc_set_nonblock). A poll that visits the operation runs slices until it
+ * finishes, or `slices` slices ran, or `budget_us` microseconds passed, and
+ * always at least one slice; 0 means no limit for that field. A poll that
+ * visits k such operations may thus last about k * budget_us. Other
+ * operations run whole, as before. The same budget is set at open time with
+ * the spec options "sim:slices=N" and "sim:budget_us=T" (a spec naming only
+ * one of them sets the other to 0); the default is a 5 us budget with no
+ * slice limit. Takes effect from the next visit; safe
+ * to call from any thread while others poll.
+ * Returns 0; NO_VALID_DEVID for an id that is not open; BAD_FUNC_ARG for a
+ * device of another kind, a negative value, slices > 1048576, budget_us >
+ * 1000000, or both 0 (see asynccrypt_LastError). */
+WOLFSSL_API int asynccrypt_DevSetSliceBudget(int devId, int slices,
+    int budget_us);
+
+/* asynccrypt_DevGetSliceBudget writes the current budget of an open "sim"
+ * device. Returns 0; BAD_FUNC_ARG for NULL outputs or another kind;
+ * NO_VALID_DEVID for an id that is not open. */
+WOLFSSL_API int asynccrypt_DevGetSliceBudget(int devId, int* slices,
+    int* budget_us);
 
 #ifdef __cplusplus
 } /* extern "C" */

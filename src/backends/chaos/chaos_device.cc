@@ -91,8 +91,7 @@ Result<std::shared_ptr<Device>> ChaosDevice::create(DeviceSpec spec) {
     over = it->second;
     spec.options.erase(it);
     if (over != "threads") {
-      return Status(BAD_FUNC_ARG,
-                    "device option chaos:over='" + over + "' must be 'threads'");
+      return Status(BAD_FUNC_ARG, "device option chaos:over='" + over + "' must be 'threads'");
     }
   }
   std::shared_ptr<Device> inner;
@@ -114,8 +113,8 @@ Result<std::shared_ptr<Device>> ChaosDevice::create(DeviceSpec spec) {
   } else {
     for (const char* key : {"workers", "depth", "delay"}) {
       if (spec.options.count(key) != 0) {
-        return Status(BAD_FUNC_ARG, std::string("device option chaos:") + key +
-                                        "= needs chaos:over=threads");
+        return Status(BAD_FUNC_ARG,
+                      std::string("device option chaos:") + key + "= needs chaos:over=threads");
       }
     }
   }

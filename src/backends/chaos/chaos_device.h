@@ -80,9 +80,7 @@ class ChaosDevice final : public Device {
   const Options& options() const { return options_; }
   bool layered() const { return inner_ != nullptr; }
   // Operations failed on purpose so far.
-  std::uint64_t injected_failures() const {
-    return injected_.load(std::memory_order_relaxed);
-  }
+  std::uint64_t injected_failures() const { return injected_.load(std::memory_order_relaxed); }
 
  private:
   // One operation's random choices, drawn under mu_.
@@ -96,7 +94,7 @@ class ChaosDevice final : public Device {
   const Options options_;
   const std::shared_ptr<Device> inner_;  // the threads device when layered
   std::mutex mu_;
-  ChaosRandom random_;  // guarded by mu_
+  ChaosRandom random_;                      // guarded by mu_
   std::atomic<std::uint64_t> injected_{0};  // statistics only: relaxed
 };
 

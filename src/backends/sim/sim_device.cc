@@ -1,9 +1,29 @@
 // The software simulator device.
 #include "backends/sim/sim_device.h"
 
+#include <chrono>
+#include <string>
+
 #include "wolfcrypt/execute.h"
 
 namespace asynccrypt {
+
+Status SliceBudget::check(long slices, long budget_us) {
+  if (slices < 0 || slices > kMaxSlices) {
+    return Status(BAD_FUNC_ARG, "slices=" + std::to_string(slices) + " is out of range [0, " +
+                                    std::to_string(kMaxSlices) + "] (0 = no slice limit)");
+  }
+  if (budget_us < 0 || budget_us > kMaxBudgetUs) {
+    return Status(BAD_FUNC_ARG, "budget_us=" + std::to_string(budget_us) + " is out of range [0, " +
+                                    std::to_string(kMaxBudgetUs) + "] (0 = no time limit)");
+  }
+  if (slices == 0 && budget_us == 0) {
+    return Status(BAD_FUNC_ARG,
+                  "slices=0 with budget_us=0 would run each operation whole in one poll; "
+                  "set a slice count or a time budget");
+  }
+  return Status();
+}
 
 int SimDevice::default_skip() {
 #ifdef WOLF_ASYNC_SW_SKIP_MOD
@@ -22,8 +42,46 @@ Result<std::shared_ptr<Device>> SimDevice::create(DeviceSpec spec) {
                   "device option sim:skip=1 would delay every operation forever; "
                   "use 0 (no delay) or a value of 2 or more");
   }
+  // Range errors are reported by SliceBudget::check, with its explanation;
+  // take_int only rejects what is not a number.
+  const bool has_slices = spec.options.count("slices") != 0;
+  const bool has_budget = spec.options.count("budget_us") != 0;
+  auto slices = spec.take_int("slices", SliceBudget::kDefaultSlices, -(1L << 40), 1L << 40);
+  if (!slices.is_ok()) return slices.status();
+  // A spec that names only slices=N means "N slices per poll", without the
+  // default time limit (and the other way round).
+  long budget_fallback = SliceBudget::kDefaultBudgetUs;
+  if (has_slices && !has_budget) budget_fallback = 0;
+  auto budget = spec.take_int("budget_us", budget_fallback, -(1L << 40), 1L << 40);
+  if (!budget.is_ok()) return budget.status();
+  long slices_value = slices.value();
+  if (has_budget && !has_slices) slices_value = 0;
+  if (Status s = SliceBudget::check(slices_value, budget.value()); !s.is_ok()) {
+    return Status(BAD_FUNC_ARG, "device option sim:" + s.message());
+  }
   if (Status s = spec.check_all_taken(); !s.is_ok()) return s;
-  return std::shared_ptr<Device>(std::make_shared<SimDevice>(static_cast<int>(skip.value())));
+  return std::shared_ptr<Device>(std::make_shared<SimDevice>(
+      static_cast<int>(skip.value()),
+      SliceBudget{static_cast<int>(slices_value), static_cast<int>(budget.value())}));
+}
+
+Status SimDevice::set_slice_budget(int slices, int budget_us) {
+  if (Status s = SliceBudget::check(slices, budget_us); !s.is_ok()) return s;
+  slices_.store(slices, std::memory_order_relaxed);
+  budget_us_.store(budget_us, std::memory_order_relaxed);
+  return Status();
+}
+
+Status SimDevice::get_slice_budget(int* slices, int* budget_us) const {
+  const SliceBudget b = slice_budget();
+  *slices = b.slices;
+  *budget_us = b.budget_us;
+  return Status();
+}
+
+SliceBudget SimDevice::slice_budget() const {
+  return SliceBudget{slices_.load(std::memory_order_relaxed),
+                     budget_us_.load(std::memory_order_relaxed)};
 }
 
 bool SimDevice::drive(Op* op, int visit) {
@@ -32,8 +90,24 @@ bool SimDevice::drive(Op* op, int visit) {
                                  : single_polls_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (n % static_cast<unsigned>(skip_) == 0) return false;
   }
-  const int ret = wolfcrypt::execute(op->dev);
-  if (ret == WC_PENDING_E) return false;
+  const SliceBudget budget = slice_budget();
+  // A slice of P-256 math lasts about as long as reading the clock, so the
+  // clock is read once per kClockEvery slices: a visit overshoots its time
+  // budget by at most that many slices.
+  constexpr int kClockEvery = 8;
+  using Clock = std::chrono::steady_clock;
+  const bool timed = budget.budget_us > 0;
+  const Clock::time_point deadline =
+      timed ? Clock::now() + std::chrono::microseconds(budget.budget_us) : Clock::time_point{};
+  int ret;
+  int done = 0;
+  for (;;) {
+    ret = wolfcrypt::execute(op->dev);
+    if (ret != WC_PENDING_E) break;
+    ++done;
+    if (budget.slices > 0 && done >= budget.slices) return false;
+    if (timed && done % kClockEvery == 0 && Clock::now() >= deadline) return false;
+  }
   op->result = ret;
   return true;
 }

@@ -1,0 +1,77 @@
+// The dpdk device: AES-CBC and AES-GCM offloaded to a DPDK cryptodev, everything else in software.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "core/device.h"
+#include "core/device_spec.h"
+
+namespace asynccrypt {
+
+// Counters of a dpdk device beyond DeviceCounters; relaxed, for tests and
+// statistics only.
+struct DpdkCounters {
+  std::atomic<std::uint64_t> offloaded{0};      // operations the cryptodev ran
+  std::atomic<std::uint64_t> software{0};       // operations run in software (see below)
+  std::atomic<std::uint64_t> full_waits{0};     // drives that found the queue pair full
+  std::atomic<std::uint64_t> bursts{0};         // enqueue bursts handed to the driver
+  std::atomic<std::uint64_t> driver_errors{0};  // ops the driver failed (not auth failures)
+  std::atomic<std::int64_t> max_in_flight{0};   // most ops held by one queue pair at once
+};
+
+// Creates a dpdk device from its spec (options in docs/hardware.md):
+//   dpdk:vdev=crypto_aesni_mb,dev=NAME,qps=N,depth=D,burst=B,eal=ARGS
+// Fails with BAD_FUNC_ARG on a bad option and ASYNC_INIT_E when DPDK cannot
+// start (no permission, no such driver or device), or when this build has no
+// DPDK ("not built with DPDK"); the message is in asynccrypt_LastError().
+Result<std::shared_ptr<Device>> create_dpdk_device(DeviceSpec spec);
+
+// True when this build of asynccrypt includes the dpdk device.
+bool dpdk_built();
+
+#ifdef ASYNCCRYPT_HAVE_DPDK
+class DpdkQueuePair;
+class DpdkRuntime;
+
+// DpdkDevice is a poll-driven device over one cryptodev queue pair. drive()
+// runs on the thread that polls (the submitting thread, as every completion
+// is harvested there): it stages the operation in a DPDK crypto op (data
+// copied into an mbuf), enqueues staged ops in bursts, dequeues finished
+// ones, and finishes its own operation once the driver has returned it.
+// Operations the cryptodev cannot run (public key, 3DES, sizes or
+// parameters outside its limits) run through wolfCrypt in drive(), on the
+// same thread. Every device of the process shares one EAL and one
+// cryptodev; each device leases one of its queue pairs (several devices
+// share one when there are more devices than pairs, under the pair's
+// mutex). Thread-safe: a device shared by several threads serialises them
+// on its queue pair.
+class DpdkDevice final : public Device {
+ public:
+  DpdkDevice(std::shared_ptr<DpdkRuntime> runtime, DpdkQueuePair* qp, int burst);
+  // Waits for the device's ops still in the driver (cancelled ones) and
+  // gives its queue pair back; the last device stops the cryptodev.
+  ~DpdkDevice() override;
+
+  const char* kind() const override { return "dpdk"; }
+  bool runs_on_poll() const override { return true; }
+  bool drive(Op* op, int visit) override;
+  // Forgets a not yet finished op: its DPDK resources are freed when the
+  // driver returns it, and its result is dropped. Always returns true.
+  bool cancel(Op* op) override;
+  std::uint32_t capabilities() const override;
+
+  DpdkCounters& dpdk_counters() { return dpdk_counters_; }
+  int queue_pair_id() const;
+  int depth() const;
+
+ private:
+  std::shared_ptr<DpdkRuntime> runtime_;
+  DpdkQueuePair* qp_;  // owned by runtime_
+  int burst_;
+  DpdkCounters dpdk_counters_;
+};
+#endif
+
+}  // namespace asynccrypt

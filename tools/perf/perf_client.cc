@@ -1,0 +1,547 @@
+// perf-client: a non-blocking TLS benchmark client with the original
+// client-tls-perf's flags and report. -N slots are used round-robin: each
+// runs one connection at a time (connect, handshake, write, read, close)
+// and starts the next one when it is done. One epoll loop drives them and
+// sleeps on the context queue's eventfd while crypto is in flight.
+//
+// A connection is never freed while its crypto is in flight (wolfSSL 5.5.4
+// frees buffers that a worker may still write; see perf_server.cc): an
+// aborted one has its socket reset or shut down at once and is freed when
+// the operation has completed.
+#include "perf/perf_client.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <chrono>
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "perf/ctx_async.h"
+#include "perf/net.h"
+#include "perf/options.h"
+#include "perf/stats.h"
+#include "perf/tls_common.h"
+
+namespace perf {
+namespace {
+
+constexpr std::string_view kHttpRequest = "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n";
+
+class Client {
+ public:
+  explicit Client(const PerfOptions& opt) : opt_(opt) {}
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client() { finish(); }
+
+  bool setup(std::string* error);
+  // run drives every connection; false on a fatal error (in *error).
+  bool run(std::string* error);
+  void finish();
+
+  const Counters& counters() const { return counters_; }
+  const std::string& device_name() const { return device_.name(); }
+  const std::string& first_error() const { return first_error_; }
+  long started() const { return started_; }
+
+ private:
+  enum class Phase { kIdle, kConnecting, kHandshake, kWrite, kRead };
+  struct Slot {
+    Fd fd;
+    SslPtr ssl;
+    SessionPtr session;  // -r: the session of the slot's last connection
+    Phase phase = Phase::kIdle;
+    bool pending = false;
+    bool zombie = false;  // aborted with crypto in flight: freed after it
+    uint32_t interest = 0;
+    Clock::time_point start;
+    double handshake_s = 0;
+    long conn_no = 0;     // which connection of the run this is
+    int steps = 0;        // handshake calls so far
+    int abort_after = 0;  // --abort-handshake: abort after this many steps
+    bool abort_armed = false;
+    Clock::time_point abort_at;
+  };
+  enum class Outcome { kDone, kError, kAborted };
+
+  bool start_conn(Slot* s, std::string* error);
+  bool begin_tls(Slot* s, std::string* error);
+  void step(Slot* s);
+  void wait_for(Slot* s, int err);
+  void end_conn(Slot* s, Outcome outcome, const std::string& why = {});
+  void release(Slot* s);
+  void on_ready(Slot* s);
+  void drain_pending();
+  void set_interest(Slot* s, uint32_t events);
+  bool more_to_start() const;
+  bool budget_left() const;
+  int abort_timeout_ms() const;
+  void fire_aborts();
+
+  const PerfOptions& opt_;
+  Device device_;
+  CtxPtr ctx_;
+  CtxAsync async_;  // after ctx_: released before the context is freed
+  Epoll epoll_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::unordered_map<WOLFSSL*, Slot*> by_ssl_;
+  std::vector<unsigned char> request_;
+  std::vector<unsigned char> read_buf_;
+  Counters counters_;
+  long started_ = 0;  // connections begun
+  int active_ = 0;    // slots not idle
+  std::string fatal_;
+  std::string first_error_;
+  char queue_tag_ = 0;
+};
+
+bool Client::setup(std::string* error) {
+  if (!device_.open(opt_.device, false, error)) return false;
+  TlsConfig cfg;
+  cfg.server = false;
+  cfg.version = opt_.version;
+  cfg.cipher_list = opt_.cipher_list;
+  cfg.files = {opt_.cert, opt_.key, opt_.ca};
+  cfg.client_cert = opt_.client_cert;
+  ctx_ = make_ctx(cfg, device_.id(), error);
+  if (!ctx_) return false;
+  if (!epoll_.create(error)) return false;
+  if (device_.async()) {
+    if (!async_.attach(ctx_.get(), error)) return false;
+    if (!epoll_.add(async_.fd(), EPOLLIN, &queue_tag_)) {
+      *error = errno_text("epoll_ctl(queue fd)");
+      return false;
+    }
+  }
+  if (opt_.http) {
+    request_.assign(kHttpRequest.begin(), kHttpRequest.end());
+  } else {
+    request_.resize(static_cast<size_t>(opt_.write_size));
+    WC_RNG rng;
+    if (wc_InitRng(&rng) == 0) {
+      (void)wc_RNG_GenerateBlock(&rng, request_.data(), static_cast<word32>(request_.size()));
+      wc_FreeRng(&rng);
+    }
+  }
+  read_buf_.resize(static_cast<size_t>(opt_.read_size));
+  // With a byte budget each slot runs one connection for as long as the
+  // budget lasts; with -n the slots share the connections.
+  int slots = opt_.concurrent;
+  if (opt_.max_conns > 0 && opt_.max_conns < slots) slots = static_cast<int>(opt_.max_conns);
+  for (int i = 0; i < slots; ++i) slots_.push_back(std::make_unique<Slot>());
+  return true;
+}
+
+bool Client::more_to_start() const {
+  if (!fatal_.empty()) return false;
+  if (opt_.max_conns > 0) return started_ < opt_.max_conns;
+  return started_ < static_cast<long>(slots_.size());  // -B: one per slot
+}
+
+bool Client::budget_left() const {
+  return opt_.max_bytes > 0 &&
+         (counters_.write_bytes < opt_.max_bytes || counters_.read_bytes < opt_.max_bytes);
+}
+
+bool Client::start_conn(Slot* s, std::string* error) {
+  bool in_progress = false;
+  s->start = Clock::now();
+  counters_.note_activity(s->start);
+  s->fd = connect_start(opt_.port, &in_progress, error);
+  if (!s->fd.valid()) {
+    *error = "cannot connect to 127.0.0.1:" + std::to_string(opt_.port) + ": " + *error +
+             " (is the server running?)";
+    return false;
+  }
+  ++started_;
+  ++active_;
+  s->conn_no = started_ - 1;
+  s->steps = 0;
+  s->handshake_s = 0;
+  s->pending = false;
+  s->abort_armed = false;
+  s->abort_after =
+      opt_.abort_handshake > 0 ? 1 + static_cast<int>(s->conn_no % opt_.abort_handshake) : 0;
+  if (in_progress) {
+    s->phase = Phase::kConnecting;
+    s->interest = EPOLLOUT;
+    if (!epoll_.add(s->fd.get(), s->interest, s)) {
+      *error = errno_text("epoll_ctl(add)");
+      return false;
+    }
+    return true;
+  }
+  return begin_tls(s, error);
+}
+
+bool Client::begin_tls(Slot* s, std::string* error) {
+  s->ssl.reset(wolfSSL_new(ctx_.get()));
+  if (!s->ssl || wolfSSL_set_fd(s->ssl.get(), s->fd.get()) != WOLFSSL_SUCCESS ||
+      wolfSSL_check_domain_name(s->ssl.get(), "localhost") != WOLFSSL_SUCCESS) {
+    *error = "wolfSSL_new/set_fd failed";
+    return false;
+  }
+  if (opt_.resume && s->session) (void)wolfSSL_set_session(s->ssl.get(), s->session.get());
+  by_ssl_[s->ssl.get()] = s;
+  if (s->phase == Phase::kConnecting) {
+    s->phase = Phase::kHandshake;
+    set_interest(s, EPOLLIN);
+  } else {
+    s->phase = Phase::kHandshake;
+    s->interest = EPOLLIN;
+    if (!epoll_.add(s->fd.get(), s->interest, s)) {
+      *error = errno_text("epoll_ctl(add)");
+      return false;
+    }
+  }
+  step(s);
+  return true;
+}
+
+void Client::set_interest(Slot* s, uint32_t events) {
+  if (s->zombie || s->interest == events) return;
+  s->interest = events;
+  if (!epoll_.modify(s->fd.get(), events, s)) end_conn(s, Outcome::kError, "epoll_ctl failed");
+}
+
+void Client::wait_for(Slot* s, int err) {
+  if (err == WC_PENDING_E) {
+    s->pending = true;
+    set_interest(s, 0);  // hang-ups are still reported
+  } else if (err == WOLFSSL_ERROR_WANT_WRITE) {
+    set_interest(s, EPOLLIN | EPOLLOUT);
+  } else {
+    set_interest(s, EPOLLIN);
+  }
+}
+
+void Client::step(Slot* s) {
+  WOLFSSL* ssl = s->ssl.get();
+  while (s->phase != Phase::kIdle) {
+    switch (s->phase) {
+      case Phase::kIdle:
+      case Phase::kConnecting:
+        return;
+      case Phase::kHandshake: {
+        const auto t0 = Clock::now();
+        const int ret = wolfSSL_connect(ssl);
+        const auto t1 = Clock::now();
+        s->handshake_s += seconds_between(t0, t1);
+        ++s->steps;
+        if (ret == WOLFSSL_SUCCESS) {
+          ++counters_.handshakes;
+          if (wolfSSL_session_reused(ssl)) {
+            ++counters_.resumed;
+            counters_.resume_s += s->handshake_s;
+          } else {
+            counters_.handshake_s += s->handshake_s;
+          }
+          counters_.latency_ms.push_back(seconds_between(s->start, t1) * 1000);
+          s->phase = Phase::kWrite;
+          break;
+        }
+        const int err = wolfSSL_get_error(ssl, ret);
+        if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE ||
+            err == WC_PENDING_E) {
+          if (s->abort_after > 0 && s->steps >= s->abort_after && !s->abort_armed) {
+            // Give the server 0..3 ms to get its crypto in flight first.
+            s->abort_armed = true;
+            s->abort_at = t1 + std::chrono::milliseconds(s->conn_no % 4);
+          }
+          wait_for(s, err);
+          return;
+        }
+        end_conn(s, Outcome::kError, "handshake failed: " + error_text(err));
+        return;
+      }
+      case Phase::kWrite: {
+        const auto t0 = Clock::now();
+        const int ret = wolfSSL_write(ssl, request_.data(), static_cast<int>(request_.size()));
+        counters_.write_s += seconds_between(t0, Clock::now());
+        if (ret > 0) {
+          counters_.write_bytes += ret;
+          s->phase = Phase::kRead;
+          break;
+        }
+        const int err = wolfSSL_get_error(ssl, ret);
+        if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE ||
+            err == WC_PENDING_E) {
+          wait_for(s, err);
+          return;
+        }
+        end_conn(s, Outcome::kError, "write failed: " + error_text(err));
+        return;
+      }
+      case Phase::kRead: {
+        const auto t0 = Clock::now();
+        const int ret = wolfSSL_read(ssl, read_buf_.data(), static_cast<int>(read_buf_.size()));
+        counters_.read_s += seconds_between(t0, Clock::now());
+        if (ret > 0) {
+          counters_.read_bytes += ret;
+          if (opt_.http) break;  // read the response until the server closes
+          if (budget_left()) {
+            s->phase = Phase::kWrite;
+            break;
+          }
+          end_conn(s, Outcome::kDone);
+          return;
+        }
+        const int err = wolfSSL_get_error(ssl, ret);
+        if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE ||
+            err == WC_PENDING_E) {
+          wait_for(s, err);
+          return;
+        }
+        if (opt_.http && (err == WOLFSSL_ERROR_ZERO_RETURN || err == SOCKET_PEER_CLOSED_E)) {
+          end_conn(s, Outcome::kDone);
+          return;
+        }
+        end_conn(s, Outcome::kError, "read failed: " + error_text(err));
+        return;
+      }
+    }
+  }
+}
+
+void Client::end_conn(Slot* s, Outcome outcome, const std::string& why) {
+  if (s->phase == Phase::kIdle || s->zombie) return;
+  if (outcome == Outcome::kError) {
+    ++counters_.errors;
+    if (first_error_.empty()) first_error_ = why;
+  } else if (outcome == Outcome::kAborted) {
+    ++counters_.aborted;
+  }
+  if (s->ssl && outcome == Outcome::kDone) {
+    if (opt_.resume) s->session.reset(wolfSSL_get1_session(s->ssl.get()));
+    if (!opt_.quiet && counters_.handshakes == 1) {
+      std::printf("SSL cipher suite is %s\n", wolfSSL_get_cipher(s->ssl.get()));
+      std::fflush(stdout);
+    }
+  }
+  epoll_.remove(s->fd.get());
+  if (outcome == Outcome::kAborted) {
+    // Even connections reset, odd ones close; the descriptor stays open for
+    // wolfSSL (its I/O now fails) until the slot is released.
+    if (s->conn_no % 2 == 0) {
+      abort_socket(s->fd.get());
+      Fd null_fd(open("/dev/null", O_RDWR | O_CLOEXEC));
+      if (null_fd.valid()) (void)dup2(null_fd.get(), s->fd.get());  // closes the socket: RST
+    } else {
+      (void)shutdown(s->fd.get(), SHUT_RDWR);
+    }
+  }
+  if (s->pending) {
+    s->zombie = true;  // on_ready releases it once the operation completed
+    return;
+  }
+  release(s);
+}
+
+// release frees a slot's connection; no crypto may be in flight.
+void Client::release(Slot* s) {
+  if (s->ssl) {
+    by_ssl_.erase(s->ssl.get());
+    s->ssl.reset();
+  }
+  s->fd.reset();
+  s->phase = Phase::kIdle;
+  s->pending = false;
+  s->zombie = false;
+  s->abort_armed = false;
+  --active_;
+  counters_.note_activity(Clock::now());
+}
+
+void Client::on_ready(Slot* s) {
+  s->pending = false;
+  if (!s->zombie) {
+    step(s);
+    return;
+  }
+  // Let wolfSSL finish the step it was in (it then fails on the dead
+  // socket or pends again), so that its own cleanup runs before the free.
+  (void)wolfSSL_connect(s->ssl.get());
+  if (wolfSSL_get_error(s->ssl.get(), -1) == WC_PENDING_E) {
+    s->pending = true;
+    return;
+  }
+  release(s);
+}
+
+// drain_pending waits (at most 10 s) until no operation is in flight.
+void Client::drain_pending() {
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  epoll_event events[8];
+  std::string error;
+  for (;;) {
+    bool any = false;
+    for (auto& s : slots_) {
+      if (s->phase == Phase::kIdle) continue;
+      if (!s->pending) {
+        end_conn(s.get(), Outcome::kAborted);
+        if (s->zombie) release(s.get());
+      } else if (!s->zombie) {
+        end_conn(s.get(), Outcome::kAborted);
+      }
+      if (s->phase != Phase::kIdle) any = true;
+    }
+    if (!any || !async_.attached() || Clock::now() > deadline) return;
+    if (epoll_.wait(events, 8, 100) < 0) return;
+    if (!async_.harvest(
+            [this](WOLFSSL* ssl) {
+              auto it = by_ssl_.find(ssl);
+              if (it != by_ssl_.end()) on_ready(it->second);
+            },
+            &counters_.async_s, &error)) {
+      return;
+    }
+  }
+}
+
+int Client::abort_timeout_ms() const {
+  int timeout = -1;
+  const auto now = Clock::now();
+  for (const auto& s : slots_) {
+    if (!s->abort_armed) continue;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(s->abort_at - now).count();
+    const int ms = left < 0 ? 0 : static_cast<int>(left);
+    if (timeout < 0 || ms < timeout) timeout = ms;
+  }
+  return timeout;
+}
+
+void Client::fire_aborts() {
+  const auto now = Clock::now();
+  for (auto& s : slots_) {
+    if (s->abort_armed && !s->zombie && s->phase == Phase::kHandshake && now >= s->abort_at) {
+      end_conn(s.get(), Outcome::kAborted);
+    }
+  }
+}
+
+bool Client::run(std::string* error) {
+  const double cpu0 = thread_cpu_seconds();
+  constexpr int kMaxEvents = 64;
+  epoll_event events[kMaxEvents];
+  for (;;) {
+    // Idle slots start the next connections (round-robin over the slots).
+    for (auto& s : slots_) {
+      if (s->phase == Phase::kIdle && more_to_start() && !start_conn(s.get(), &fatal_)) break;
+    }
+    if (!fatal_.empty() || active_ == 0) break;
+    const int n = epoll_.wait(events, kMaxEvents, abort_timeout_ms());
+    if (n < 0) {
+      fatal_ = errno_text("epoll_wait");
+      break;
+    }
+    for (int i = 0; i < n && fatal_.empty(); ++i) {
+      void* tag = events[i].data.ptr;
+      if (tag == &queue_tag_) {
+        const bool polled = async_.harvest(
+            [this](WOLFSSL* ssl) {
+              auto it = by_ssl_.find(ssl);
+              if (it != by_ssl_.end()) on_ready(it->second);
+            },
+            &counters_.async_s, &fatal_);
+        if (!polled) break;
+        continue;
+      }
+      Slot* s = static_cast<Slot*>(tag);
+      if (s->phase == Phase::kIdle || s->zombie) continue;  // ended earlier
+      if (s->phase == Phase::kConnecting) {
+        const int err = connect_result(s->fd.get());
+        if (err != 0) {
+          fatal_ = "cannot connect to 127.0.0.1:" + std::to_string(opt_.port) + ": " +
+                   std::strerror(err) + " (is the server running?)";
+          break;
+        }
+        if (!begin_tls(s, &fatal_)) break;
+        continue;
+      }
+      if (s->pending) {
+        if (events[i].events & (EPOLLHUP | EPOLLERR)) {
+          end_conn(s, Outcome::kError, "the server closed the connection during the handshake");
+        }
+        continue;
+      }
+      step(s);
+    }
+    fire_aborts();
+  }
+  counters_.loop_cpu_s = thread_cpu_seconds() - cpu0;
+  if (!fatal_.empty()) {
+    *error = fatal_;
+    return false;
+  }
+  return true;
+}
+
+void Client::finish() {
+  drain_pending();
+  for (auto& s : slots_) {
+    if (s->phase != Phase::kIdle) release(s.get());  // only after the 10 s limit
+  }
+  by_ssl_.clear();
+  slots_.clear();  // sessions go before the context
+  async_.release();
+  ctx_.reset();
+  device_.close();
+}
+
+}  // namespace
+
+int run_perf_client(int argc, char** argv) {
+  PerfOptions opt;
+  if (const int rc = parse_options(Tool::kClient, argc, argv, &opt); rc != 0)
+    return rc == 1 ? 0 : 2;
+  std::signal(SIGPIPE, SIG_IGN);
+
+  WolfSslLibrary library;
+  if (!library.ok()) {
+    std::fprintf(stderr, "perf-client: wolfSSL_Init failed\n");
+    return 1;
+  }
+  Client client(opt);
+  std::string error;
+  if (!client.setup(&error)) {
+    std::fprintf(stderr, "perf-client: %s\n", error.c_str());
+    return 1;
+  }
+  const double cpu0 = process_cpu_seconds();
+  const bool ok = client.run(&error);
+  const double cpu = process_cpu_seconds() - cpu0;
+  const long aborted_at_exit = client.counters().aborted;
+  client.finish();
+  if (!ok) {
+    std::fprintf(stderr, "perf-client: %s\n", error.c_str());
+    return 1;
+  }
+  Counters c = client.counters();
+  c.aborted = aborted_at_exit;
+  ReportInfo info;
+  info.server = false;
+  info.reply_bytes = opt.write_size;
+  info.show_resume = opt.resume;
+  info.device = client.device_name();
+  info.process_cpu_s = cpu;
+  info.json = opt.json;
+  print_report(c, info);
+  if (c.errors > 0) {
+    std::fprintf(stderr, "perf-client: %ld of %ld connections failed; first: %s\n", c.errors,
+                 client.started(), client.first_error().c_str());
+    return 1;
+  }
+  if (c.handshakes == 0 && c.aborted == 0) {
+    std::fprintf(stderr, "perf-client: no handshake completed\n");
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace perf

@@ -1,0 +1,586 @@
+// perf-server: a non-blocking epoll TLS server for benchmarking, with the
+// original server-tls-epoll-perf's flags and report. One event loop per
+// thread (-t), each with its own context, device and SO_REUSEPORT listener.
+// A loop sleeps in epoll; completions of async crypto wake it through the
+// context queue's eventfd (asynccrypt_QueueFd), so it never spins.
+//
+// A connection whose peer vanishes while its crypto is in flight is not
+// freed at once (unless --free-pending-now): its socket is shut down and it
+// is freed once the operation has completed and wolfSSL's state machine has
+// run on to the failed I/O. wolfSSL 5.5.4's free order is not safe against an
+// operation that is still executing on another thread: SSL_ResourceFree
+// frees ssl->arrays (where an ECDH shared secret is written) before the key
+// share whose free would wait for the worker, and a TLS 1.2
+// CertificateVerify left half-done frees a pointer into the handshake
+// hashes. See docs/known-issues.md.
+#include "perf/perf_server.h"
+
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <latch>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "perf/ctx_async.h"
+#include "perf/net.h"
+#include "perf/options.h"
+#include "perf/stats.h"
+#include "perf/tls_common.h"
+
+namespace perf {
+namespace {
+
+// The stop eventfd; the signal handler writes it (write is signal-safe).
+std::atomic<int> g_stop_fd{-1};
+
+void request_stop() {
+  const int fd = g_stop_fd.load(std::memory_order_acquire);
+  if (fd < 0) return;
+  const uint64_t one = 1;
+  // A full counter still leaves the fd readable, so a failed write is fine.
+  [[maybe_unused]] const ssize_t n = write(fd, &one, sizeof(one));
+}
+
+extern "C" void on_stop_signal(int) { request_stop(); }
+
+// Shared is what all loops of one server share.
+struct Shared {
+  const PerfOptions* opt = nullptr;
+  std::vector<unsigned char> reply;  // what each write sends
+  std::atomic<long> closed{0};       // connections closed, any outcome
+  std::atomic<long> active{0};       // connections accepted and not yet freed
+  std::atomic<bool> budget_done{false};
+  std::atomic<long long> read_bytes{0};
+  std::atomic<long long> write_bytes{0};
+  std::atomic<bool> cipher_printed{false};
+
+  // note_freed counts a freed connection and stops every loop when the
+  // connection count is reached, or when the byte budget was reached and
+  // the clients have closed every connection.
+  void note_freed() {
+    const long n = closed.fetch_add(1, std::memory_order_relaxed) + 1;
+    const long left = active.fetch_sub(1, std::memory_order_acq_rel) - 1;
+    if (opt->max_conns > 0 && n >= opt->max_conns) request_stop();
+    if (left == 0 && budget_done.load(std::memory_order_acquire)) request_stop();
+  }
+  void note_bytes(long long r, long long w) {
+    const long long rt = read_bytes.fetch_add(r, std::memory_order_relaxed) + r;
+    const long long wt = write_bytes.fetch_add(w, std::memory_order_relaxed) + w;
+    if (opt->max_bytes > 0 && rt >= opt->max_bytes && wt >= opt->max_bytes) {
+      budget_done.store(true, std::memory_order_release);
+    }
+  }
+};
+
+// ServerLoop is one event loop: listener, context, device, connections.
+class ServerLoop {
+ public:
+  ServerLoop(Shared* shared, Fd listener) : shared_(shared), listener_(std::move(listener)) {}
+  ServerLoop(const ServerLoop&) = delete;
+  ServerLoop& operator=(const ServerLoop&) = delete;
+  ~ServerLoop() { free_all(); }
+
+  // setup opens the device and builds the context, on the loop's thread.
+  bool setup(bool per_thread, std::string* error);
+  // run serves until stopped; false on a fatal error (in *error).
+  bool run(std::string* error);
+  // finish frees every connection (also those with crypto in flight), the
+  // context's queue state, the context and the device, on the loop's thread.
+  void finish();
+
+  const Counters& counters() const { return counters_; }
+  const std::string& device_name() const { return device_.name(); }
+
+ private:
+  enum class Phase { kHandshake, kRead, kWrite };
+  struct Conn {
+    Fd fd;
+    SslPtr ssl;
+    Phase phase = Phase::kHandshake;
+    bool pending = false;   // waiting for an async crypto completion
+    bool zombie = false;    // peer gone; freed once no crypto is in flight
+    bool closed = false;    // closed in this round, freed after it
+    uint32_t interest = 0;  // current epoll mask
+    Clock::time_point start;
+    double handshake_s = 0;  // time inside wolfSSL_accept
+  };
+  enum class Outcome { kDone, kError };
+
+  void accept_ready();
+  void step(Conn* c);
+  void wait_for(Conn* c, int err);
+  void close_conn(Conn* c, Outcome outcome);
+  void free_closed();
+  void free_all();
+  void make_zombie(Conn* c);
+  void on_ready(Conn* c);
+  void drain_pending();
+  void set_interest(Conn* c, uint32_t events);
+  void update_listener();
+
+  Shared* shared_;
+  Fd listener_;
+  Device device_;
+  CtxPtr ctx_;
+  CtxAsync async_;  // after ctx_: released before the context is freed
+  Epoll epoll_;
+  // Connections by their WOLFSSL, as async events name them.
+  std::unordered_map<WOLFSSL*, std::unique_ptr<Conn>> conns_;
+  std::vector<Conn*> closed_;
+  std::vector<unsigned char> read_buf_;
+  bool listener_armed_ = false;
+  Counters counters_;
+  // Tags that tell epoll's non-connection sources apart.
+  char listener_tag_ = 0, queue_tag_ = 0, stop_tag_ = 0;
+};
+
+bool ServerLoop::setup(bool per_thread, std::string* error) {
+  const PerfOptions& opt = *shared_->opt;
+  if (!device_.open(opt.device, per_thread, error)) return false;
+  TlsConfig cfg;
+  cfg.server = true;
+  cfg.version = opt.version;
+  cfg.any_version = opt.any_version;
+  cfg.cipher_list = opt.cipher_list;
+  cfg.files = {opt.cert, opt.key, opt.ca};
+  cfg.client_cert = opt.client_cert;
+  ctx_ = make_ctx(cfg, device_.id(), error);
+  if (!ctx_) return false;
+  if (!epoll_.create(error)) return false;
+  if (device_.async()) {
+    if (!async_.attach(ctx_.get(), error)) return false;
+    if (!epoll_.add(async_.fd(), EPOLLIN, &queue_tag_)) {
+      *error = errno_text("epoll_ctl(queue fd)");
+      return false;
+    }
+  }
+  if (!epoll_.add(g_stop_fd.load(), EPOLLIN, &stop_tag_)) {
+    *error = errno_text("epoll_ctl(stop fd)");
+    return false;
+  }
+  read_buf_.resize(static_cast<size_t>(opt.read_size));
+  update_listener();
+  return true;
+}
+
+void ServerLoop::update_listener() {
+  const bool want = static_cast<int>(conns_.size()) < shared_->opt->concurrent;
+  if (want == listener_armed_) return;
+  if (want) {
+    listener_armed_ = epoll_.add(listener_.get(), EPOLLIN, &listener_tag_);
+  } else {
+    epoll_.remove(listener_.get());
+    listener_armed_ = false;
+  }
+}
+
+bool ServerLoop::run(std::string* error) {
+  const double cpu0 = thread_cpu_seconds();
+  constexpr int kMaxEvents = 64;
+  epoll_event events[kMaxEvents];
+  bool ok = true;
+  bool stopping = false;
+  while (!stopping) {
+    free_closed();
+    update_listener();
+    const int n = epoll_.wait(events, kMaxEvents, -1);
+    if (n < 0) {
+      *error = errno_text("epoll_wait");
+      ok = false;
+      break;
+    }
+    for (int i = 0; i < n; ++i) {
+      void* tag = events[i].data.ptr;
+      if (tag == &stop_tag_) {
+        stopping = true;
+      } else if (tag == &listener_tag_) {
+        accept_ready();
+      } else if (tag == &queue_tag_) {
+        const bool polled = async_.harvest(
+            [this](WOLFSSL* ssl) {
+              auto it = conns_.find(ssl);
+              if (it != conns_.end()) on_ready(it->second.get());
+            },
+            &counters_.async_s, error);
+        if (!polled) {
+          ok = false;
+          stopping = true;
+        }
+      } else {
+        Conn* c = static_cast<Conn*>(tag);
+        if (c->closed) continue;
+        const uint32_t ev = events[i].events;
+        if (c->pending) {
+          // Only a hang-up is watched while crypto is in flight: the peer
+          // gave up.
+          if (ev & (EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+            ++counters_.freed_pending;
+            if (shared_->opt->free_pending_now) {
+              close_conn(c, Outcome::kError);  // asynccrypt cancels the operation
+            } else {
+              make_zombie(c);
+            }
+          }
+          continue;
+        }
+        step(c);
+      }
+    }
+  }
+  counters_.loop_cpu_s = thread_cpu_seconds() - cpu0;
+  return ok;
+}
+
+// on_ready resumes a connection whose operation completed. A zombie runs
+// on until wolfSSL stops on its dead socket, then it is freed.
+void ServerLoop::on_ready(Conn* c) {
+  if (c->closed) return;
+  c->pending = false;
+  step(c);
+  if (c->zombie && !c->pending) close_conn(c, Outcome::kError);
+}
+
+void ServerLoop::make_zombie(Conn* c) {
+  c->zombie = true;
+  epoll_.remove(c->fd.get());
+  // Keep the descriptor (wolfSSL still holds it) but make all I/O fail.
+  (void)shutdown(c->fd.get(), SHUT_RDWR);
+}
+
+// drain_pending lets every operation in flight finish (at most 10 s), so
+// that no connection is freed under a running operation.
+void ServerLoop::drain_pending() {
+  for (auto& [ssl, conn] : conns_) {
+    if (!conn->closed && !conn->zombie) make_zombie(conn.get());
+  }
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  std::string error;
+  epoll_event events[8];
+  for (;;) {
+    bool any = false;
+    for (auto& [ssl, conn] : conns_) {
+      if (!conn->closed && conn->pending) any = true;
+      if (!conn->closed && !conn->pending) close_conn(conn.get(), Outcome::kError);
+    }
+    if (!any || !async_.attached() || Clock::now() > deadline) return;
+    if (epoll_.wait(events, 8, 100) < 0) return;
+    if (!async_.harvest(
+            [this](WOLFSSL* ssl) {
+              auto it = conns_.find(ssl);
+              if (it != conns_.end()) on_ready(it->second.get());
+            },
+            &counters_.async_s, &error)) {
+      return;
+    }
+  }
+}
+
+void ServerLoop::finish() {
+  drain_pending();
+  free_all();
+  async_.release();
+  ctx_.reset();
+  device_.close();
+}
+
+void ServerLoop::accept_ready() {
+  const PerfOptions& opt = *shared_->opt;
+  while (static_cast<int>(conns_.size()) < opt.concurrent) {
+    Fd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd.valid()) return;  // EAGAIN, or a connection that died in the queue
+    if (!set_nodelay_nonblock(fd.get())) continue;
+    SslPtr ssl(wolfSSL_new(ctx_.get()));
+    if (!ssl || wolfSSL_set_fd(ssl.get(), fd.get()) != WOLFSSL_SUCCESS) {
+      ++counters_.errors;
+      continue;
+    }
+    auto conn = std::make_unique<Conn>();
+    conn->fd = std::move(fd);
+    conn->ssl = std::move(ssl);
+    conn->start = Clock::now();
+    counters_.note_activity(conn->start);
+    Conn* c = conn.get();
+    conns_.emplace(c->ssl.get(), std::move(conn));
+    shared_->active.fetch_add(1, std::memory_order_relaxed);
+    c->interest = EPOLLIN | EPOLLRDHUP;
+    if (!epoll_.add(c->fd.get(), c->interest, c)) {
+      close_conn(c, Outcome::kError);
+      continue;
+    }
+    step(c);  // the ClientHello may be there already
+  }
+}
+
+void ServerLoop::set_interest(Conn* c, uint32_t events) {
+  if (c->zombie || c->interest == events) return;
+  c->interest = events;
+  if (!epoll_.modify(c->fd.get(), events, c)) close_conn(c, Outcome::kError);
+}
+
+void ServerLoop::wait_for(Conn* c, int err) {
+  if (err == WC_PENDING_E) {
+    c->pending = true;
+    set_interest(c, EPOLLRDHUP);
+  } else if (err == WOLFSSL_ERROR_WANT_WRITE) {
+    set_interest(c, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+  } else {
+    set_interest(c, EPOLLIN | EPOLLRDHUP);
+  }
+}
+
+// step runs a connection until it must wait for the socket or the device.
+void ServerLoop::step(Conn* c) {
+  const PerfOptions& opt = *shared_->opt;
+  WOLFSSL* ssl = c->ssl.get();
+  while (!c->closed) {
+    switch (c->phase) {
+      case Phase::kHandshake: {
+        const auto t0 = Clock::now();
+        const int ret = wolfSSL_accept(ssl);
+        const auto t1 = Clock::now();
+        c->handshake_s += seconds_between(t0, t1);
+        if (ret == WOLFSSL_SUCCESS) {
+          ++counters_.handshakes;
+          if (wolfSSL_session_reused(ssl)) {
+            ++counters_.resumed;
+            counters_.resume_s += c->handshake_s;
+          } else {
+            counters_.handshake_s += c->handshake_s;
+          }
+          counters_.latency_ms.push_back(seconds_between(c->start, t1) * 1000);
+          c->phase = Phase::kRead;
+          break;
+        }
+        const int err = wolfSSL_get_error(ssl, ret);
+        if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE ||
+            err == WC_PENDING_E) {
+          wait_for(c, err);
+          return;
+        }
+        close_conn(c, Outcome::kError);
+        return;
+      }
+      case Phase::kRead: {
+        const auto t0 = Clock::now();
+        const int ret = wolfSSL_read(ssl, read_buf_.data(), static_cast<int>(read_buf_.size()));
+        counters_.read_s += seconds_between(t0, Clock::now());
+        if (ret > 0) {
+          counters_.read_bytes += ret;
+          shared_->note_bytes(ret, 0);
+          c->phase = Phase::kWrite;
+          break;
+        }
+        const int err = wolfSSL_get_error(ssl, ret);
+        if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE ||
+            err == WC_PENDING_E) {
+          wait_for(c, err);
+          return;
+        }
+        // The peer closed (close_notify, FIN or reset): the normal end.
+        close_conn(c, Outcome::kDone);
+        return;
+      }
+      case Phase::kWrite: {
+        const auto t0 = Clock::now();
+        const int ret =
+            wolfSSL_write(ssl, shared_->reply.data(), static_cast<int>(shared_->reply.size()));
+        counters_.write_s += seconds_between(t0, Clock::now());
+        if (ret > 0) {
+          counters_.write_bytes += ret;
+          shared_->note_bytes(0, ret);
+          if (opt.http) {
+            // One response per connection; close_notify is best effort.
+            (void)wolfSSL_shutdown(ssl);
+            close_conn(c, Outcome::kDone);
+            return;
+          }
+          c->phase = Phase::kRead;
+          break;
+        }
+        const int err = wolfSSL_get_error(ssl, ret);
+        if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE ||
+            err == WC_PENDING_E) {
+          wait_for(c, err);
+          return;
+        }
+        close_conn(c, Outcome::kError);
+        return;
+      }
+    }
+  }
+}
+
+void ServerLoop::close_conn(Conn* c, Outcome outcome) {
+  if (c->closed) return;
+  c->closed = true;
+  if (outcome == Outcome::kError) ++counters_.errors;
+  if (!shared_->cipher_printed.exchange(true) && !shared_->opt->quiet &&
+      c->phase != Phase::kHandshake) {
+    std::printf("SSL cipher suite is %s\n", wolfSSL_get_cipher(c->ssl.get()));
+    std::fflush(stdout);
+  }
+  if (!c->zombie) epoll_.remove(c->fd.get());
+  counters_.note_activity(Clock::now());
+  closed_.push_back(c);
+}
+
+// free_closed frees connections closed in the last round. wolfSSL_free
+// cancels (or drains) an operation still in flight and unlinks its event
+// from the context queue, so no completion can name a freed WOLFSSL.
+void ServerLoop::free_closed() {
+  for (Conn* c : closed_) {
+    WOLFSSL* key = c->ssl.get();
+    conns_.erase(key);  // wolfSSL_free, then close(fd)
+    shared_->note_freed();
+  }
+  closed_.clear();
+}
+
+void ServerLoop::free_all() {
+  for (auto& [ssl, conn] : conns_) {
+    if (!conn->closed) {
+      close_conn(conn.get(), conn->phase == Phase::kHandshake ? Outcome::kError : Outcome::kDone);
+    }
+  }
+  closed_.clear();
+  conns_.clear();
+}
+
+// The reply each write sends: random bytes, or with --http a response
+// whose body is that many random bytes.
+std::vector<unsigned char> make_reply(const PerfOptions& opt) {
+  std::vector<unsigned char> body(static_cast<size_t>(opt.write_size));
+  WC_RNG rng;
+  if (wc_InitRng(&rng) == 0) {
+    (void)wc_RNG_GenerateBlock(&rng, body.data(), static_cast<word32>(body.size()));
+    wc_FreeRng(&rng);
+  }
+  if (!opt.http) return body;
+  const std::string head =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+  std::vector<unsigned char> reply(head.begin(), head.end());
+  reply.insert(reply.end(), body.begin(), body.end());
+  return reply;
+}
+
+}  // namespace
+
+int run_perf_server(int argc, char** argv) {
+  PerfOptions opt;
+  if (const int rc = parse_options(Tool::kServer, argc, argv, &opt); rc != 0)
+    return rc == 1 ? 0 : 2;
+
+  std::signal(SIGPIPE, SIG_IGN);
+  Fd stop_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!stop_fd.valid()) {
+    std::fprintf(stderr, "perf-server: %s\n", errno_text("eventfd").c_str());
+    return 1;
+  }
+  g_stop_fd.store(stop_fd.get(), std::memory_order_release);
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  WolfSslLibrary library;
+  if (!library.ok()) {
+    std::fprintf(stderr, "perf-server: wolfSSL_Init failed\n");
+    return 1;
+  }
+  Shared shared;
+  shared.opt = &opt;
+  shared.reply = make_reply(opt);
+
+  // Listeners first, on the main thread, so that port 0 resolves once and
+  // every loop's SO_REUSEPORT socket shares it.
+  std::vector<std::unique_ptr<ServerLoop>> loops;
+  int port = opt.port;
+  for (int i = 0; i < opt.threads; ++i) {
+    std::string error;
+    int bound = 0;
+    Fd listener = listen_tcp(port, opt.threads > 1, &bound, &error);
+    if (!listener.valid()) {
+      std::fprintf(stderr, "perf-server: %s\n", error.c_str());
+      return 1;
+    }
+    port = bound;
+    loops.push_back(std::make_unique<ServerLoop>(&shared, std::move(listener)));
+  }
+
+  std::vector<std::string> errors(loops.size());
+  std::vector<char> loop_ok(loops.size(), 1);
+  double cpu0 = 0;
+  if (opt.threads == 1) {
+    if (!loops[0]->setup(false, &errors[0])) {
+      std::fprintf(stderr, "perf-server: %s\n", errors[0].c_str());
+      return 1;
+    }
+    std::printf("perf-server: listening on port %d (1 thread, device %s)\n", port,
+                loops[0]->device_name().c_str());
+    std::fflush(stdout);
+    cpu0 = process_cpu_seconds();
+    loop_ok[0] = loops[0]->run(&errors[0]);
+    loops[0]->finish();
+  } else {
+    std::latch ready(static_cast<std::ptrdiff_t>(loops.size()));
+    std::vector<char> setup_ok(loops.size(), 0);
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < loops.size(); ++i) {
+      threads.emplace_back([&, i] {
+        setup_ok[i] = loops[i]->setup(true, &errors[i]);
+        ready.count_down();
+        if (setup_ok[i]) loop_ok[i] = loops[i]->run(&errors[i]);
+        loops[i]->finish();
+      });
+    }
+    ready.wait();
+    bool all_set_up = true;
+    for (size_t i = 0; i < loops.size(); ++i) {
+      if (!setup_ok[i]) {
+        std::fprintf(stderr, "perf-server: thread %zu: %s\n", i, errors[i].c_str());
+        all_set_up = false;
+      }
+    }
+    if (all_set_up) {
+      std::printf("perf-server: listening on port %d (%d threads, device %s)\n", port, opt.threads,
+                  loops[0]->device_name().c_str());
+      std::fflush(stdout);
+    } else {
+      request_stop();
+    }
+    cpu0 = process_cpu_seconds();
+    for (auto& t : threads) t.join();
+    if (!all_set_up) return 1;
+  }
+  const double cpu = process_cpu_seconds() - cpu0;
+
+  Counters total;
+  int rc = 0;
+  for (size_t i = 0; i < loops.size(); ++i) {
+    total.merge(loops[i]->counters());
+    if (!loop_ok[i]) {
+      std::fprintf(stderr, "perf-server: %s\n", errors[i].c_str());
+      rc = 1;
+    }
+  }
+  ReportInfo info;
+  info.server = true;
+  info.reply_bytes = opt.write_size;
+  info.device = loops[0]->device_name();
+  info.process_cpu_s = cpu;
+  info.json = opt.json;
+  print_report(total, info);
+  g_stop_fd.store(-1, std::memory_order_release);
+  return rc;
+}
+
+}  // namespace perf

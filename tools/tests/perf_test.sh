@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# Tests of `asynccrypt perf-server` and `perf-client` on loopback: against
+# each other, against curl and openssl s_client / s_server, with clients
+# that abort mid-handshake, and with no server at all.
+#
+# Usage: perf_test.sh TOOL CERT_DIR SCENARIO DEVICE [VERSION] [extra client options]
+#   SCENARIO  pair | pair-threads | interop-clients | interop-s_server | abort |
+#             abort-free-now | no-server | bad-ca
+#   DEVICE    none | sim | threads | any spec the tools take with -d
+#   VERSION   3 (TLS 1.2) or 4 (TLS 1.3), default 4
+# The certificates come from scripts/gen-certs.sh CERT_DIR (ASYNCCRYPT_CERTS).
+set -euo pipefail
+
+if [[ $# -lt 4 ]]; then
+  sed -n '2,12p' "$0" >&2
+  exit 2
+fi
+tool=$1 certs=$2 scenario=$3 device=$4
+version=${5:-4}
+shift $(($# < 5 ? $# : 5))
+extra=("$@")
+export ASYNCCRYPT_CERTS=$certs
+readonly limit=60 # seconds any one program may run
+
+work=$(mktemp -d)
+server_pid=
+# shellcheck disable=SC2317  # called through the EXIT trap
+cleanup() {
+  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$work"/*.out "$work"/*.err; do
+    [[ -s $f ]] && { echo "--- $(basename "$f")"; tail -40 "$f"; }
+  done >&2
+  exit 1
+}
+
+# start_server ARGS...: starts perf-server on a free port; sets $port.
+start_server() {
+  : >"$work/server.out"
+  : >"$work/server.err"
+  timeout "$limit" "$tool" perf-server -p 0 -d "$device" "$@" >"$work/server.out" \
+    2>"$work/server.err" &
+  server_pid=$!
+  port=
+  for _ in $(seq 1 200); do
+    port=$(sed -n 's/^perf-server: listening on port \([0-9][0-9]*\).*/\1/p' "$work/server.out" || true)
+    [[ -n $port ]] && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  fail "the server never reported its port"
+}
+
+# wait_server: waits for the server to exit and checks its status.
+wait_server() {
+  local rc=0
+  wait "$server_pid" || rc=$?
+  server_pid=
+  [[ $rc -eq 0 ]] || fail "perf-server exited $rc"
+}
+
+# json_field FILE NAME: a number from the tools' one-line JSON object.
+json_field() {
+  sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | tail -1
+}
+
+# server_errors: the server's Errors row.
+server_errors() {
+  sed -n 's/^Errors *: *\([0-9][0-9]*\)$/\1/p' "$work/server.err"
+}
+
+run_client() {
+  timeout "$limit" "$tool" perf-client -p "$port" -d "$device" -v "$version" "$@" \
+    >"$work/client.out" 2>"$work/client.err"
+}
+
+case $scenario in
+pair | pair-threads)
+  # Server and client against each other: every handshake must complete.
+  n=40
+  threads=()
+  [[ $scenario == pair-threads ]] && threads=(-t 2)
+  start_server -n "$n" -v "$version" -q --json "${threads[@]}"
+  run_client -n "$n" -N 8 -q --json "${extra[@]}" || fail "perf-client exited $?"
+  wait_server
+  got=$(json_field "$work/client.out" connections)
+  [[ $got == "$n" ]] || fail "client completed $got of $n handshakes"
+  [[ $(json_field "$work/client.out" errors) == 0 ]] || fail "client errors"
+  [[ $(json_field "$work/server.out" connections) == "$n" ]] || fail "server handshake count"
+  [[ $(json_field "$work/server.out" errors) == 0 ]] || fail "server errors"
+  if [[ " ${extra[*]} " == *" -r "* && $version == 3 ]]; then
+    resumed=$(json_field "$work/client.out" resumed)
+    [[ $resumed -gt 0 ]] || fail "-r: no session was resumed"
+    echo "resumed $resumed of $n"
+  fi
+  sed -n '1,40p' "$work/client.err"
+  ;;
+
+interop-clients)
+  # curl and openssl s_client: handshake, request, full response, per version.
+  for v in 4 3; do
+    start_server -n 2 -v "$v" --http -W 3000
+    if [[ $v == 4 ]]; then
+      curl_v=(--tlsv1.3) sc_v=-tls1_3
+    else
+      curl_v=(--tlsv1.2 --tls-max 1.2) sc_v=-tls1_2
+    fi
+    got=$(curl -sS --max-time 20 --cacert "$certs/ca-cert.pem" "${curl_v[@]}" -o "$work/body" \
+      --resolve "localhost:$port:127.0.0.1" \
+      -w '%{http_code} %{size_download}' "https://localhost:$port/" 2>"$work/curl.err") ||
+      fail "curl -v $v failed"
+    [[ $got == "200 3000" ]] || fail "curl -v $v got '$got', want '200 3000'"
+    printf 'GET / HTTP/1.0\r\n\r\n' |
+      timeout 20 openssl s_client -connect "127.0.0.1:$port" "$sc_v" -servername localhost \
+        -CAfile "$certs/ca-cert.pem" -verify_return_error -quiet >"$work/s_client.body" \
+        2>"$work/s_client.err" || fail "openssl s_client $sc_v failed"
+    grep -q '^HTTP/1.1 200 OK' "$work/s_client.body" || fail "s_client $sc_v: no HTTP status"
+    size=$(($(wc -c <"$work/s_client.body") - $(sed '/^\r$/q' "$work/s_client.body" | wc -c)))
+    [[ $size == 3000 ]] || fail "s_client $sc_v read a body of $size bytes, want 3000"
+    wait_server
+    [[ $(server_errors) == 0 ]] || fail "server counted errors with -v $v"
+    echo "curl and openssl s_client ($sc_v): ok"
+  done
+  ;;
+
+interop-s_server)
+  # perf-client against openssl s_server -www (one HTTP page per connection).
+  sv=-tls1_3
+  [[ $version == 3 ]] && sv=-tls1_2
+  for _ in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 30000))
+    : >"$work/s_server.out"
+    openssl s_server -accept "$port" -naccept 6 -www "$sv" -cert "$certs/server-rsa-cert.pem" \
+      -key "$certs/server-rsa-key.pem" >"$work/s_server.out" 2>"$work/s_server.err" &
+    server_pid=$!
+    for _ in $(seq 1 100); do
+      grep -q '^ACCEPT' "$work/s_server.out" && break
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    grep -q '^ACCEPT' "$work/s_server.out" && break
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
+  done
+  [[ -n $server_pid ]] || fail "openssl s_server did not start"
+  run_client -n 6 -N 2 --http --json --no-client-cert "${extra[@]}" ||
+    fail "perf-client against s_server exited $?"
+  [[ $(json_field "$work/client.out" connections) == 6 ]] || fail "not 6 handshakes"
+  [[ $(json_field "$work/client.out" read_bytes) -gt 1000 ]] || fail "no page read"
+  grep -E '^(Num Conns|Total Read)' "$work/client.err"
+  ;;
+
+abort | abort-free-now)
+  # Clients that vanish mid-handshake (reset or close, after 1..4 steps, 0..3
+  # ms later) while the server's crypto is in flight; then normal clients
+  # must still be served, and the server must stop cleanly on SIGTERM.
+  # abort-free-now makes the server free such connections at once, with
+  # their operation pending (asynccrypt cancels it).
+  free_now=()
+  [[ $scenario == abort-free-now ]] && free_now=(--free-pending-now)
+  start_server -n 0 -v "$version" -N 64 "${free_now[@]}"
+  run_client -n 80 -N 16 --abort-handshake 4 -q || fail "aborting client exited $?"
+  grep -E '^Aborted' "$work/client.err" || fail "the client aborted nothing"
+  run_client -n 30 -N 8 -q --json || fail "perf-client after the aborts exited $?"
+  [[ $(json_field "$work/client.out" connections) == 30 ]] || fail "normal clients failed"
+  kill -TERM "$server_pid"
+  wait_server
+  grep -E '^(Num Conns|Errors|Pending at hangup)' "$work/server.err"
+  ;;
+
+no-server)
+  # Nothing listens on the port: a non-zero exit and a clear message.
+  port=1
+  rc=0
+  run_client -n 2 || rc=$?
+  [[ $rc -ne 0 ]] || fail "perf-client succeeded with no server"
+  grep -q 'cannot connect to 127.0.0.1:1: .*is the server running' "$work/client.err" ||
+    fail "no clear message"
+  cat "$work/client.err"
+  ;;
+
+bad-ca)
+  # The client trusts the wrong CA: every handshake fails, exit non-zero.
+  start_server -n 3 -v "$version" -q
+  rc=0
+  run_client -n 3 -N 1 -A "$certs/server-ecc-cert.pem" || rc=$?
+  [[ $rc -ne 0 ]] || fail "perf-client succeeded although no handshake could"
+  grep -q 'perf-client: 3 of 3 connections failed' "$work/client.err" || fail "no clear message"
+  wait_server
+  grep 'connections failed' "$work/client.err"
+  ;;
+
+*)
+  echo "unknown scenario $scenario" >&2
+  exit 2
+  ;;
+esac
+echo "PASS: $scenario on $device"

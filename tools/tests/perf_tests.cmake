@@ -1,0 +1,37 @@
+# CTest registration of the perf tools' tests (tools/tests/perf_test.sh).
+# Each runs a server and clients on loopback for a few seconds.
+set(perf_cert_dir ${CMAKE_CURRENT_BINARY_DIR}/certs)
+add_test(NAME perf_certs COMMAND ${PROJECT_SOURCE_DIR}/scripts/gen-certs.sh ${perf_cert_dir})
+set_tests_properties(perf_certs PROPERTIES FIXTURES_SETUP perf_certs TIMEOUT 120)
+
+# perf_test(NAME SCENARIO DEVICE [VERSION [CLIENT OPTIONS...]])
+function(perf_test name scenario device)
+  add_test(NAME ${name}
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/perf_test.sh $<TARGET_FILE:asynccrypt_tool>
+                   ${perf_cert_dir} ${scenario} ${device} ${ARGN})
+  set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED perf_certs TIMEOUT 90
+                                          LABELS perf)
+endfunction()
+
+foreach(device none sim threads)
+  perf_test(perf_pair_tls13_${device} pair ${device} 4)
+  perf_test(perf_pair_tls12_${device} pair ${device} 3)
+  perf_test(perf_pair_tls12_resume_${device} pair ${device} 3 -r)
+  perf_test(perf_pair_tls13_resume_${device} pair ${device} 4 -r)
+  perf_test(perf_interop_clients_${device} interop-clients ${device})
+  perf_test(perf_interop_s_server_tls13_${device} interop-s_server ${device} 4)
+  perf_test(perf_interop_s_server_tls12_${device} interop-s_server ${device} 3)
+endforeach()
+perf_test(perf_pair_threads_t2 pair-threads threads 4)
+perf_test(perf_pair_sim_skip3 pair sim:skip=3 4)
+perf_test(perf_abort_sim_skip3 abort sim:skip=3 4)
+perf_test(perf_abort_threads abort threads 4)
+perf_test(perf_abort_threads_tls12 abort threads 3)
+perf_test(perf_abort_none abort none 4)
+# Frees connections with their operation still pending (asynccrypt cancels
+# it). TLS 1.3 on the simulator only: see docs/known-issues.md for why not
+# TLS 1.2 (a wolfSSL bug) nor worker devices.
+perf_test(perf_abort_free_now_sim_skip3 abort-free-now sim:skip=3 4)
+perf_test(perf_abort_free_now_sim abort-free-now sim 4)
+perf_test(perf_no_server no-server none)
+perf_test(perf_bad_ca bad-ca sim 4)
