@@ -5,10 +5,13 @@
 #include <cstdlib>
 #include <vector>
 
+// wolfssl_api.h first: it brings wolfSSL's options.h.
+#include "core/wolfssl_api.h"
+
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/memory.h>
+
 #include "core/queue_state.h"
-#include "core/wolfssl_api.h"
 
 namespace {
 

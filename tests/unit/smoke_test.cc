@@ -1,9 +1,11 @@
 // Smoke test: wolfCrypt on asynccrypt pends, and completes through a wait.
 #include <gtest/gtest.h>
 
+// wolfssl_api.h first: it brings wolfSSL's options.h.
+#include "core/wolfssl_api.h"
+
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/random.h>
-#include "core/wolfssl_api.h"
 
 TEST(Smoke, EccSignPendsThenCompletes) {
   int dev_id = INVALID_DEVID;
