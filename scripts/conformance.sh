@@ -42,20 +42,7 @@ for device in "$@"; do
   echo "== wolfSSL $name make check on device '$device' (faketime '$fake_date')"
   start=$(date +%s)
   result=ok
-  if ! run_suite "$device"; then
-    # Known issue 4 (docs/known-issues.md): a rare TLS 1.3 FFDHE handshake
-    # failure. A failed run is printed in full and run once more; a second
-    # failure fails the suite. Any other failure is not retried.
-    if grep -q "AES-GCM Authentication check fail" "$tree/test-suite.log" 2>/dev/null; then
-      echo "   FLAKY (known issue 4): first run failed: $(summary "$device")"
-      grep -E '^(FAIL|ERROR):' "$tree/check-$device.out" || true
-      grep -B2 "AES-GCM Authentication check fail" "$tree/test-suite.log" | head -20 || true
-      echo "   running the suite once more"
-      run_suite "$device" || result=FAILED
-    else
-      result=FAILED
-    fi
-  fi
+  run_suite "$device" || result=FAILED
   [ "$result" = ok ] || status=1
   echo "   $result in $(( $(date +%s) - start ))s: $(summary "$device")(skipped by name: $SKIPPED)"
   if [ "$result" != ok ]; then

@@ -14,6 +14,35 @@
 namespace asynccrypt::wolfcrypt {
 namespace {
 
+#if !defined(NO_DH) && defined(WC_ASYNC_ENABLE_DH)
+// Runs a recorded DH key generation and returns the public value at the
+// prime's full length, left-padded with zeros when the number is shorter
+// (about 1 in 256 keys), whenever the caller's buffer has room.
+//
+// Why: wolfSSL 5.5.4's TLS 1.3 key share (TLSX_KeyShare_GenDhKey) resets the
+// lengths that a completed asynchronous generation wrote before it pads the
+// key, so a short public value went out with a stale last byte and the
+// handshake failed (docs/known-issues.md, issue 4). The padded value is the
+// same number, in the fixed-length form TLS 1.3 requires anyway; the
+// synchronous path returns the minimal form.
+int generate_dh_key_pair(WC_ASYNC_SW& sw) {
+  const word32 capacity = *sw.dhGen.pubSz;
+  int ret = wc_DhGenerateKeyPair(sw.dhGen.key, sw.dhGen.rng, sw.dhGen.priv, sw.dhGen.privSz,
+                                 sw.dhGen.pub, sw.dhGen.pubSz);
+  if (ret != 0) return ret;
+  const int prime_size = mp_unsigned_bin_size(&sw.dhGen.key->p);
+  const word32 length = *sw.dhGen.pubSz;
+  if (prime_size > 0 && length < static_cast<word32>(prime_size) &&
+      static_cast<word32>(prime_size) <= capacity) {
+    const word32 pad = static_cast<word32>(prime_size) - length;
+    std::memmove(sw.dhGen.pub + pad, sw.dhGen.pub, length);
+    std::memset(sw.dhGen.pub, 0, pad);
+    *sw.dhGen.pubSz = static_cast<word32>(prime_size);
+  }
+  return ret;
+}
+#endif
+
 int dispatch(WC_ASYNC_DEV* dev) {
   WC_ASYNC_SW& sw = dev->sw;
   switch (sw.type) {
@@ -48,8 +77,7 @@ int dispatch(WC_ASYNC_DEV* dev) {
       return wc_DhAgree(sw.dhAgree.key, sw.dhAgree.agree, sw.dhAgree.agreeSz, sw.dhAgree.priv,
                         sw.dhAgree.privSz, sw.dhAgree.otherPub, sw.dhAgree.pubSz);
     case ASYNC_SW_DH_GEN:
-      return wc_DhGenerateKeyPair(sw.dhGen.key, sw.dhGen.rng, sw.dhGen.priv, sw.dhGen.privSz,
-                                  sw.dhGen.pub, sw.dhGen.pubSz);
+      return generate_dh_key_pair(sw);
 #endif
 #if !defined(NO_AES) && defined(WC_ASYNC_ENABLE_AES)
 #ifdef HAVE_AES_CBC

@@ -1,9 +1,10 @@
 /* ffdhe_keyshare.c: reproduces wolfSSL known issue 4 (docs/known-issues.md).
  *
  * TLS 1.3 handshakes in memory, client and server in one thread, FFDHE-2048
- * key share only. With an async device about 1 handshake in 200 fails with
- * AES_GCM_AUTH_E, because TLSX_KeyShare_GenDhKey resets the key lengths when
- * it resumes after the pending key generation. Without a device none fails.
+ * key share only. On an async layer without asynccrypt's workaround about 1
+ * handshake in 200 fails with AES_GCM_AUTH_E, because TLSX_KeyShare_GenDhKey
+ * resets the key lengths when it resumes after the pending key generation.
+ * Without a device none fails; on asynccrypt none should.
  *
  *   ffdhe_keyshare COUNT USE_DEVICE(0|1) CERT_DIR
  * CERT_DIR holds server-cert.pem and server-key.pem. Exit status: 0 when all
