@@ -30,13 +30,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Created before the server starts, so the port loop never reads a missing
+# file (the background redirect may not have happened yet).
+: >"$work/server.out"
 timeout "$limit" "$server" -p 0 -d "$cert_dir" "$@" >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 
 # Wait for "listening on port N"; the server prints it once bound.
 port=
 for _ in $(seq 1 200); do
-  port=$(sed -n 's/^tls_server: listening on port \([0-9][0-9]*\)$/\1/p' "$work/server.out")
+  port=$(sed -n 's/^tls_server: listening on port \([0-9][0-9]*\)$/\1/p' "$work/server.out" || true)
   [[ -n $port ]] && break
   if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
   sleep 0.05
