@@ -56,7 +56,7 @@ class HeldDevice final : public asynccrypt::Device {
     const Held h = held_.front();
     held_.pop_front();
     h.op->result = 0;
-    h.sink->on_complete(h.op);
+    h.sink->on_complete(h.op, /*busy=*/false);
     return true;
   }
 

@@ -7,6 +7,12 @@
 # and C glue where wolfSSL's build expects them, configures it, builds
 # libasynccrypt against that configuration (CMake, build/asynccrypt-NAME) and
 # links it into libwolfssl. wolfSSL's own code is not modified.
+#
+# ASYNCCRYPT_LIB_SANITIZE=address builds libasynccrypt with gcc's
+# AddressSanitizer (wolfSSL itself stays uninstrumented) and links libasan
+# into libwolfssl: run its programs with LD_PRELOAD="$(gcc
+# -print-file-name=libasan.so)" (scripts/sanitizer-conformance.sh). Use a tree
+# name of its own (for example default-asan).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 name="$1"; shift
@@ -33,9 +39,13 @@ if [ ! -f "$tree/.configured" ] || [ "$(cat "$tree/.configured")" != "$stamp_inp
   echo "$stamp_inputs" >"$tree/.configured"
 fi
 
-echo "== build libasynccrypt ($name)"
+sanitize="${ASYNCCRYPT_LIB_SANITIZE:-}"
+san_libs=""
+[ -n "$sanitize" ] && san_libs="-lasan"
+echo "== build libasynccrypt ($name${sanitize:+, -fsanitize=$sanitize})"
 cmake -S "$root" -B "$libdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DASYNCCRYPT_WOLFSSL_DIR="$tree" -DASYNCCRYPT_LIBRARY_ONLY=ON >/dev/null
+  -DASYNCCRYPT_WOLFSSL_DIR="$tree" -DASYNCCRYPT_LIBRARY_ONLY=ON \
+  -DASYNCCRYPT_SANITIZE="$sanitize" >/dev/null
 cmake --build "$libdir" --target asynccrypt -j "$jobs" >/dev/null
 
 echo "== build wolfSSL ($name)"
@@ -46,7 +56,7 @@ echo "== build wolfSSL ($name)"
 # built) are written by its CMake configuration.
 extra_libs="$(cat "$libdir/asynccrypt-link-libs.txt" 2>/dev/null || true)"
 cat >"$tree/.asynccrypt-make" <<VARS
-LIB_STATIC_ADD=$libdir/libasynccrypt.a $extra_libs -lstdc++
+LIB_STATIC_ADD=$libdir/libasynccrypt.a $extra_libs $san_libs -lstdc++
 src_libwolfssl_la_DEPENDENCIES=$libdir/libasynccrypt.a
 VARS
 "$root/scripts/wolfssl-make.sh" "$tree" -j "$jobs" -s >"$tree/make.out" 2>&1 || {

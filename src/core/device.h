@@ -14,7 +14,13 @@ namespace asynccrypt {
 // thread. The core moves the operation to its queue and wakes the owner.
 class CompletionSink {
  public:
-  virtual void on_complete(Op* op) = 0;
+  // `busy` is a hint: true when the reporting worker's pool still has at
+  // least one queued (not started) operation per worker, so further reports
+  // follow within about one operation's time and the core may hold back the
+  // owner's wake-up to gather a batch (see Device::completion_batch). Pass
+  // false when nothing more is coming soon: the last queued operation, an
+  // operation run inline by its submitter, one failed at submission.
+  virtual void on_complete(Op* op, bool busy) = 0;
 
  protected:
   ~CompletionSink() = default;
@@ -72,6 +78,13 @@ class Device {
     (void)op;
     return false;
   }
+
+  // Worker: how many completions of one queue may gather before the owner
+  // is woken (1: wake at every completion). The core wakes earlier when
+  // nothing else of that queue is at a worker, when a report is not `busy`,
+  // or when the first held completion has waited QueueState::kMaxHold (see
+  // QueueState::hold_locked).
+  virtual int completion_batch() const { return 1; }
 
   // Every WC_ASYNC_SW_TYPE a device may be given, one bit (1u << type) each.
   static constexpr std::uint32_t kAllOps = 0x7FFEu;  // types 1..14

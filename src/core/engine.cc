@@ -49,21 +49,23 @@ void mark_done(Op* op) {
 // Moves a finished worker operation to its queue, on the worker's thread.
 class EngineSink final : public CompletionSink {
  public:
-  void on_complete(Op* op) override {
-    op->device->counters().completed.fetch_add(1, std::memory_order_relaxed);
-    op->device->counters().in_flight.fetch_sub(1, std::memory_order_relaxed);
+  void on_complete(Op* op, bool busy) override {
+    Device& device = *op->device;
+    device.counters().completed.fetch_add(1, std::memory_order_relaxed);
+    device.counters().in_flight.fetch_sub(1, std::memory_order_relaxed);
     QueueState* qs = op->queue;
     if (qs == nullptr) {
       mark_done(op);
       return;
     }
+    const int batch = device.completion_batch();
     QueueState::Signal signal;
     {
       // Under qs->mu so that the owner cannot harvest and free op before
       // mark_done has returned.
       std::lock_guard lock(qs->mu);
       qs->done.push_back(op);
-      signal = qs->wake_after_unlock_locked();
+      if (!qs->hold_locked(batch, busy)) signal = qs->wake_after_unlock_locked();
       mark_done(op);
     }
     // The write to the owner's fd happens outside qs->mu (see QueueState).
@@ -122,7 +124,7 @@ Op* submit(WC_ASYNC_DEV* dev, QueueState* qs) {
   // the caller never spins and nothing grows without bound.
   counters.inline_runs.fetch_add(1, std::memory_order_relaxed);
   op->result = wolfcrypt::execute_to_completion(dev);
-  g_sink.on_complete(op);
+  g_sink.on_complete(op, /*busy=*/false);
   return op;
 }
 
@@ -194,6 +196,8 @@ int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
     {
       std::lock_guard lock(qs->mu);
       --qs->live_ops;
+      // A report may have held completions back counting on this op.
+      if (!qs->done.empty()) qs->wake_locked();
     }
 #ifndef SINGLE_THREADED
     wc_LockMutex(&queue->lock);
@@ -219,6 +223,7 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
 
   std::vector<Op*> harvested;
   bool rearm = false;
+  QueueState::Signal left_behind;
   {
     std::lock_guard lock(qs->mu);
     for (Op* op = qs->done.front(); op != nullptr;) {
@@ -232,10 +237,14 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
     }
     qs->live_ops -= harvested.size();
     rearm = qs->rearm_wanted_locked();
+    // Completions left behind (maxEvents, filter) may have been held back:
+    // the fd must say they wait.
+    if (!qs->done.empty()) left_behind = qs->wake_after_unlock_locked();
   }
-  // The fd is read outside qs->mu, so workers reporting meanwhile do not
-  // wait for the system call (see QueueState).
+  // The fd is read and written outside qs->mu, so workers reporting
+  // meanwhile do not wait for the system call (see QueueState).
   if (rearm) qs->rearm();
+  QueueState::signal(left_behind);
   unlink_from_wolfssl_queue(queue, harvested);
   int count = 0;
   for (Op* op : harvested) {
@@ -343,7 +352,11 @@ void cancel(WC_ASYNC_DEV* dev) {
       if (op->list == OpList::kPolled) qs->polled.erase(op);
       if (op->list == OpList::kDone) qs->done.erase(op);
       --qs->live_ops;
-      qs->rearm_locked();
+      // Reports may have held completions back counting on this op.
+      if (qs->done.empty())
+        qs->rearm_locked();
+      else
+        qs->wake_locked();
     }
     unlink_from_wolfssl_queue(queue, {op});
     QueueTable::instance().release_if_idle(queue);

@@ -1,6 +1,8 @@
 // A tiny intrusive FIFO of operations (the links live in Op).
 #pragma once
 
+#include <cstddef>
+
 #include "core/op.h"
 
 namespace asynccrypt {
@@ -12,6 +14,7 @@ class OpFifo {
   explicit OpFifo(OpList tag) : tag_(tag) {}
 
   bool empty() const { return head_ == nullptr; }
+  std::size_t size() const { return size_; }
   Op* front() const { return head_; }
 
   void push_back(Op* op) {
@@ -23,6 +26,7 @@ class OpFifo {
       head_ = op;
     tail_ = op;
     op->list = tag_;
+    ++size_;
   }
 
   void push_front(Op* op) {
@@ -34,6 +38,7 @@ class OpFifo {
       tail_ = op;
     head_ = op;
     op->list = tag_;
+    ++size_;
   }
 
   void erase(Op* op) {
@@ -47,12 +52,14 @@ class OpFifo {
       tail_ = op->prev;
     op->prev = op->next = nullptr;
     op->list = OpList::kNone;
+    --size_;
   }
 
  private:
   OpList tag_;
   Op* head_ = nullptr;
   Op* tail_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 }  // namespace asynccrypt

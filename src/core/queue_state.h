@@ -1,6 +1,7 @@
 // asynccrypt's side state for one WOLF_EVENT_QUEUE (wolfSSL owns the queue itself).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -25,7 +26,28 @@ namespace asynccrypt {
 // that finds the counter still zero (the write is on its way) leaves
 // fd_signalled set; the next poll consumes it (one spurious wake-up at worst,
 // never a lost one).
+//
+// Batched wake-ups. A worker's report may be held back: put on `done`
+// without a write, so one wake-up of the owner harvests several completions
+// (each wake-up costs the owner a context switch and two system calls,
+// about what a fast operation costs). hold_locked says when; the rules that
+// keep every held completion from waiting for ever:
+//  - a report holds only while another operation of the queue is live and
+//    not done (live_ops > done.size()), so a later report, cancellation or
+//    harvest of the queue follows and decides again;
+//  - the report that brings done to the device's batch, that finds nothing
+//    else pending, that is not `busy` (its pool is running out of queued
+//    work), or that comes kMaxHold after the first held one, wakes;
+//  - whoever else takes an operation off live without a report (cancel(),
+//    a failed push) or leaves completions behind (a poll limited by
+//    maxEvents or a filter) wakes when done is not empty.
+// So a held completion waits at most until the queue's next report, and
+// never past the end of the operations in flight with it.
 struct QueueState : std::enable_shared_from_this<QueueState> {
+  using Clock = std::chrono::steady_clock;
+  // How long a report may keep the first held completion waiting.
+  static constexpr Clock::duration kMaxHold = std::chrono::microseconds(200);
+
   explicit QueueState(WOLF_EVENT_QUEUE* q) : queue(q) {}
   ~QueueState();
   QueueState(const QueueState&) = delete;
@@ -36,15 +58,22 @@ struct QueueState : std::enable_shared_from_this<QueueState> {
   std::mutex mu;  // guards every field below
   OpFifo polled{OpList::kPolled};
   OpFifo done{OpList::kDone};
-  std::size_t live_ops = 0;   // submitted and not yet harvested or cancelled
-  int event_fd = -1;          // eventfd, created on request
-  bool fd_signalled = false;  // a write to event_fd made or on its way, unread
-  bool pinned = false;        // kept while its fd is in use
+  std::size_t live_ops = 0;      // submitted and not yet harvested or cancelled
+  int event_fd = -1;             // eventfd, created on request
+  bool fd_signalled = false;     // a write to event_fd made or on its way, unread
+  bool pinned = false;           // kept while its fd is in use
+  Clock::time_point held_since;  // when the first held completion arrived
 
   // Makes event_fd readable if there is work for the owner. Needs mu.
   void wake_locked();
   // Makes event_fd unreadable once nothing waits for the owner. Needs mu.
   void rearm_locked();
+
+  // For a worker's report just pushed onto done: true when the owner's
+  // wake-up may wait (see "Batched wake-ups"), false when the caller must
+  // wake it (wake_after_unlock_locked). `batch` is the reporting device's
+  // completion_batch(), `busy` the report's hint. Needs mu.
+  bool hold_locked(int batch, bool busy);
 
   // A write to make after unlocking mu (see wake_after_unlock_locked).
   struct Signal {

@@ -1,8 +1,14 @@
 // Tests of the core engine (src/core/engine.cc): memory accounting and queue side state.
 #include <gtest/gtest.h>
 
+#include <poll.h>
+
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <deque>
+#include <memory>
+#include <thread>
 #include <vector>
 
 // wolfssl_api.h first: it brings wolfSSL's options.h.
@@ -11,7 +17,9 @@
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/memory.h>
 
+#include "core/device.h"
 #include "core/queue_state.h"
+#include "core/registry.h"
 
 namespace {
 
@@ -130,6 +138,169 @@ TEST_F(EngineTest, ReleaseWithOperationsQueuedIsRefused) {
             0);
   EXPECT_EQ(asynccrypt_QueueRelease(&queue_), 0);
   wc_AesFree(&aes);
+}
+
+// ---------------------------------------------------------------------------
+// Batched wake-ups (QueueState::hold_locked and the engine paths around it)
+// ---------------------------------------------------------------------------
+
+// A worker device that the test drives by hand: it keeps what is submitted
+// until report() hands the oldest to the core, with the `busy` hint the
+// test chooses. Used from the test's one thread only.
+class HandDevice final : public asynccrypt::Device {
+ public:
+  explicit HandDevice(int batch) : batch_(batch) {}
+  const char* kind() const override { return "hand"; }
+  bool runs_on_poll() const override { return false; }
+  int completion_batch() const override { return batch_; }
+  bool submit(asynccrypt::Op* op, asynccrypt::CompletionSink& sink) override {
+    held_.push_back(op);
+    sink_ = &sink;
+    return true;
+  }
+  bool cancel(asynccrypt::Op* op) override {
+    for (auto it = held_.begin(); it != held_.end(); ++it) {
+      if (*it != op) continue;
+      held_.erase(it);
+      return true;
+    }
+    return false;
+  }
+  // Reports the oldest held operation; false when none is held.
+  bool report(bool busy) {
+    if (held_.empty()) return false;
+    asynccrypt::Op* op = held_.front();
+    held_.pop_front();
+    op->result = 0;
+    sink_->on_complete(op, busy);
+    return true;
+  }
+
+ private:
+  const int batch_;
+  std::deque<asynccrypt::Op*> held_;
+  asynccrypt::CompletionSink* sink_ = nullptr;
+};
+
+bool readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 1;
+}
+
+// `n` records in flight on a HandDevice through one queue with an fd.
+class EngineBatch : public ::testing::Test {
+ protected:
+  void start(int batch, int n) {
+    device_ = std::make_shared<HandDevice>(batch);
+    auto id = asynccrypt::Registry::instance().adopt(device_);
+    ASSERT_TRUE(id.is_ok());
+    dev_id_ = id.value();
+    ASSERT_EQ(wolfEventQueue_Init(&queue_), 0);
+    fd_ = asynccrypt_QueueFd(&queue_);
+    ASSERT_GE(fd_, 0);
+    records_ = std::vector<WC_ASYNC_DEV>(static_cast<std::size_t>(n));
+    for (WC_ASYNC_DEV& dev : records_) {
+      ASSERT_EQ(wolfAsync_DevCtxInit(&dev, WOLFSSL_ASYNC_MARKER_AES, nullptr, dev_id_), 0);
+      ASSERT_EQ(wc_AsyncHandle(&dev, &queue_, WC_ASYNC_FLAG_NONE), 0);
+    }
+  }
+  void TearDown() override {
+    if (dev_id_ == INVALID_DEVID) return;
+    while (device_->report(false)) {
+    }
+    poll_all();  // harvest what is left
+    EXPECT_EQ(asynccrypt_QueueRelease(&queue_), 0);
+    wolfEventQueue_Free(&queue_);
+    for (WC_ASYNC_DEV& dev : records_) wolfAsync_DevCtxFree(&dev, WOLFSSL_ASYNC_MARKER_AES);
+    asynccrypt::Registry::instance().close(dev_id_);
+  }
+  // Harvests up to `max` events; returns how many.
+  int poll_all(int max = 64) {
+    std::vector<WOLF_EVENT*> events(static_cast<std::size_t>(max));
+    int count = 0;
+    EXPECT_EQ(wolfAsync_EventQueuePoll(&queue_, nullptr, events.data(), max,
+                                       WOLF_POLL_FLAG_CHECK_HW, &count),
+              0);
+    return count;
+  }
+
+  std::shared_ptr<HandDevice> device_;
+  int dev_id_ = INVALID_DEVID;
+  WOLF_EVENT_QUEUE queue_{};
+  int fd_ = -1;
+  std::vector<WC_ASYNC_DEV> records_;  // fixed addresses: the core points at them
+};
+
+TEST_F(EngineBatch, BatchOfCompletionsWakesOnce) {
+  start(/*batch=*/3, /*n=*/5);
+  ASSERT_TRUE(device_->report(true));
+  EXPECT_FALSE(readable(fd_)) << "1 of 3, others in flight: held";
+  ASSERT_TRUE(device_->report(true));
+  EXPECT_FALSE(readable(fd_)) << "2 of 3: held";
+  ASSERT_TRUE(device_->report(true));
+  EXPECT_TRUE(readable(fd_)) << "the batch is full";
+  EXPECT_EQ(poll_all(), 3);
+  EXPECT_FALSE(readable(fd_)) << "harvesting everything re-arms";
+}
+
+TEST_F(EngineBatch, HeldCompletionsAreHarvestedByAnyPoll) {
+  start(8, 4);
+  ASSERT_TRUE(device_->report(true));
+  EXPECT_FALSE(readable(fd_));
+  EXPECT_EQ(poll_all(), 1) << "holding delays only the fd, never a poll";
+}
+
+TEST_F(EngineBatch, LastOperationInFlightWakes) {
+  start(8, 2);
+  ASSERT_TRUE(device_->report(true));
+  EXPECT_FALSE(readable(fd_));
+  ASSERT_TRUE(device_->report(true));
+  EXPECT_TRUE(readable(fd_)) << "nothing else in flight: a lone completion is never held";
+  EXPECT_EQ(poll_all(), 2);
+}
+
+TEST_F(EngineBatch, ReportThatIsNotBusyWakes) {
+  start(8, 4);
+  ASSERT_TRUE(device_->report(false));
+  EXPECT_TRUE(readable(fd_)) << "the pool runs out of work: wake now";
+}
+
+TEST_F(EngineBatch, BatchOfOneNeverHolds) {
+  start(1, 4);
+  ASSERT_TRUE(device_->report(true));
+  EXPECT_TRUE(readable(fd_));
+}
+
+TEST_F(EngineBatch, ReportAfterTheHoldBoundWakes) {
+  start(8, 4);
+  ASSERT_TRUE(device_->report(true));
+  EXPECT_FALSE(readable(fd_));
+  std::this_thread::sleep_for(asynccrypt::QueueState::kMaxHold * 2);
+  ASSERT_TRUE(device_->report(true));
+  EXPECT_TRUE(readable(fd_)) << "the first held completion waited kMaxHold";
+}
+
+TEST_F(EngineBatch, CancelWakesWhenCompletionsRemain) {
+  start(8, 2);
+  ASSERT_TRUE(device_->report(true));
+  ASSERT_FALSE(readable(fd_)) << "held: record 1 is still in flight";
+  // Freeing record 1 withdraws the operation the held completion counted on:
+  // no report will follow, so the cancellation must wake.
+  wolfAsync_DevCtxFree(&records_[1], WOLFSSL_ASYNC_MARKER_AES);
+  EXPECT_TRUE(readable(fd_));
+  EXPECT_EQ(poll_all(), 1);
+  EXPECT_FALSE(readable(fd_));
+}
+
+TEST_F(EngineBatch, PollLeavingCompletionsBehindWakes) {
+  start(8, 4);
+  ASSERT_TRUE(device_->report(true));
+  ASSERT_TRUE(device_->report(true));
+  ASSERT_FALSE(readable(fd_));
+  EXPECT_EQ(poll_all(/*max=*/1), 1);
+  EXPECT_TRUE(readable(fd_)) << "one completion is left behind";
+  EXPECT_EQ(poll_all(), 1);
+  EXPECT_FALSE(readable(fd_));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 
 #include <memory>
+#include <thread>
 
 #include "core/op.h"
 #include "core/queue_state.h"
@@ -104,6 +105,71 @@ TEST_F(QueueStateFd, RearmSignalsAgainForWorkThatArrivedMeanwhile) {
   EXPECT_TRUE(readable(qs_->event_fd)) << "a waiting completion must keep the fd readable";
   std::lock_guard lock(qs_->mu);
   EXPECT_TRUE(qs_->fd_signalled);
+}
+
+// hold_locked: when a worker's report may leave the owner asleep.
+class QueueStateHold : public QueueStateFd {
+ protected:
+  void TearDown() override {
+    std::lock_guard lock(qs_->mu);
+    for (Op& op : ops_) {
+      if (op.list == asynccrypt::OpList::kDone) qs_->done.erase(&op);
+    }
+  }
+  // Pushes op i onto done (as a report does) and asks hold_locked.
+  bool report(std::size_t i, int batch, bool busy) {
+    std::lock_guard lock(qs_->mu);
+    qs_->done.push_back(&ops_[i]);
+    return qs_->hold_locked(batch, busy);
+  }
+  void set_live(std::size_t n) {
+    std::lock_guard lock(qs_->mu);
+    qs_->live_ops = n;
+  }
+
+  Op ops_[8];
+};
+
+TEST_F(QueueStateHold, HoldsUntilTheBatchIsFull) {
+  set_live(8);
+  EXPECT_TRUE(report(0, 3, true));
+  EXPECT_TRUE(report(1, 3, true));
+  EXPECT_FALSE(report(2, 3, true)) << "3 of 3";
+}
+
+TEST_F(QueueStateHold, NeverHoldsTheLastLiveOperation) {
+  set_live(2);
+  EXPECT_TRUE(report(0, 8, true));
+  EXPECT_FALSE(report(1, 8, true)) << "everything live is done: nothing would wake later";
+}
+
+TEST_F(QueueStateHold, NeverHoldsWithoutBatchOrBacklog) {
+  set_live(8);
+  EXPECT_FALSE(report(0, 1, true)) << "batch 1";
+  TearDown();
+  EXPECT_FALSE(report(0, 8, false)) << "not busy";
+}
+
+TEST_F(QueueStateHold, NothingToHoldWhenSignalledOrWithoutFd) {
+  set_live(8);
+  {
+    std::lock_guard lock(qs_->mu);
+    qs_->fd_signalled = true;
+  }
+  EXPECT_FALSE(report(0, 8, true));
+  auto no_fd = std::make_shared<QueueState>(&queue_);
+  std::lock_guard lock(no_fd->mu);
+  no_fd->live_ops = 8;
+  no_fd->done.push_back(&ops_[1]);
+  EXPECT_FALSE(no_fd->hold_locked(8, true));
+  no_fd->done.erase(&ops_[1]);
+}
+
+TEST_F(QueueStateHold, HoldsNoLongerThanTheBound) {
+  set_live(8);
+  EXPECT_TRUE(report(0, 8, true));
+  std::this_thread::sleep_for(QueueState::kMaxHold * 2);
+  EXPECT_FALSE(report(1, 8, true)) << "the first held completion waited kMaxHold";
 }
 
 }  // namespace

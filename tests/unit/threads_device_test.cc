@@ -194,6 +194,7 @@ TEST(ThreadsDeviceSpec, OpensWithDefaults) {
   ASSERT_NE(dev.device(), nullptr);
   EXPECT_EQ(dev.device()->workers(), ThreadsDevice::online_cpus());
   EXPECT_EQ(dev.device()->depth(), 256);
+  EXPECT_EQ(dev.device()->completion_batch(), ThreadsDevice::kDefaultBatch);
 }
 
 TEST(ThreadsDeviceSpec, OptionsAreApplied) {
@@ -201,6 +202,9 @@ TEST(ThreadsDeviceSpec, OptionsAreApplied) {
   ASSERT_EQ(dev.ret(), 0) << asynccrypt_LastError();
   EXPECT_EQ(dev.device()->workers(), 3);
   EXPECT_EQ(dev.device()->depth(), 7);
+  DeviceHandle batched("threads:batch=1");
+  ASSERT_EQ(batched.ret(), 0) << asynccrypt_LastError();
+  EXPECT_EQ(batched.device()->completion_batch(), 1) << "1: wake at every completion";
   DeviceHandle shorthand("threads:2");
   ASSERT_EQ(shorthand.ret(), 0) << asynccrypt_LastError();
   EXPECT_EQ(shorthand.device()->workers(), 2);
@@ -215,6 +219,9 @@ TEST(ThreadsDeviceSpec, BadOptionsFailWithAMessage) {
       "threads:workers=99999",
       "threads:depth=0",
       "threads:depth=1x",
+      "threads:batch=0",
+      "threads:batch=1025",
+      "threads:batch=x",
       "threads:speed=3",
       "threads:4,workers=2",
       "threads:workers=2,workers=3",
@@ -342,10 +349,11 @@ TEST(ThreadsDevicePool, OpensShareOnePoolAndCloseJoinsIt) {
 // Records completions; can hold the (single) worker inside on_complete.
 class TestSink final : public asynccrypt::CompletionSink {
  public:
-  void on_complete(asynccrypt::Op* op) override {
+  void on_complete(asynccrypt::Op* op, bool busy) override {
     std::unique_lock lock(mu_);
     phases_at_report.push_back(op->phase.load(std::memory_order_acquire));
     reported.push_back(op);
+    busy_at_report.push_back(busy);
     cv_.notify_all();
     cv_.wait(lock, [this] { return !hold_; });
   }
@@ -365,6 +373,7 @@ class TestSink final : public asynccrypt::CompletionSink {
 
   std::vector<asynccrypt::Op*> reported;              // guarded by mu_
   std::vector<asynccrypt::OpPhase> phases_at_report;  // guarded by mu_
+  std::vector<bool> busy_at_report;                   // guarded by mu_
 
  private:
   std::mutex mu_;
@@ -440,6 +449,26 @@ TEST(ThreadsDeviceDirect, CancelWithdrawsOnlyUnstartedOps) {
   ASSERT_EQ(sink.reported.size(), 2u);
   EXPECT_EQ(sink.reported[0], &a.op);
   EXPECT_EQ(sink.reported[1], &c.op);
+}
+
+// A report is `busy` only while every worker has a queued job to go on
+// with; the last ones are not, so the core never holds a wake-up back when
+// the pool is about to run dry.
+TEST(ThreadsDeviceDirect, ReportsAreBusyOnlyWhileJobsWait) {
+  auto device = make_device("threads:workers=1,depth=8");
+  TestSink sink;
+  sink.hold(true);
+  RawOp a, b, c;
+  ASSERT_TRUE(device->submit(&a.op, sink));
+  sink.wait_for(1);  // the worker is held inside a's report
+  ASSERT_TRUE(device->submit(&b.op, sink));
+  ASSERT_TRUE(device->submit(&c.op, sink));
+  sink.hold(false);
+  sink.wait_for(3);
+  device.reset();
+  ASSERT_EQ(sink.busy_at_report.size(), 3u);
+  EXPECT_TRUE(sink.busy_at_report[1]) << "c was still queued after b";
+  EXPECT_FALSE(sink.busy_at_report[2]) << "nothing was queued after c";
 }
 
 TEST(ThreadsDeviceDirect, DestructionDrainsQueuedOps) {
@@ -1369,9 +1398,11 @@ TEST(ThreadsQueueFd, ReadableSoonAfterACompletion) {
 }
 
 // 10k operations; the owner only ever sleeps in epoll_wait(-1), so a single
-// lost wake-up would hang it (a watchdog turns that into a failure).
-TEST(ThreadsQueueFd, NoWakeUpLostUnderLoad) {
-  DeviceHandle dev("threads:workers=4,depth=64");
+// lost wake-up would hang it (a watchdog turns that into a failure). Each
+// poll harvests at most max_events (leaving completions behind).
+void no_wake_up_lost(const char* spec, int max_events) {
+  SCOPED_TRACE(std::string(spec) + ", max_events " + std::to_string(max_events));
+  DeviceHandle dev(spec);
   ASSERT_EQ(dev.ret(), 0) << asynccrypt_LastError();
   constexpr int kTotal = 10000;
   constexpr int kInFlight = 128;  // more than the depth: inline runs happen too
@@ -1431,7 +1462,7 @@ TEST(ThreadsQueueFd, NoWakeUpLostUnderLoad) {
     if (timed_out) break;
     WOLF_EVENT* events[64];
     int count = 0;
-    ASSERT_EQ(wolfAsync_EventQueuePoll(queue.get(), nullptr, events, 64, 0, &count), 0);
+    ASSERT_EQ(wolfAsync_EventQueuePoll(queue.get(), nullptr, events, max_events, 0, &count), 0);
     for (int k = 0; k < count; ++k) {
       ASSERT_EQ(wolfAsync_EventPop(events[k], WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT), 0);
       const int i = index[static_cast<WC_ASYNC_DEV*>(events[k]->context)];
@@ -1451,6 +1482,20 @@ TEST(ThreadsQueueFd, NoWakeUpLostUnderLoad) {
   std::printf("%d ops, %llu inline\n", kTotal, static_cast<unsigned long long>(s.inline_runs));
   EXPECT_EQ(s.completed, static_cast<unsigned long long>(kTotal));
   for (auto& a : aes) wc_AesFree(&a);
+}
+
+TEST(ThreadsQueueFd, NoWakeUpLostUnderLoad) { no_wake_up_lost("threads:workers=4,depth=64", 64); }
+
+// Every completion wakes (the behaviour before batched wake-ups).
+TEST(ThreadsQueueFd, NoWakeUpLostUnderLoadUnbatched) {
+  no_wake_up_lost("threads:workers=4,depth=64,batch=1", 64);
+}
+
+// Large batches, polls that leave completions behind, one worker (so
+// reports are rarely `busy` at the end of a burst) and two.
+TEST(ThreadsQueueFd, NoWakeUpLostWithLargeBatchesAndShortPolls) {
+  no_wake_up_lost("threads:workers=2,depth=64,batch=32", 3);
+  no_wake_up_lost("threads:workers=1,depth=16,batch=1024", 5);
 }
 
 }  // namespace

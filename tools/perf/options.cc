@@ -14,7 +14,15 @@
 namespace perf {
 namespace {
 
-enum LongOnly { kJson = 1000, kHttp, kNoClientCert, kAbortHandshake, kFreePendingNow };
+enum LongOnly {
+  kJson = 1000,
+  kHttp,
+  kNoClientCert,
+  kAbortHandshake,
+  kAbortPercent,
+  kSeed,
+  kFreePendingNow
+};
 
 void print_usage(Tool tool) {
   const bool server = tool == Tool::kServer;
@@ -55,7 +63,12 @@ void print_usage(Tool tool) {
   if (!server) {
     std::fprintf(stderr,
                  "  --abort-handshake <K>  test aid: abort each connection after 1..K\n"
-                 "               handshake steps (cycling), by reset or by close\n");
+                 "               handshake steps (cycling), by reset or by close\n"
+                 "  --abort-percent <P>  with --abort-handshake: only P%% of the connections\n"
+                 "               abort, chosen at random, each after a random 1..K steps\n"
+                 "               (default 100: every connection, cycling)\n"
+                 "  --seed <S>   seed of --abort-percent's choices (default: from the clock;\n"
+                 "               printed on stderr)\n");
   } else {
     std::fprintf(stderr,
                  "  --free-pending-now  test aid: free a connection whose peer hung up\n"
@@ -87,6 +100,8 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
       {"http", no_argument, nullptr, kHttp},
       {"no-client-cert", no_argument, nullptr, kNoClientCert},
       {"abort-handshake", required_argument, nullptr, kAbortHandshake},
+      {"abort-percent", required_argument, nullptr, kAbortPercent},
+      {"seed", required_argument, nullptr, kSeed},
       {"free-pending-now", no_argument, nullptr, kFreePendingNow},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -179,6 +194,14 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
       case kAbortHandshake:
         if (!to_number(optarg, 1, 100, &v)) return bad("--abort-handshake (1..100)");
         out->abort_handshake = static_cast<int>(v);
+        break;
+      case kAbortPercent:
+        if (server || !to_number(optarg, 0, 100, &v)) return bad("--abort-percent (0..100)");
+        out->abort_percent = static_cast<int>(v);
+        break;
+      case kSeed:
+        if (server || !to_number(optarg, 1, LLONG_MAX, &v)) return bad("--seed (1..)");
+        out->seed = static_cast<unsigned long long>(v);
         break;
       case kFreePendingNow:
         if (!server) return bad("option");

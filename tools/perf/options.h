@@ -26,6 +26,8 @@ struct PerfOptions {
   bool http = false;              // --http: speak minimal HTTP/1.x (interop)
   bool client_cert = true;        // --no-client-cert turns mutual authentication off
   int abort_handshake = 0;        // --abort-handshake K (client, test aid)
+  int abort_percent = 100;        // --abort-percent P: share of connections that abort
+  unsigned long long seed = 0;    // --seed S: which connections abort (0 = from the clock)
   bool free_pending_now = false;  // --free-pending-now (server, test aid)
   bool quiet = false;             // -q: no "SSL cipher suite" line
 };

@@ -81,6 +81,7 @@ class Client {
   void set_interest(Slot* s, uint32_t events);
   bool more_to_start() const;
   bool budget_left() const;
+  int abort_after(long conn_no) const;
   int abort_timeout_ms() const;
   void fire_aborts();
 
@@ -166,8 +167,7 @@ bool Client::start_conn(Slot* s, std::string* error) {
   s->handshake_s = 0;
   s->pending = false;
   s->abort_armed = false;
-  s->abort_after =
-      opt_.abort_handshake > 0 ? 1 + static_cast<int>(s->conn_no % opt_.abort_handshake) : 0;
+  s->abort_after = abort_after(s->conn_no);
   if (in_progress) {
     s->phase = Phase::kConnecting;
     s->interest = EPOLLOUT;
@@ -404,6 +404,22 @@ void Client::drain_pending() {
   }
 }
 
+// abort_after says after how many handshake steps connection conn_no
+// aborts (0: it does not). Every connection cycles through 1..K, or with
+// --abort-percent a seeded random share aborts after random 1..K steps.
+int Client::abort_after(long conn_no) const {
+  const int k = opt_.abort_handshake;
+  if (k <= 0) return 0;
+  if (opt_.abort_percent >= 100) return 1 + static_cast<int>(conn_no % k);
+  // SplitMix64 of (seed, connection): the same seed aborts the same ones.
+  uint64_t z = opt_.seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(conn_no + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z ^= z >> 31;
+  if (static_cast<int>(z % 100) >= opt_.abort_percent) return 0;
+  return 1 + static_cast<int>((z / 100) % static_cast<uint64_t>(k));
+}
+
 int Client::abort_timeout_ms() const {
   int timeout = -1;
   const auto now = Clock::now();
@@ -501,6 +517,15 @@ int run_perf_client(int argc, char** argv) {
   if (const int rc = parse_options(Tool::kClient, argc, argv, &opt); rc != 0)
     return rc == 1 ? 0 : 2;
   std::signal(SIGPIPE, SIG_IGN);
+  if (opt.abort_handshake > 0 && opt.abort_percent < 100) {
+    if (opt.seed == 0) {
+      opt.seed = static_cast<unsigned long long>(
+                     std::chrono::steady_clock::now().time_since_epoch().count()) |
+                 1;
+    }
+    std::fprintf(stderr, "perf-client: aborting %d%% of the connections, --seed %llu\n",
+                 opt.abort_percent, opt.seed);
+  }
 
   WolfSslLibrary library;
   if (!library.ok()) {

@@ -132,10 +132,11 @@ void print_report(const Counters& c, const ReportInfo& info) {
         "{\"tool\": \"%s\", \"connections\": %ld, \"resumed\": %ld, \"errors\": %ld, "
         "\"handshakes_per_sec\": %.3f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
         "\"max_ms\": %.3f, \"cpu_s_per_handshake\": %.6f, \"loop_cpu_s_per_handshake\": %.6f, "
-        "\"read_bytes\": %lld, \"write_bytes\": %lld, \"device\": %s}\n",
+        "\"read_bytes\": %lld, \"write_bytes\": %lld, \"aborted\": %ld, "
+        "\"pending_at_hangup\": %ld, \"device\": %s}\n",
         info.server ? "perf-server" : "perf-client", conns, c.resumed, c.errors,
         ratio(static_cast<double>(conns), total_s), p50, p90, p99, max, cpu, loop_cpu, c.read_bytes,
-        c.write_bytes, json_string(info.device).c_str());
+        c.write_bytes, c.aborted, c.freed_pending, json_string(info.device).c_str());
     std::fflush(stdout);
   }
 }

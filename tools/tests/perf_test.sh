@@ -5,7 +5,7 @@
 #
 # Usage: perf_test.sh TOOL CERT_DIR SCENARIO DEVICE [VERSION] [extra client options]
 #   SCENARIO  pair | pair-threads | interop-clients | interop-s_server | abort |
-#             abort-free-now | no-server | bad-ca
+#             abort-free-now | no-server | bad-ca | chaos-fail
 #   DEVICE    none | sim | threads | any spec the tools take with -d
 #   VERSION   3 (TLS 1.2) or 4 (TLS 1.3), default 4
 # The certificates come from scripts/gen-certs.sh CERT_DIR (ASYNCCRYPT_CERTS).
@@ -174,6 +174,37 @@ abort | abort-free-now)
   kill -TERM "$server_pid"
   wait_server
   grep -E '^(Num Conns|Errors|Pending at hangup)' "$work/server.err"
+  ;;
+
+chaos-fail)
+  # Both tools on a chaos device that fails some operations (WC_HW_E): the
+  # failed connections are counted (Errors row, "errors" in --json) and the
+  # tools go on. Both must finish: the server with status 0, the client with
+  # 1 (its documented status when connections failed) and the message.
+  n=60
+  start_server -n "$n" -v "$version" -q --json
+  rc=0
+  run_client -n "$n" -N 8 -q --json "${extra[@]}" || rc=$?
+  wait_server
+  c_ok=$(json_field "$work/client.out" connections)
+  c_err=$(json_field "$work/client.out" errors)
+  s_ok=$(json_field "$work/server.out" connections)
+  s_err=$(json_field "$work/server.out" errors)
+  echo "client: $c_ok completed, $c_err failed (exit $rc); server: $s_ok completed, $s_err failed"
+  [[ -n $c_ok && -n $s_ok ]] || fail "a tool printed no report"
+  [[ $rc -eq 0 || $rc -eq 1 ]] || fail "perf-client exited $rc"
+  [[ $c_err -gt 0 && $s_err -gt 0 ]] || fail "no failed connection counted on both sides"
+  [[ $c_ok -gt 0 && $s_ok -gt 0 ]] || fail "no handshake succeeded"
+  # A connection may fail after its handshake (record encryption fails
+  # too), so it counts both as a handshake and as an error.
+  [[ $c_err -le $n && $((c_ok + c_err)) -ge $n ]] || fail "client: $c_ok + $c_err, want $n"
+  [[ $s_err -le $n && $((s_ok + s_err)) -ge $n ]] || fail "server: $s_ok + $s_err, want $n"
+  if [[ $rc -eq 1 ]]; then
+    grep -qE "perf-client: $c_err of $n connections failed; first: .*\((-248|-308)\)" \
+      "$work/client.err" || fail "no clear message from the client"
+  fi
+  grep -E '^(Num Conns|Errors)' "$work/server.err" "$work/client.err"
+  grep 'connections failed' "$work/client.err" || true
   ;;
 
 no-server)

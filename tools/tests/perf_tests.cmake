@@ -35,3 +35,21 @@ perf_test(perf_abort_free_now_sim_skip3 abort-free-now sim:skip=3 4)
 perf_test(perf_abort_free_now_sim abort-free-now sim 4)
 perf_test(perf_no_server no-server none)
 perf_test(perf_bad_ca bad-ca sim 4)
+# Failure injection: chaos devices that fail some operations on both sides;
+# the tools count the failed connections and go on.
+perf_test(perf_chaos_fail_tls13 chaos-fail "chaos:seed=7,fail=5" 4)
+perf_test(perf_chaos_fail_tls12 chaos-fail "chaos:seed=8,fail=5" 3 -r)
+perf_test(perf_chaos_fail_over_threads chaos-fail "chaos:seed=9,over=threads,workers=2,fail=5" 4)
+
+# A short soak (scripts/soak.sh: 2,000 client handshakes, resumption and
+# random aborts; server descriptors and RSS must stay flat). The full soak
+# (50,000 handshakes) is not part of the test run: make soak.
+add_test(NAME perf_soak_short COMMAND ${PROJECT_SOURCE_DIR}/scripts/soak.sh $<TARGET_FILE:asynccrypt_tool>)
+# Under sanitizers the RSS is reported, not judged: ASan's quarantine keeps
+# freed memory (up to 256 MB), and LeakSanitizer judges leaks instead.
+set(soak_rss_slack 16384)
+if(ASYNCCRYPT_SANITIZE)
+  set(soak_rss_slack -1)
+endif()
+set_tests_properties(perf_soak_short PROPERTIES FIXTURES_REQUIRED perf_certs TIMEOUT 300 LABELS perf
+  ENVIRONMENT "ASYNCCRYPT_CERTS=${perf_cert_dir};SOAK_HANDSHAKES=2000;SOAK_ROUND=250;SOAK_SECONDS=120;SOAK_RSS_SLACK_KB=${soak_rss_slack}")

@@ -551,7 +551,21 @@ WOLFSSL_API int asynccrypt_DevKind(int devId, char* buf, word32 bufSz);
  * completed events wait in the queue, so an event loop can sleep in epoll
  * instead of polling with a zero timeout. The descriptor belongs to
  * asynccrypt and stays valid until asynccrypt_QueueRelease. Returns the fd
- * or a negative error code. A poll of the queue re-arms it. */
+ * or a negative error code. A poll of the queue that harvests everything
+ * re-arms it (makes it unreadable); a poll that leaves completed events
+ * behind (maxEvents, a context filter) leaves it readable.
+ *
+ * Readiness may be batched: a worker device (threads:batch=N, default 8)
+ * may complete events without making the fd readable, so that one wake-up
+ * harvests several. It does so only while other operations of the same
+ * queue are still in flight at a worker, and the fd becomes readable no
+ * later than when N completions wait, when nothing else of the queue is in
+ * flight (a lone completion is never held), when the device's workers run
+ * out of queued work, when a completion arrives 200 us or more after the
+ * first held one, or when an operation of the queue is cancelled
+ * (wolfAsync_DevCtxFree). A poll always harvests held completions: batching
+ * delays only the fd, never wolfAsync_EventQueuePoll. An event loop that
+ * sleeps on the fd with operations in flight therefore always wakes. */
 WOLFSSL_API int asynccrypt_QueueFd(WOLF_EVENT_QUEUE* queue);
 
 /* asynccrypt_QueueRelease forgets asynccrypt's state for a queue (and closes

@@ -39,7 +39,10 @@ class DelayedSink final : public CompletionSink {
  public:
   DelayedSink(CompletionSink& inner, int delay_us) : inner_(inner), delay_us_(delay_us) {}
 
-  void on_complete(Op* op) override {
+  // The pool's backlog is stale after the delay, so the report is never
+  // `busy`: the owner is woken at once (chaos tests late completions, not
+  // batching).
+  void on_complete(Op* op, bool /*busy*/) override {
     std::unique_ptr<DelayedSink> self(this);
     CompletionSink& inner = inner_;
     if (delay_us_ > 0) {
@@ -48,7 +51,7 @@ class DelayedSink final : public CompletionSink {
       }
     }
     self.reset();  // before the report: afterwards op (and its device) may be gone
-    inner.on_complete(op);
+    inner.on_complete(op, /*busy=*/false);
   }
 
  private:
@@ -176,7 +179,7 @@ bool ChaosDevice::submit(Op* op, CompletionSink& sink) {
   const Draw d = draw(options_.delay_us + 1);
   if (d.fail) {
     fail_now(op);
-    sink.on_complete(op);
+    sink.on_complete(op, /*busy=*/false);
     return true;
   }
   auto delayed = std::make_unique<DelayedSink>(sink, d.polls);

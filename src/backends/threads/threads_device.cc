@@ -40,16 +40,18 @@ Result<std::shared_ptr<Device>> ThreadsDevice::create(DeviceSpec spec) {
   if (!workers.is_ok()) return workers.status();
   auto depth = spec.take_int("depth", kDefaultDepth, 1, kMaxDepth);
   if (!depth.is_ok()) return depth.status();
+  auto batch = spec.take_int("batch", kDefaultBatch, 1, kMaxBatch);
+  if (!batch.is_ok()) return batch.status();
   if (Status s = spec.check_all_taken(); !s.is_ok()) return s;
 
   auto pool = WorkerPool::shared(static_cast<int>(workers.value()));
   if (!pool.is_ok()) return pool.status();
-  return std::shared_ptr<Device>(
-      std::make_shared<ThreadsDevice>(pool.take(), static_cast<int>(depth.value())));
+  return std::shared_ptr<Device>(std::make_shared<ThreadsDevice>(
+      pool.take(), static_cast<int>(depth.value()), static_cast<int>(batch.value())));
 }
 
-ThreadsDevice::ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth)
-    : pool_(std::move(pool)), lane_(depth) {}
+ThreadsDevice::ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int batch)
+    : pool_(std::move(pool)), lane_(depth), batch_(batch) {}
 
 ThreadsDevice::~ThreadsDevice() { pool_->drain(lane_); }
 

@@ -38,16 +38,21 @@ class ThreadsDevice final : public Device {
   static constexpr int kDefaultDepth = 256;
   static constexpr int kMaxWorkers = 1024;
   static constexpr int kMaxDepth = 1 << 20;
+  static constexpr int kDefaultBatch = 8;
+  static constexpr int kMaxBatch = 1024;
 
   // Options: workers=N (default: online CPUs; "threads:N" is short for
-  // workers=N) and depth=D (default 256). Fails with BAD_FUNC_ARG on a bad
-  // or unknown option, ASYNC_INIT_E when threads cannot be started.
+  // workers=N), depth=D (default 256) and batch=B (default 8: up to B
+  // completions of one queue may gather before its owner is woken through
+  // the queue's fd, see QueueState; 1 wakes it at every completion). Fails
+  // with BAD_FUNC_ARG on a bad or unknown option, ASYNC_INIT_E when threads
+  // cannot be started.
   static Result<std::shared_ptr<Device>> create(DeviceSpec spec);
 
   // The number of CPUs online, at least 1.
   static int online_cpus();
 
-  ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth);
+  ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int batch);
   // Waits until every accepted operation has been reported, then lets go of
   // the pool (the last device to let go joins its threads).
   ~ThreadsDevice() override;
@@ -56,6 +61,7 @@ class ThreadsDevice final : public Device {
   bool runs_on_poll() const override { return false; }
   bool submit(Op* op, CompletionSink& sink) override;
   bool cancel(Op* op) override;
+  int completion_batch() const override { return batch_; }
 
   int workers() const { return pool_->workers(); }
   int depth() const { return lane_.depth; }
@@ -64,6 +70,7 @@ class ThreadsDevice final : public Device {
  private:
   std::shared_ptr<WorkerPool> pool_;
   WorkerPool::Lane lane_;  // fields guarded by the pool's mutex
+  const int batch_;
 };
 
 }  // namespace asynccrypt

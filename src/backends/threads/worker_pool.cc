@@ -162,9 +162,12 @@ void WorkerPool::run() {
     // submit again as soon as it harvests; after this the lane (and its
     // device) may be destroyed at any moment, so only `job` is used below.
     if (--job.lane->in_flight == 0 && job.lane->draining) drained_cv_.notify_all();
+    // Busy while every worker still has a queued job to go on with: more
+    // reports follow soon, so the owner's wake-up may wait for a batch.
+    const bool busy = jobs_.size() >= threads_.size();
     lock.unlock();
     // The sink publishes op->result (release) and hands op to its owner.
-    job.sink->on_complete(job.op);
+    job.sink->on_complete(job.op, busy);
     lock.lock();
   }
 }

@@ -54,8 +54,9 @@ class WorkerPool {
   // Queues op for a worker unless lane already has lane.depth operations in
   // flight (then returns false and nothing happens). A worker sets
   // op->phase to kRunning when it starts op, stores op->result, and then
-  // calls sink.on_complete(op) exactly once; by then the lane no longer
-  // counts op and the worker touches neither op nor lane again.
+  // calls sink.on_complete(op, busy) exactly once; by then the lane no
+  // longer counts op and the worker touches neither op nor lane again.
+  // `busy` says that at least one job per worker was still queued.
   bool try_submit(Lane& lane, Op* op, CompletionSink& sink);
 
   // Removes op if no worker has started it. Returns true when removed: it
