@@ -16,56 +16,16 @@
 #include "backends/chaos/chaos_device.h"
 #include "core/device_spec.h"
 #include "core/registry.h"
+#include "support/gcm_op.h"
 
 namespace {
 
 using asynccrypt::ChaosDevice;
 
-constexpr word32 kGcmSz = 2 * WC_ASYNC_THRESH_AES_GCM;
-constexpr word32 kIvSz = 12;
-constexpr word32 kTagSz = 16;
-
-// One AES-GCM encryption on its own object, checked against wolfCrypt
-// without a device.
-struct GcmOp {
-  GcmOp(int dev_id, byte seed) {
-    for (word32 i = 0; i < sizeof key; ++i) key[i] = static_cast<byte>(seed + i);
-    for (word32 i = 0; i < kIvSz; ++i) iv[i] = static_cast<byte>(seed * 3 + i);
-    for (word32 i = 0; i < kGcmSz; ++i) in[i] = static_cast<byte>(seed ^ i);
-    init_ret = wc_AesInit(&aes, nullptr, dev_id);
-    if (init_ret == 0) init_ret = wc_AesGcmSetKey(&aes, key, sizeof key);
-  }
-  ~GcmOp() { wc_AesFree(&aes); }
-  GcmOp(const GcmOp&) = delete;
-  GcmOp& operator=(const GcmOp&) = delete;
-
-  int start() {
-    std::memset(out, 0, sizeof out);
-    return wc_AesGcmEncrypt(&aes, out, in, kGcmSz, iv, kIvSz, tag, kTagSz, nullptr, 0);
-  }
-  bool correct() const {
-    Aes sync;
-    byte want[kGcmSz];
-    byte want_tag[kTagSz];
-    if (wc_AesInit(&sync, nullptr, INVALID_DEVID) != 0) return false;
-    const bool ok =
-        wc_AesGcmSetKey(&sync, key, sizeof key) == 0 &&
-        wc_AesGcmEncrypt(&sync, want, in, kGcmSz, iv, kIvSz, want_tag, kTagSz, nullptr, 0) == 0 &&
-        std::memcmp(want, out, kGcmSz) == 0 && std::memcmp(want_tag, tag, kTagSz) == 0;
-    wc_AesFree(&sync);
-    return ok;
-  }
-  WC_ASYNC_DEV* dev() { return &aes.asyncDev; }
-  WOLF_EVENT* event() { return &aes.asyncDev.event; }
-
-  int init_ret = 0;
-  Aes aes;
-  byte key[16];
-  byte iv[kIvSz];
-  byte in[kGcmSz];
-  byte out[kGcmSz] = {};
-  byte tag[kTagSz] = {};
-};
+using testing_support::GcmOp;
+using testing_support::kGcmSz;
+using testing_support::kIvSz;
+using testing_support::kTagSz;
 
 // An open device and a queue, released at scope exit.
 class Bench {
