@@ -1,8 +1,12 @@
 // The extern "C" contract of async.h: argument checks, then the core.
+#include <sched.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <string>
 
 #include "core/device.h"
 #include "core/engine.h"
@@ -38,6 +42,23 @@ void retire_collected(WC_ASYNC_DEV* dev) {
   }
 }
 
+#if defined(WC_ASYNC_THREAD_BIND) && !defined(WC_NO_ASYNC_THREADING)
+// Round robin over the CPUs in the process's affinity mask (CPU ids, not
+// indexes: the mask may have holes).
+int next_bind_cpu() {
+  static std::atomic<unsigned> next{0};
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) == 0) return 0;
+  const unsigned n = next.fetch_add(1, std::memory_order_relaxed) %
+                     static_cast<unsigned>(CPU_COUNT(&set));
+  for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set) && static_cast<unsigned>(seen++) == n) return cpu;
+  }
+  return 0;
+}
+#endif
+
 int report_open_failure(const asynccrypt::Status& status) {
   asynccrypt::set_last_error(status.message());
   std::fprintf(stderr, "asynccrypt: cannot open device: %s\n", status.message().c_str());
@@ -71,7 +92,17 @@ int wolfAsync_DevOpen(int* devId) {
 
 int wolfAsync_DevOpenThread(int* devId, void* threadId) {
   if (devId == nullptr) return BAD_FUNC_ARG;
-  const int ret = asynccrypt_DevOpenSpec(devId, Registry::default_spec().c_str(), threadId);
+  std::string spec = Registry::default_spec();
+#if defined(WC_ASYNC_THREAD_BIND) && !defined(WC_NO_ASYNC_THREADING)
+  // The original's build-time binding, without its bug (it pinned to the
+  // instance index): each thread opened here goes to the next CPU this
+  // process may run on, unless the spec names one with cpu=N.
+  if (threadId != nullptr && spec.find("cpu=") == std::string::npos) {
+    spec += (spec.find(':') == std::string::npos ? ":cpu=" : ",cpu=") +
+            std::to_string(next_bind_cpu());
+  }
+#endif
+  const int ret = asynccrypt_DevOpenSpec(devId, spec.c_str(), threadId);
   return ret == 0 ? 0 : ASYNC_INIT_E;
 }
 

@@ -383,8 +383,10 @@ WOLFSSL_API int wolfAsync_DevOpen(int* devId);
 
 /* wolfAsync_DevOpenThread is wolfAsync_DevOpen for one thread: the device
  * instance it opens is that thread's own. threadId, when not NULL, points at
- * the thread's pthread_t; with WC_ASYNC_THREAD_BIND or the device option
- * cpu=N the thread is pinned to that CPU. */
+ * the thread's pthread_t. The device option cpu=N pins that thread to CPU
+ * N; in builds with WC_ASYNC_THREAD_BIND, a thread whose spec names no CPU
+ * is pinned to the next CPU of the process's affinity mask, round robin (a
+ * CPU id, not the original's instance index). */
 WOLFSSL_API int wolfAsync_DevOpenThread(int* devId, void* threadId);
 
 /* wolfAsync_DevClose releases a device and sets *devId to INVALID_DEVID.
