@@ -24,6 +24,8 @@
 #include <string_view>
 #include <utility>
 
+#include "asynccrypt/fd.h"
+
 namespace example {
 
 // TlsOptions are the command-line settings tls_server and tls_client share.
@@ -75,33 +77,7 @@ inline bool parse_tls_options(int argc, char** argv, TlsOptions* out) {
   return true;
 }
 
-// Fd owns a file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void reset() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+using Fd = asynccrypt::Fd;
 
 inline void print_errno(const char* what) {
   std::fprintf(stderr, "%s failed: %s\n", what, std::strerror(errno));
