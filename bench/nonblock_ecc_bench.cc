@@ -3,7 +3,7 @@
 //   nonblock_ecc_bench [--spec=sim] [--seconds=1] [--inflight=1] [--curve=256|384]
 //                      [--json] [--no-slices]
 //
-// Rows, for P-256 (or --curve) sign, verify and ECDH:
+// Rows, for P-256 (or --curve) sign, verify, ECDH and key generation:
 //  - "blocking": wolfCrypt on a key without a device; one poll of an event
 //    loop would last the whole operation, so max/p99 "poll" are the
 //    operation's duration;
@@ -12,6 +12,8 @@
 //    is polled with wolfAsync_EventQueuePoll; each poll is timed;
 //  - "mixed": sign, verify and ECDH `inflight` each at once on one queue (the
 //    latency target: the longest poll while all three are in flight).
+// The workloads and both drivers are `asynccrypt bench`'s (tools/bench),
+// whose ECC rows show the same figures next to the other devices.
 // Unless --no-slices, it also prints the distribution of single slices
 // (wolfCrypt's non-blocking steps, timed one call at a time without a device).
 // --json prints one JSON object with a "rows" array instead of the table.
@@ -33,6 +35,9 @@
 #include <string>
 #include <vector>
 
+#include "driver.h"
+#include "workloads.h"
+
 #if defined(WC_ECC_NONBLOCK) && defined(WOLFSSL_ASYNC_CRYPT_SW)
 
 namespace {
@@ -42,6 +47,9 @@ using Clock = std::chrono::steady_clock;
 double us_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
 }
+
+using asynccrypt::bench::EccOp;
+using asynccrypt::bench::RunResult;
 
 enum class Kind { kSign, kVerify, kEcdh };
 const char* kind_name(Kind k) {
@@ -66,7 +74,7 @@ struct Options {
 };
 
 struct Row {
-  std::string name;  // "sign", "verify", "ecdh", "mixed"
+  std::string name;  // "sign", "verify", "ecdh", "keygen", "mixed"
   std::string mode;  // "blocking", "nonblock", "slice"
   double ops_per_s = 0;
   double max_poll_us = 0;
@@ -76,27 +84,47 @@ struct Row {
   double ratio = 0;  // nonblock ops/s over blocking ops/s
 };
 
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  const auto k = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
-
-void fill_latency(Row& row, std::vector<double>& polls) {
-  if (polls.empty()) return;
-  row.max_poll_us = *std::max_element(polls.begin(), polls.end());
-  row.p99_poll_us = percentile(polls, 0.99);
-  row.p50_poll_us = percentile(polls, 0.50);
-}
-
 void die(const char* what, int ret) {
   std::fprintf(stderr, "nonblock_ecc_bench: %s failed: %d\n", what, ret);
   std::exit(1);
 }
 
-// Shared inputs: a signing key pair, a peer key for ECDH, a digest and a
-// signature over it.
+// A row from one run of the shared drivers; exits on a failed run.
+Row row_of(const char* name, const char* mode, const RunResult& run) {
+  if (!run.error.empty()) {
+    std::fprintf(stderr, "nonblock_ecc_bench: %s %s: %s\n", name, mode, run.error.c_str());
+    std::exit(1);
+  }
+  Row row{name, mode};
+  row.ops_per_s = run.seconds > 0 ? static_cast<double>(run.ops) / run.seconds : 0;
+  row.max_poll_us = run.max_poll_us;
+  row.p99_poll_us = run.p99_poll_us;
+  row.p50_poll_us = run.p50_poll_us;
+  row.polls_per_op = run.polls > 0 && run.ops > 0
+                         ? static_cast<double>(run.polls) / static_cast<double>(run.ops)
+                         : 1;
+  return row;
+}
+
+// Runs `op` for `seconds`: blocking (no device, one at a time) when
+// target is null, else non-blocking with `inflight` objects on the device.
+Row measure(EccOp op, const char* name, int bits, int inflight, double seconds, WC_RNG* rng,
+            const asynccrypt::bench::AsyncTarget* target) {
+  std::unique_ptr<asynccrypt::bench::Workload> workload =
+      asynccrypt::bench::make_ecc_workload(op, bits);
+  if (workload == nullptr) die("this curve in this build", BAD_FUNC_ARG);
+  if (target == nullptr) {
+    if (const int ret = workload->setup(1, INVALID_DEVID, rng); ret != 0) die("setup", ret);
+    return row_of(name, "blocking", asynccrypt::bench::run_sync(*workload, seconds));
+  }
+  if (!workload->enable_nonblock()) die("enable_nonblock", BAD_FUNC_ARG);
+  if (const int ret = workload->setup(inflight, target->dev_id, rng); ret != 0) die("setup", ret);
+  return row_of(name, "nonblock",
+                asynccrypt::bench::run_async(*workload, inflight, seconds, *target));
+}
+
+// Shared inputs of the slice measurement: a signing key pair, a peer key for
+// ECDH, a digest and a signature over it.
 struct Fixture {
   WC_RNG rng;
   ecc_key priv;  // blocking, no device
@@ -129,135 +157,6 @@ struct Fixture {
   }
 };
 
-// One operation, started and finished again and again.
-struct Slot {
-  Kind kind;
-  ecc_key key;
-  ecc_nb_ctx_t nb;
-  byte sig[ECC_MAX_SIG_SIZE];
-  word32 sig_sz = 0;
-  int stat = 0;
-  byte out[80];
-  word32 out_sz = 0;
-
-  Slot(Kind k, Fixture& f, int dev_id) : kind(k) {
-    int ret = wc_ecc_init_ex(&key, nullptr, dev_id);
-    word32 idx = 0;
-    if (ret == 0) ret = wc_EccPrivateKeyDecode(f.der, &idx, &key, f.der_sz);
-    if (ret != 0) die("key decode", ret);
-    wc_ecc_set_nonblock(&key, &nb);
-  }
-  ~Slot() { wc_ecc_free(&key); }
-  Slot(const Slot&) = delete;
-  Slot& operator=(const Slot&) = delete;
-
-  // The first call records the operation (WC_PENDING_E); the call after its
-  // completion collects the result (wolfCrypt's call-again convention).
-  int call(Fixture& f) {
-    switch (kind) {
-      case Kind::kSign:
-        sig_sz = sizeof sig;
-        return wc_ecc_sign_hash(f.digest, sizeof f.digest, sig, &sig_sz, &f.rng, &key);
-      case Kind::kVerify:
-        return wc_ecc_verify_hash(f.sig, f.sig_sz, f.digest, sizeof f.digest, &stat, &key);
-      case Kind::kEcdh:
-        out_sz = sizeof out;
-        return wc_ecc_shared_secret(&key, &f.peer, out, &out_sz);
-    }
-    return BAD_FUNC_ARG;
-  }
-};
-
-double blocking_run(Kind kind, Fixture& f, double seconds, std::vector<double>& lat) {
-  int stat = 0;
-  byte sig[ECC_MAX_SIG_SIZE];
-  byte out[80];
-  long ops = 0;
-  const auto t0 = Clock::now();
-  const auto end = t0 + std::chrono::duration<double>(seconds);
-  while (Clock::now() < end) {
-    const auto s = Clock::now();
-    int ret = 0;
-    word32 sz = sizeof sig;
-    word32 out_sz = sizeof out;
-    switch (kind) {
-      case Kind::kSign:
-        ret = wc_ecc_sign_hash(f.digest, sizeof f.digest, sig, &sz, &f.rng, &f.priv);
-        break;
-      case Kind::kVerify:
-        ret = wc_ecc_verify_hash(f.sig, f.sig_sz, f.digest, sizeof f.digest, &stat, &f.priv);
-        if (ret == 0 && stat != 1) ret = SIG_VERIFY_E;
-        break;
-      case Kind::kEcdh:
-        ret = wc_ecc_shared_secret(&f.priv, &f.peer, out, &out_sz);
-        break;
-    }
-    if (ret != 0) die("blocking op", ret);
-    lat.push_back(us_since(s));
-    ++ops;
-  }
-  return static_cast<double>(ops) / (us_since(t0) / 1e6);
-}
-
-// Runs the slots through the device until `seconds` passed; returns
-// completed operations per second and fills the poll durations.
-double nonblock_run(std::vector<std::unique_ptr<Slot>>& slots, Fixture& f, double seconds,
-                    std::vector<double>& polls, long* total_polls) {
-  WOLF_EVENT_QUEUE queue;
-  if (wolfEventQueue_Init(&queue) != 0) die("wolfEventQueue_Init", -1);
-  auto start = [&](Slot& s) {
-    const int ret = s.call(f);
-    if (ret != WC_PENDING_E) die("start (expected WC_PENDING_E)", ret);
-    const int h = wc_AsyncHandle(&s.key.asyncDev, &queue, WC_ASYNC_FLAG_CALL_AGAIN);
-    if (h != 0) die("wc_AsyncHandle", h);
-  };
-  for (auto& s : slots) start(*s);
-  long ops = 0;
-  long n_polls = 0;
-  std::vector<WOLF_EVENT*> events(slots.size());
-  const auto t0 = Clock::now();
-  const auto end = t0 + std::chrono::duration<double>(seconds);
-  bool stopping = false;
-  long outstanding = static_cast<long>(slots.size());
-  while (outstanding > 0) {
-    int count = 0;
-    const auto s = Clock::now();
-    const int ret =
-        wolfAsync_EventQueuePoll(&queue, nullptr, events.data(), static_cast<int>(events.size()),
-                                 WOLF_POLL_FLAG_CHECK_HW, &count);
-    polls.push_back(us_since(s));
-    ++n_polls;
-    if (ret != 0) die("wolfAsync_EventQueuePoll", ret);
-    if (!stopping && Clock::now() >= end) stopping = true;
-    for (int i = 0; i < count; ++i) {
-      WC_ASYNC_DEV* dev = static_cast<WC_ASYNC_DEV*>(events[i]->context);
-      Slot* slot = nullptr;
-      for (auto& c : slots) {
-        if (&c->key.asyncDev == dev) slot = c.get();
-      }
-      if (slot == nullptr) die("unknown event", -1);
-      if (events[i]->ret != 0) die("operation", events[i]->ret);
-      const int r = slot->call(f);  // collects the result
-      if (r != 0) {
-        std::fprintf(stderr, "%s: state %d ev state %d\n", kind_name(slot->kind), slot->key.state,
-                     events[i]->state);
-        die("collect", r);
-      }
-      if (slot->kind == Kind::kVerify && slot->stat != 1) die("verify result", slot->stat);
-      ++ops;
-      if (stopping) {
-        --outstanding;
-      } else {
-        start(*slot);
-      }
-    }
-  }
-  const double elapsed = us_since(t0) / 1e6;
-  wolfEventQueue_Free(&queue);
-  *total_polls = n_polls;
-  return static_cast<double>(ops) / elapsed;
-}
-
 // Times single non-blocking steps without a device.
 Row slice_row(Kind kind, Fixture& f, int ops) {
   ecc_key key;
@@ -280,7 +179,7 @@ Row slice_row(Kind kind, Fixture& f, int ops) {
     if (ret == 0) ret = mp_read_unsigned_bin(&vs, sb, sl);
     if (ret != 0) die("wc_ecc_sig_to_rs", ret);
   }
-  std::vector<double> t;
+  asynccrypt::bench::Latencies t;
   t.reserve(static_cast<std::size_t>(ops) * 20000);
   for (int i = 0; i < ops; ++i) {
     // wolfSSL 5.5.4 leaves the sign/verify step counter at "done": reset it.
@@ -302,7 +201,7 @@ Row slice_row(Kind kind, Fixture& f, int ops) {
           ret = wc_ecc_shared_secret_ex(&key, &f.peer.pubkey, out, &out_sz);
           break;
       }
-      t.push_back(us_since(t_start));
+      t.add(us_since(t_start));
     } while (ret == FP_WOULDBLOCK);
   }
   mp_clear(&r);
@@ -312,7 +211,9 @@ Row slice_row(Kind kind, Fixture& f, int ops) {
   wc_ecc_free(&key);
   Row row{kind_name(kind), "slice"};
   row.polls_per_op = static_cast<double>(t.size()) / ops;
-  fill_latency(row, t);
+  row.max_poll_us = t.max();
+  row.p99_poll_us = t.percentile(99);
+  row.p50_poll_us = t.percentile(50);
   return row;
 }
 
@@ -360,46 +261,39 @@ int main(int argc, char** argv) {
   int budget_us = 0;
   (void)asynccrypt_DevGetSliceBudget(dev_id, &slices, &budget_us);
   Fixture f(o.curve_bytes);
+  const int bits = o.curve_bytes * 8;
+  WOLF_EVENT_QUEUE queue;
+  if (const int ret = wolfEventQueue_Init(&queue); ret != 0) die("wolfEventQueue_Init", ret);
+  asynccrypt::bench::AsyncTarget target;
+  target.dev_id = dev_id;
+  target.queue = &queue;
+  target.queue_fd = asynccrypt_QueueFd(&queue);
+  if (target.queue_fd < 0) die("asynccrypt_QueueFd", target.queue_fd);
   std::vector<Row> rows;
-  const Kind kinds[] = {Kind::kSign, Kind::kVerify, Kind::kEcdh};
-  for (Kind k : kinds) {
-    std::vector<double> lat;
-    Row b{kind_name(k), "blocking"};
-    b.ops_per_s = blocking_run(k, f, o.seconds, lat);
-    b.polls_per_op = 1;
-    fill_latency(b, lat);
+  const struct {
+    EccOp op;
+    const char* name;
+  } ops[] = {{EccOp::kSign, "sign"},
+             {EccOp::kVerify, "verify"},
+             {EccOp::kAgree, "ecdh"},
+             {EccOp::kKeygen, "keygen"}};
+  for (const auto& op : ops) {
+    const Row b = measure(op.op, op.name, bits, 1, o.seconds, &f.rng, nullptr);
     rows.push_back(b);
-
-    std::vector<std::unique_ptr<Slot>> slots;
-    for (int i = 0; i < o.inflight; ++i) slots.push_back(std::make_unique<Slot>(k, f, dev_id));
-    std::vector<double> polls;
-    long n_polls = 0;
-    Row n{kind_name(k), "nonblock"};
-    n.ops_per_s = nonblock_run(slots, f, o.seconds, polls, &n_polls);
-    n.polls_per_op = static_cast<double>(n_polls) / (n.ops_per_s * o.seconds);
-    n.ratio = n.ops_per_s / b.ops_per_s;
-    fill_latency(n, polls);
+    Row n = measure(op.op, op.name, bits, o.inflight, o.seconds, &f.rng, &target);
+    n.ratio = b.ops_per_s > 0 ? n.ops_per_s / b.ops_per_s : 0;
     rows.push_back(n);
   }
-  {
-    std::vector<std::unique_ptr<Slot>> slots;
-    for (int i = 0; i < o.inflight; ++i) {
-      for (Kind k : kinds) slots.push_back(std::make_unique<Slot>(k, f, dev_id));
-    }
-    std::vector<double> polls;
-    long n_polls = 0;
-    Row m{"mixed", "nonblock"};
-    m.ops_per_s = nonblock_run(slots, f, o.seconds, polls, &n_polls);
-    m.polls_per_op = static_cast<double>(n_polls) / (m.ops_per_s * o.seconds);
-    fill_latency(m, polls);
-    rows.push_back(m);
-  }
+  // Object i of the mixed workload signs, verifies or agrees by i % 3.
+  rows.push_back(measure(EccOp::kMixed, "mixed", bits, 3 * o.inflight, o.seconds, &f.rng, &target));
+  asynccrypt_QueueRelease(&queue);
+  wolfEventQueue_Free(&queue);
+  const Kind kinds[] = {Kind::kSign, Kind::kVerify, Kind::kEcdh};
   if (o.slices) {
     for (Kind k : kinds) rows.push_back(slice_row(k, f, 20));
   }
   wolfAsync_DevClose(&dev_id);
 
-  const int bits = o.curve_bytes * 8;
   if (o.json) {
     std::printf(
         "{\"curve\":\"P-%d\",\"spec\":\"%s\",\"slices\":%d,\"budget_us\":%d,"

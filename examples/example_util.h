@@ -1,10 +1,12 @@
-// Small helpers the example programs share: option parsing, loopback sockets
-// and RAII owners for wolfSSL objects. Header-only so that each example stays
-// one translation unit.
+// Small helpers the example programs share: option parsing, loopback sockets, the TLS context
+// setup and the README's retry loop. The device, wolfSSL object and fd owners come from the
+// asynccrypt C++ API (include/asynccrypt/). Header-only so that each example stays one
+// translation unit.
 #pragma once
 
 // options.h fixes wolfSSL's structure layouts: it must come first.
 #include <wolfssl/options.h>
+
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/async.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
@@ -19,12 +21,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "asynccrypt/device.h"
 #include "asynccrypt/fd.h"
+#include "asynccrypt/wolfssl_handles.h"
 
 namespace example {
 
@@ -137,47 +141,8 @@ inline Fd connect_loopback(int port) {
   return fd;
 }
 
-// Owners for wolfSSL objects.
-struct CtxFree {
-  void operator()(WOLFSSL_CTX* ctx) const { wolfSSL_CTX_free(ctx); }
-};
-struct SslFree {
-  void operator()(WOLFSSL* ssl) const { wolfSSL_free(ssl); }
-};
-using CtxPtr = std::unique_ptr<WOLFSSL_CTX, CtxFree>;
-using SslPtr = std::unique_ptr<WOLFSSL, SslFree>;
-
-// AsyncDevice opens the default asynccrypt device and closes it when done.
-class AsyncDevice {
- public:
-  AsyncDevice() = default;
-  AsyncDevice(const AsyncDevice&) = delete;
-  AsyncDevice& operator=(const AsyncDevice&) = delete;
-  ~AsyncDevice() {
-    if (id_ != INVALID_DEVID) wolfAsync_DevClose(&id_);
-  }
-  // open returns wolfAsync_DevOpen's code (0 on success).
-  int open() { return wolfAsync_DevOpen(&id_); }
-  int id() const { return id_; }
-
- private:
-  int id_ = INVALID_DEVID;
-};
-
-// WolfSslLibrary brackets wolfSSL_Init and wolfSSL_Cleanup.
-class WolfSslLibrary {
- public:
-  WolfSslLibrary() : status_(wolfSSL_Init()) {}
-  WolfSslLibrary(const WolfSslLibrary&) = delete;
-  WolfSslLibrary& operator=(const WolfSslLibrary&) = delete;
-  ~WolfSslLibrary() {
-    if (status_ == WOLFSSL_SUCCESS) wolfSSL_Cleanup();
-  }
-  bool ok() const { return status_ == WOLFSSL_SUCCESS; }
-
- private:
-  int status_;
-};
+using CtxPtr = asynccrypt::CtxPtr;
+using SslPtr = asynccrypt::SslPtr;
 
 // error_text describes a wolfSSL or wolfCrypt error code.
 inline std::string error_text(int err) {
@@ -187,10 +152,11 @@ inline std::string error_text(int err) {
   return std::string(buf) + " (" + std::to_string(err) + ")";
 }
 
-// io_with_async_retry runs `op` (a wolfSSL_read or wolfSSL_write) in the
-// README's retry style: while the record layer reports WC_PENDING_E, poll
-// the device and call again. *pending counts those retries. Returns op's
-// last result; on failure *err holds wolfSSL_get_error.
+// io_with_async_retry runs `op` (wolfSSL_connect, wolfSSL_accept,
+// wolfSSL_read or wolfSSL_write) in the README's retry style: while
+// wolfSSL reports WC_PENDING_E, poll the device and call again. *pending
+// counts those retries. Returns op's last result; on failure *err holds
+// wolfSSL_get_error.
 template <typename Op>
 int io_with_async_retry(WOLFSSL* ssl, Op op, int* pending, int* err) {
   int ret;
@@ -206,6 +172,182 @@ int io_with_async_retry(WOLFSSL* ssl, Op op, int* pending, int* err) {
     }
   } while (*err == WC_PENDING_E);
   return ret;
+}
+
+// Side is which end of the connection a program plays.
+enum class Side { kClient, kServer };
+
+inline const char* program_name(Side side) {
+  return side == Side::kClient ? "tls_client" : "tls_server";
+}
+
+// TlsSetup is what both programs hold while they run. Members go in reverse
+// order: the context first, then the device its crypto went to, then wolfSSL.
+struct TlsSetup {
+  asynccrypt::WolfSslLibrary library;
+  asynccrypt::DeviceHandle device;
+  CtxPtr ctx;
+};
+
+// load_cert_and_key makes `cert`/`key` (PEM files) the context's own.
+inline bool load_cert_and_key(WOLFSSL_CTX* ctx, const std::string& cert, const std::string& key,
+                              Side side) {
+  if (wolfSSL_CTX_use_certificate_file(ctx, cert.c_str(), WOLFSSL_FILETYPE_PEM) !=
+          WOLFSSL_SUCCESS ||
+      wolfSSL_CTX_use_PrivateKey_file(ctx, key.c_str(), WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
+    std::fprintf(stderr, "%s: cannot load %s / %s\n", program_name(side), cert.c_str(),
+                 key.c_str());
+    return false;
+  }
+  return true;
+}
+
+// setup_tls initialises wolfSSL, opens the default asynccrypt device
+// ($ASYNCCRYPT_DEVICE, else the simulator) and makes a context for `opt`
+// whose crypto goes to that device: the server with its certificate (and,
+// with -m, requiring a client certificate), the client trusting the test CA
+// (and, with -m, presenting its certificate). nullopt, after printing why,
+// on failure.
+inline std::optional<TlsSetup> setup_tls(Side side, const TlsOptions& opt) {
+  const char* const name = program_name(side);
+  TlsSetup t;
+  auto library = asynccrypt::WolfSslLibrary::init();
+  if (!library) {
+    std::fprintf(stderr, "%s: %s\n", name, library.error().describe().c_str());
+    return std::nullopt;
+  }
+  t.library = std::move(*library);
+  auto device = asynccrypt::DeviceHandle::open_default();
+  if (!device) {
+    std::fprintf(stderr, "%s: async device open failed: %s\n", name,
+                 device.error().describe().c_str());
+    return std::nullopt;
+  }
+  t.device = std::move(*device);
+
+  const bool client = side == Side::kClient;
+  WOLFSSL_METHOD* method =
+      opt.version == 13 ? (client ? wolfTLSv1_3_client_method() : wolfTLSv1_3_server_method())
+                        : (client ? wolfTLSv1_2_client_method() : wolfTLSv1_2_server_method());
+  t.ctx.reset(wolfSSL_CTX_new(method));
+  if (!t.ctx) {
+    std::fprintf(stderr, "%s: wolfSSL_CTX_new failed\n", name);
+    return std::nullopt;
+  }
+  WOLFSSL_CTX* const ctx = t.ctx.get();
+  // Own certificate: always for the server, with -m for the client.
+  if (!client && !load_cert_and_key(ctx, opt.cert_dir + "/server-" + opt.key_type + "-cert.pem",
+                                    opt.cert_dir + "/server-" + opt.key_type + "-key.pem", side)) {
+    return std::nullopt;
+  }
+  if (client && opt.mutual &&
+      !load_cert_and_key(ctx, opt.cert_dir + "/client-cert.pem", opt.cert_dir + "/client-key.pem",
+                         side)) {
+    return std::nullopt;
+  }
+  // The peer is verified against the test CA: always by the client, with
+  // -m by the server (which then insists on a certificate).
+  if (client || opt.mutual) {
+    const std::string ca = opt.cert_dir + "/ca-cert.pem";
+    if (wolfSSL_CTX_load_verify_locations(ctx, ca.c_str(), nullptr) != WOLFSSL_SUCCESS) {
+      std::fprintf(stderr, "%s: cannot load CA %s\n", name, ca.c_str());
+      return std::nullopt;
+    }
+    wolfSSL_CTX_set_verify(
+        ctx,
+        client ? WOLFSSL_VERIFY_PEER : WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+        nullptr);
+  } else {
+    wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_NONE, nullptr);
+  }
+  // Every WOLFSSL made from this context sends its crypto to the device.
+  if (wolfSSL_CTX_SetDevId(ctx, t.device.id()) != WOLFSSL_SUCCESS) {
+    std::fprintf(stderr, "%s: wolfSSL_CTX_SetDevId failed\n", name);
+    return std::nullopt;
+  }
+  return t;
+}
+
+// new_connection makes a WOLFSSL from `ctx` on the connected socket `fd`;
+// null, after printing why, on failure.
+inline SslPtr new_connection(WOLFSSL_CTX* ctx, int fd, Side side) {
+  SslPtr ssl(wolfSSL_new(ctx));
+  if (!ssl || wolfSSL_set_fd(ssl.get(), fd) != WOLFSSL_SUCCESS) {
+    std::fprintf(stderr, "%s: wolfSSL_new/set_fd failed\n", program_name(side));
+    return nullptr;
+  }
+  return ssl;
+}
+
+// handshake runs wolfSSL_connect (client) or wolfSSL_accept (server) in the
+// README's loop: a pending handshake is not an error; poll the device for
+// this connection's events and call again. Prints the outcome and
+// "handshake_pending=N" (how often it was suspended), which the test driver
+// checks. False, after printing why, when the handshake failed.
+inline bool handshake(WOLFSSL* ssl, Side side) {
+  const char* const name = program_name(side);
+  int pending = 0;
+  int err = 0;
+  const int ret = io_with_async_retry(
+      ssl, [&] { return side == Side::kClient ? wolfSSL_connect(ssl) : wolfSSL_accept(ssl); },
+      &pending, &err);
+  if (ret != WOLFSSL_SUCCESS) {
+    std::fprintf(stderr, "%s: %s failed: %s\n", name,
+                 side == Side::kClient ? "wolfSSL_connect" : "wolfSSL_accept",
+                 error_text(err != 0 ? err : ret).c_str());
+    return false;
+  }
+  std::printf("%s: handshake done: %s, %s, suspended %d times on WC_PENDING_E\n", name,
+              wolfSSL_get_version(ssl), wolfSSL_get_cipher(ssl), pending);
+  std::printf("handshake_pending=%d\n", pending);
+  return true;
+}
+
+// send_message writes `msg` in the README's retry loop, adding the
+// suspensions to *io_pending. False, after printing why, on failure.
+inline bool send_message(WOLFSSL* ssl, std::string_view msg, Side side, int* io_pending) {
+  int err = 0;
+  const int ret = io_with_async_retry(
+      ssl, [&] { return wolfSSL_write(ssl, msg.data(), static_cast<int>(msg.size())); }, io_pending,
+      &err);
+  if (ret != static_cast<int>(msg.size())) {
+    std::fprintf(stderr, "%s: wolfSSL_write failed: %s\n", program_name(side),
+                 error_text(err).c_str());
+    return false;
+  }
+  return true;
+}
+
+// receive_message reads one record in the README's retry loop (adding the
+// suspensions to *io_pending), checks that it says `want` and prints it.
+// False, after printing why, on failure or another message.
+inline bool receive_message(WOLFSSL* ssl, std::string_view want, Side side, int* io_pending) {
+  const char* const name = program_name(side);
+  char buf[256] = {};
+  int err = 0;
+  const int ret = io_with_async_retry(
+      ssl, [&] { return wolfSSL_read(ssl, buf, sizeof(buf) - 1); }, io_pending, &err);
+  if (ret <= 0) {
+    std::fprintf(stderr, "%s: wolfSSL_read failed: %s\n", name, error_text(err).c_str());
+    return false;
+  }
+  const std::string_view got(buf, static_cast<size_t>(ret));
+  if (got != want) {
+    std::fprintf(stderr, "%s: unexpected message \"%.*s\"\n", name, static_cast<int>(got.size()),
+                 got.data());
+    return false;
+  }
+  std::printf("%s: received \"%.*s\"\n", name, static_cast<int>(got.size()), got.data());
+  return true;
+}
+
+// tls_main is the main of both programs: parse the options, ignore SIGPIPE
+// (a peer that hangs up first must not kill us on a write), then run.
+inline int tls_main(int argc, char** argv, int (*run)(const TlsOptions&)) {
+  TlsOptions opt;
+  if (!parse_tls_options(argc, argv, &opt)) return 2;
+  std::signal(SIGPIPE, SIG_IGN);
+  return run(opt);
 }
 
 // The messages the client and the server exchange.

@@ -1,8 +1,9 @@
 // Example: RSA-2048 on the asynccrypt device with the README's wolfCrypt
 // pattern: each call that answers WC_PENDING_E is waited for with
 // wc_AsyncWait(..., WC_ASYNC_FLAG_CALL_AGAIN) and then made again, which
-// collects the result. Runs public encrypt + private decrypt and sign +
-// verify, checks both round trips and prints how often each call pended.
+// collects the result (asynccrypt::call_and_wait in the C++ API). Runs
+// public encrypt + private decrypt and sign + verify, checks both round
+// trips and prints how often each call pended.
 //
 // usage: rsa_wait [-r]
 //   -r  fail unless the device suspended at least one operation
@@ -23,11 +24,15 @@
 #include <cstring>
 #include <string_view>
 
+#include "asynccrypt/device.h"
+#include "asynccrypt/event.h"
+
 namespace {
 
 constexpr std::string_view kMessage = "asynccrypt: RSA on an asynchronous device";
 
-// Owners that release wolfCrypt objects on every path out of run().
+// Owners that release wolfCrypt objects on every path out of run(); the
+// device's owner is asynccrypt::DeviceHandle.
 class Rng {
  public:
   Rng() : status_(wc_InitRng(&rng_)) {}
@@ -42,21 +47,6 @@ class Rng {
  private:
   WC_RNG rng_;
   int status_;
-};
-
-class Device {
- public:
-  Device() = default;
-  Device(const Device&) = delete;
-  Device& operator=(const Device&) = delete;
-  ~Device() {
-    if (id_ != INVALID_DEVID) wolfAsync_DevClose(&id_);
-  }
-  int open() { return wolfAsync_DevOpen(&id_); }
-  int id() const { return id_; }
-
- private:
-  int id_ = INVALID_DEVID;
 };
 
 class Key {
@@ -80,10 +70,9 @@ void report_failure(const char* what, int ret) {
 }
 
 int run(bool require_pending) {
-  Device device;
-  int ret = device.open();
-  if (ret != 0) {
-    report_failure("wolfAsync_DevOpen", ret);
+  auto device = asynccrypt::DeviceHandle::open_default();
+  if (!device) {
+    std::fprintf(stderr, "rsa_wait: %s\n", device.error().describe().c_str());
     return 1;
   }
   Rng rng;
@@ -92,7 +81,7 @@ int run(bool require_pending) {
     return 1;
   }
   // The key carries the device id: its operations go to the device.
-  Key key(device.id());
+  Key key(device->id());
   if (key.status() != 0) {
     report_failure("wc_InitRsaKey_ex", key.status());
     return 1;
@@ -100,14 +89,14 @@ int run(bool require_pending) {
   RsaKey* const k = key.get();
 
   word32 idx = 0;
-  ret = wc_RsaPrivateKeyDecode(client_key_der_2048, &idx, k,
-                               static_cast<word32>(sizeof_client_key_der_2048));
+  int ret = wc_RsaPrivateKeyDecode(client_key_der_2048, &idx, k,
+                                   static_cast<word32>(sizeof_client_key_der_2048));
   if (ret == 0) ret = wc_RsaSetRNG(k, rng.get());  // blinding needs it
   if (ret != 0) {
     report_failure("decoding the RSA-2048 key", ret);
     return 1;
   }
-  std::printf("rsa_wait: device %d, RSA-%d key decoded\n", device.id(), wc_RsaEncryptSize(k) * 8);
+  std::printf("rsa_wait: device %d, RSA-%d key decoded\n", device->id(), wc_RsaEncryptSize(k) * 8);
 
   const auto* in = reinterpret_cast<const byte*>(kMessage.data());
   const auto in_len = static_cast<word32>(kMessage.size());
@@ -116,85 +105,57 @@ int run(bool require_pending) {
   std::array<byte, 256> sig{};
   std::array<byte, 256> recovered{};
   int total_pending = 0;
-
-  // Public encrypt, in the README's shape. ret is 0 on entry, so the first
-  // wc_AsyncWait passes it through and the call is made; each WC_PENDING_E
-  // is waited for and the call made again to collect the result.
   int pending = 0;
-  do {
-    ret = wc_AsyncWait(ret, &k->asyncDev, WC_ASYNC_FLAG_CALL_AGAIN);
-    if (ret >= 0) {
-      ret = wc_RsaPublicEncrypt(in, in_len, cipher.data(), static_cast<word32>(cipher.size()), k,
-                                rng.get());
-      if (ret == WC_PENDING_E) ++pending;
-    }
-  } while (ret == WC_PENDING_E);
-  if (ret < 0) {
-    report_failure("wc_RsaPublicEncrypt", ret);
-    return 1;
-  }
-  const auto cipher_len = static_cast<word32>(ret);
-  std::printf("rsa_wait: public encrypt: %u bytes, pended %d times\n", cipher_len, pending);
-  total_pending += pending;
 
-  pending = 0;
-  ret = 0;
-  do {
-    ret = wc_AsyncWait(ret, &k->asyncDev, WC_ASYNC_FLAG_CALL_AGAIN);
-    if (ret >= 0) {
-      ret = wc_RsaPrivateDecrypt(cipher.data(), cipher_len, plain.data(),
-                                 static_cast<word32>(plain.size()), k);
-      if (ret == WC_PENDING_E) ++pending;
-    }
-  } while (ret == WC_PENDING_E);
-  if (ret < 0) {
-    report_failure("wc_RsaPrivateDecrypt", ret);
-    return 1;
-  }
-  if (static_cast<word32>(ret) != in_len || std::memcmp(plain.data(), in, in_len) != 0) {
+  // wait_for makes one call on the key in the README's shape
+  // (asynccrypt::call_and_wait): while it answers WC_PENDING_E,
+  // wc_AsyncWait(..., WC_ASYNC_FLAG_CALL_AGAIN) waits for the operation and
+  // the call is made again to collect the result. Returns that result, or -1
+  // after printing why; `pending` says how often it pended.
+  auto wait_for = [&](const char* what, auto call) {
+    const asynccrypt::Expected<int> r =
+        asynccrypt::call_and_wait(&k->asyncDev, call, what, &pending);
+    total_pending += pending;
+    if (!r) std::fprintf(stderr, "rsa_wait: %s\n", r.error().describe().c_str());
+    return r ? *r : -1;
+  };
+
+  const int encrypted = wait_for("wc_RsaPublicEncrypt", [&] {
+    return wc_RsaPublicEncrypt(in, in_len, cipher.data(), static_cast<word32>(cipher.size()), k,
+                               rng.get());
+  });
+  if (encrypted < 0) return 1;
+  const auto cipher_len = static_cast<word32>(encrypted);
+  std::printf("rsa_wait: public encrypt: %u bytes, pended %d times\n", cipher_len, pending);
+
+  const int decrypted = wait_for("wc_RsaPrivateDecrypt", [&] {
+    return wc_RsaPrivateDecrypt(cipher.data(), cipher_len, plain.data(),
+                                static_cast<word32>(plain.size()), k);
+  });
+  if (decrypted < 0) return 1;
+  if (static_cast<word32>(decrypted) != in_len || std::memcmp(plain.data(), in, in_len) != 0) {
     std::fprintf(stderr, "rsa_wait: decrypt gave back different bytes\n");
     return 1;
   }
-  std::printf("rsa_wait: private decrypt: %d bytes match, pended %d times\n", ret, pending);
-  total_pending += pending;
+  std::printf("rsa_wait: private decrypt: %d bytes match, pended %d times\n", decrypted, pending);
 
-  pending = 0;
-  ret = 0;
-  do {
-    ret = wc_AsyncWait(ret, &k->asyncDev, WC_ASYNC_FLAG_CALL_AGAIN);
-    if (ret >= 0) {
-      ret = wc_RsaSSL_Sign(in, in_len, sig.data(), static_cast<word32>(sig.size()), k, rng.get());
-      if (ret == WC_PENDING_E) ++pending;
-    }
-  } while (ret == WC_PENDING_E);
-  if (ret < 0) {
-    report_failure("wc_RsaSSL_Sign", ret);
-    return 1;
-  }
-  const auto sig_len = static_cast<word32>(ret);
+  const int signed_len = wait_for("wc_RsaSSL_Sign", [&] {
+    return wc_RsaSSL_Sign(in, in_len, sig.data(), static_cast<word32>(sig.size()), k, rng.get());
+  });
+  if (signed_len < 0) return 1;
+  const auto sig_len = static_cast<word32>(signed_len);
   std::printf("rsa_wait: sign: %u bytes, pended %d times\n", sig_len, pending);
-  total_pending += pending;
 
-  pending = 0;
-  ret = 0;
-  do {
-    ret = wc_AsyncWait(ret, &k->asyncDev, WC_ASYNC_FLAG_CALL_AGAIN);
-    if (ret >= 0) {
-      ret = wc_RsaSSL_Verify(sig.data(), sig_len, recovered.data(),
-                             static_cast<word32>(recovered.size()), k);
-      if (ret == WC_PENDING_E) ++pending;
-    }
-  } while (ret == WC_PENDING_E);
-  if (ret < 0) {
-    report_failure("wc_RsaSSL_Verify", ret);
-    return 1;
-  }
-  if (static_cast<word32>(ret) != in_len || std::memcmp(recovered.data(), in, in_len) != 0) {
+  const int verified = wait_for("wc_RsaSSL_Verify", [&] {
+    return wc_RsaSSL_Verify(sig.data(), sig_len, recovered.data(),
+                            static_cast<word32>(recovered.size()), k);
+  });
+  if (verified < 0) return 1;
+  if (static_cast<word32>(verified) != in_len || std::memcmp(recovered.data(), in, in_len) != 0) {
     std::fprintf(stderr, "rsa_wait: verify recovered different bytes\n");
     return 1;
   }
   std::printf("rsa_wait: verify: signature good, pended %d times\n", pending);
-  total_pending += pending;
 
   std::printf("rsa_pending=%d\n", total_pending);
   if (require_pending && total_pending == 0) {

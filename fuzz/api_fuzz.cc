@@ -78,8 +78,9 @@ std::string device_spec(Input& in) {
     case 1:
       return "sim:skip=" + std::to_string(2 + in.below(4));
     case 2:
+      // inline_us=0: every operation pends (the checks below expect it).
       return "threads:workers=" + std::to_string(1 + in.below(2)) +
-             ",depth=" + std::to_string(1 + in.below(4));
+             ",depth=" + std::to_string(1 + in.below(4)) + ",inline_us=0";
     case 3:
       return "chaos:seed=" + std::to_string(in.byte()) +
              ",maxpolls=" + std::to_string(1 + in.below(6));

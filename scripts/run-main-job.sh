@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
 # The TLS main job: perf-server and perf-client on loopback, TLS 1.3 full
-# handshakes with an RSA-2048 server certificate (mutual authentication, as
-# the original tools), once per device kind, rounds interleaved; prints one
-# comparison table of medians.
+# handshakes with an RSA-2048 server certificate, once per device kind of
+# the server, rounds interleaved; prints one comparison table of medians per
+# authentication mode:
+#   server  the server authenticates, the client does not (the web's case;
+#           the client then costs about a third of the server per handshake)
+#   mutual  both present RSA-2048 certificates (as the original tools): the
+#           client costs as much as the server, so on 2 cores the client
+#           alone takes one core and no server device can go past `none`
+# The client stays synchronous (-d none) unless CLIENT_DEVICE says otherwise,
+# so that only the server changes from row to row. After the tables, a
+# baseline: Debian 12's nginx (OpenSSL 3.0, 1 worker, TLS 1.3, the same
+# RSA-2048 certificate) loaded by the same client with --http
+# (scripts/nginx-baseline.sh; fetched with apt-get download, never installed;
+# "nginx: skipped (reason)" where that is impossible; NGINX=0 leaves it out).
 #
 #   scripts/run-main-job.sh            (after make wolfssl-fast)
 #
 # Environment: HANDSHAKES (per run, default 1500), CONCURRENCY (-N, 64),
-# ROUNDS (3), DEVICES ("none sim threads"), CLIENT_DEVICE (the client's -d;
-# default: the same device as the server), BUILD_PRESET (perf), JOBS.
+# ROUNDS (3), DEVICES ("none sim threads"), AUTHS ("server mutual"),
+# CLIENT_DEVICE (the client's -d, default none), BUILD_PRESET (perf), JOBS.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -17,6 +28,8 @@ handshakes=${HANDSHAKES:-1500}
 concurrency=${CONCURRENCY:-64}
 rounds=${ROUNDS:-3}
 read -r -a devices <<<"${DEVICES:-none sim threads}"
+read -r -a auths <<<"${AUTHS:-server mutual}"
+client_device=${CLIENT_DEVICE:-none}
 preset=${BUILD_PRESET:-perf}
 jobs=${JOBS:-$(nproc)}
 cores=$(nproc)
@@ -47,12 +60,13 @@ trap cleanup EXIT
 # field FILE NAME: a number from a tool's JSON line.
 field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | tail -1; }
 
-# run_one DEVICE ROUND: one server/client pair; appends a result line.
+# run_one AUTH DEVICE ROUND: one server/client pair; appends a result line.
 run_one() {
-  local dev=$1 round=$2 cdev=${CLIENT_DEVICE:-$1} port=
+  local auth=$1 dev=$2 round=$3 port='' auth_flag=()
+  [[ $auth == server ]] && auth_flag=(--no-client-cert)
   : >"$work/server.out"
   timeout 300 "$tool" perf-server -p 0 -n "$handshakes" -N "$concurrency" -d "$dev" -q --json \
-    >"$work/server.out" 2>"$work/server.err" &
+    "${auth_flag[@]}" >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
   for _ in $(seq 1 200); do
     port=$(sed -n 's/^perf-server: listening on port \([0-9][0-9]*\).*/\1/p' "$work/server.out" ||
@@ -66,10 +80,10 @@ run_one() {
     echo "run-main-job: perf-server ($dev) did not start" >&2
     exit 1
   fi
-  if ! timeout 300 "$tool" perf-client -p "$port" -n "$handshakes" -N "$concurrency" -d "$cdev" \
-    -q --json >"$work/client.out" 2>"$work/client.err"; then
+  if ! timeout 300 "$tool" perf-client -p "$port" -n "$handshakes" -N "$concurrency" \
+    -d "$client_device" "${auth_flag[@]}" -q --json >"$work/client.out" 2>"$work/client.err"; then
     cat "$work/client.err" >&2
-    echo "run-main-job: perf-client ($cdev) failed" >&2
+    echo "run-main-job: perf-client ($client_device) failed" >&2
     exit 1
   fi
   local rc=0
@@ -86,47 +100,114 @@ run_one() {
   scpu=$(field "$work/server.out" cpu_s_per_handshake)
   lcpu=$(field "$work/server.out" loop_cpu_s_per_handshake)
   ccpu=$(field "$work/client.out" cpu_s_per_handshake)
-  echo "$dev $hs $p99 $scpu $lcpu $ccpu" >>"$work/results"
-  printf '   round %d %-8s %8.1f handshakes/s  p99 %7.2f ms  server %.3f ms/hs  loop %.3f ms/hs  client %.3f ms/hs\n' \
-    "$round" "$dev" "$hs" "$p99" "$(awk "BEGIN{print $scpu*1000}")" \
+  echo "$auth $dev $hs $p99 $scpu $lcpu $ccpu" >>"$work/results"
+  printf '   %-6s round %d %-8s %8.1f handshakes/s  p99 %7.2f ms  server %.3f ms/hs  loop %.3f ms/hs  client %.3f ms/hs\n' \
+    "$auth" "$round" "$dev" "$hs" "$p99" "$(awk "BEGIN{print $scpu*1000}")" \
     "$(awk "BEGIN{print $lcpu*1000}")" "$(awk "BEGIN{print $ccpu*1000}")"
 }
 
-echo "== TLS 1.3, RSA-2048 server and client certificates, full handshakes:" \
-  "$handshakes per run, -N $concurrency, $rounds rounds, $cores cores shared by server and client"
-: >"$work/results"
-for round in $(seq 1 "$rounds"); do
-  for dev in "${devices[@]}"; do
-    run_one "$dev" "$round"
-  done
-done
+# run_nginx ROUND: the nginx baseline (scripts/nginx-baseline.sh) for one
+# round, server authentication only; appends to $work/nginx-results. Once
+# nginx turns out to be unavailable (status 3) it says so and is skipped.
+nginx_skip=
+run_nginx() {
+  [[ -n $nginx_skip ]] && return 0
+  local rc=0
+  scripts/nginx-baseline.sh "$tool" "$handshakes" "$concurrency" >"$work/nginx.out" \
+    2>"$work/nginx.err" || rc=$?
+  if [[ $rc -eq 3 ]]; then
+    nginx_skip=$(tail -n 1 "$work/nginx.err" | sed 's/^nginx-baseline: //')
+    return 0
+  fi
+  if [[ $rc -ne 0 ]]; then
+    cat "$work/nginx.err" >&2
+    echo "run-main-job: nginx-baseline exited $rc" >&2
+    exit 1
+  fi
+  local hs p99 scpu ccpu
+  hs=$(field "$work/nginx.out" handshakes_per_sec)
+  p99=$(field "$work/nginx.out" p99_ms)
+  scpu=$(field "$work/nginx.out" cpu_s_per_handshake)
+  ccpu=$(field "$work/nginx.out" client_cpu_s_per_handshake)
+  echo "$hs $p99 $scpu $ccpu" >>"$work/nginx-results"
+  printf '   %-6s round %d %-8s %8.1f handshakes/s  p99 %7.2f ms  server %.3f ms/hs  client %.3f ms/hs\n' \
+    server "$1" nginx "$hs" "$p99" "$(awk "BEGIN{print $scpu*1000}")" \
+    "$(awk "BEGIN{print $ccpu*1000}")"
+}
 
-# median DEVICE COLUMN: the median of one column over a device's rounds.
+# nginx_summary: the medians of the nginx rounds, or why there are none.
+nginx_summary() {
+  echo
+  if [[ -n $nginx_skip ]]; then
+    echo "nginx: skipped ($nginx_skip)"
+    return
+  fi
+  local col meds=()
+  for col in 1 2 3 4; do
+    meds+=("$(awk -v c="$col" '{ print $c }' "$work/nginx-results" | sort -g |
+      awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }')")
+  done
+  echo "Baseline, server authentication: Debian 12's nginx (OpenSSL 3.0), 1 worker, the same"
+  echo "client with --http (a GET and a 3-byte reply instead of 16 KiB each way); medians of"
+  echo "$rounds rounds; server_ms/hs: the worker process (/proc)"
+  printf '%-10s %11s %8s %11s %11s\n' server handshakes/s p99_ms server_ms/hs client_ms/hs
+  printf '%-10s %11.1f %8.2f %11.3f %11.3f\n' nginx "${meds[0]}" "${meds[1]}" \
+    "$(awk "BEGIN{print ${meds[2]}*1000}")" "$(awk "BEGIN{print ${meds[3]}*1000}")"
+}
+
+# median AUTH DEVICE COLUMN: the median of one column over the rounds.
 median() {
-  awk -v d="$1" -v c="$2" '$1 == d { print $c }' "$work/results" | sort -g |
+  awk -v a="$1" -v d="$2" -v c="$3" '$1 == a && $2 == d { print $c }' "$work/results" | sort -g |
     awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-echo
-echo "Medians of $rounds rounds (client device: ${CLIENT_DEVICE:-same as the server})"
-printf '%-10s %12s %10s %14s %14s %14s %16s %10s\n' device handshakes/s p99_ms \
-  server_ms/hs loop_ms/hs client_ms/hs machine_bound/s vs_none
-base=
-for dev in "${devices[@]}"; do
-  hs=$(median "$dev" 2)
-  [[ $dev == none ]] && base=$hs
-  p99=$(median "$dev" 3)
-  scpu=$(median "$dev" 4)
-  lcpu=$(median "$dev" 5)
-  ccpu=$(median "$dev" 6)
-  awk -v dev="$dev" -v hs="$hs" -v p99="$p99" -v s="$scpu" -v l="$lcpu" -v c="$ccpu" \
-    -v cores="$cores" -v base="${base:-}" 'BEGIN {
-      bound = (s + c) > 0 ? cores / (s + c) : 0
-      ratio = base != "" && base > 0 ? sprintf("%.2fx", hs / base) : "-"
-      printf "%-10s %12.1f %10.2f %14.3f %14.3f %14.3f %16.1f %10s\n",
-             dev, hs, p99, s * 1000, l * 1000, c * 1000, bound, ratio
-    }'
+# table AUTH: the medians of every device, with ratios to none.
+table() {
+  local auth=$1 base_hs='' base_s='' base_l=''
+  echo
+  echo "Medians of $rounds rounds, $auth authentication (client device: $client_device)"
+  printf '%-10s %11s %8s %11s %9s %11s %10s %9s %9s %9s\n' device handshakes/s p99_ms \
+    server_ms/hs loop_ms/hs client_ms/hs bound/s of_bound vs_none server_vs_none
+  for dev in "${devices[@]}"; do
+    local hs p99 scpu lcpu ccpu
+    hs=$(median "$auth" "$dev" 3)
+    p99=$(median "$auth" "$dev" 4)
+    scpu=$(median "$auth" "$dev" 5)
+    lcpu=$(median "$auth" "$dev" 6)
+    ccpu=$(median "$auth" "$dev" 7)
+    if [[ $dev == none ]]; then
+      base_hs=$hs base_s=$scpu base_l=$lcpu
+    fi
+    awk -v dev="$dev" -v hs="$hs" -v p99="$p99" -v s="$scpu" -v l="$lcpu" -v c="$ccpu" \
+      -v cores="$cores" -v bh="${base_hs:-}" -v bs="${base_s:-}" -v bl="${base_l:-}" 'BEGIN {
+        bound = (s + c) > 0 ? cores / (s + c) : 0
+        of_bound = bound > 0 ? sprintf("%.2f", hs / bound) : "-"
+        vs = bh != "" && bh > 0 ? sprintf("%.2fx", hs / bh) : "-"
+        sv = bs != "" && bs > 0 ? sprintf("%.2fx", s / bs) : "-"
+        lv = bl != "" && bl > 0 ? sprintf("%.2fx", l / bl) : "-"
+        printf "%-10s %11.1f %8.2f %11.3f %5.3f %-5s %11.3f %10.1f %9s %9s %9s\n",
+               dev, hs, p99, s * 1000, l * 1000, "(" lv ")", c * 1000, bound, of_bound, vs, sv
+      }'
+  done
+}
+
+echo "== TLS 1.3 full handshakes, RSA-2048 server certificate: $handshakes per run," \
+  "-N $concurrency, $rounds rounds, $cores cores shared by server and client"
+: >"$work/results"
+for round in $(seq 1 "$rounds"); do
+  for auth in "${auths[@]}"; do
+    for dev in "${devices[@]}"; do
+      run_one "$auth" "$dev" "$round"
+    done
+  done
+  [[ ${NGINX:-1} == 1 ]] && run_nginx "$round"
 done
+for auth in "${auths[@]}"; do
+  table "$auth"
+done
+[[ ${NGINX:-1} == 1 ]] && nginx_summary
 echo
 echo "server_ms/hs: whole server process CPU per handshake (getrusage); loop_ms/hs: its"
-echo "event-loop thread only; machine_bound/s = $cores cores / (server + client CPU per handshake)."
+echo "event-loop thread only (in brackets: ratio to none); bound/s = $cores cores / (server +"
+echo "client CPU per handshake), the most this machine could do at those costs; of_bound ="
+echo "handshakes/s / bound/s; vs_none and server_vs_none: ratios to the none row."

@@ -12,6 +12,8 @@
 #   SOAK_SECONDS      ... or after this many seconds, whichever comes first [180]
 #   SOAK_ROUND        connections per client per round [400]
 #   SOAK_DEVICE       device of the server and the clients [threads]
+#   SOAK_SERVER_N     the server's concurrent connections (-N) [128]
+#   SOAK_FULL_N       the full-handshake client's concurrent connections (-N) [16]
 #   SOAK_ABORT_PERCENT  share of the aborting client's connections that abort [25]
 #   SOAK_RSS_SLACK_KB   allowed growth of the server's RSS [16384]; -1: report only
 #                       (sanitizer builds: ASan's quarantine holds freed memory)
@@ -35,6 +37,8 @@ target="${SOAK_HANDSHAKES:-50000}"
 limit_s="${SOAK_SECONDS:-180}"
 round_n="${SOAK_ROUND:-400}"
 device="${SOAK_DEVICE:-threads}"
+server_n="${SOAK_SERVER_N:-128}"
+full_n="${SOAK_FULL_N:-16}"
 abort_pct="${SOAK_ABORT_PERCENT:-25}"
 rss_slack_kb="${SOAK_RSS_SLACK_KB:-16384}"
 fd_slack="${SOAK_FD_SLACK:-0}"
@@ -63,7 +67,7 @@ fds() { find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0; }
 
 # The server runs until SIGTERM (-n 0) and accepts TLS 1.2 and 1.3 (-a).
-timeout $((limit_s + 120)) "$tool" perf-server -p 0 -a -n 0 -N 128 -R 1024 -W 1024 -q --json \
+timeout $((limit_s + 120)) "$tool" perf-server -p 0 -a -n 0 -N "$server_n" -R 1024 -W 1024 -q --json \
   -d "$device" >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!  # timeout's; it passes SIGTERM on to the server
 pid=          # the server's own, for /proc
@@ -96,7 +100,7 @@ handshakes=0 resumed=0 aborted=0 client_errors=0 rounds=0
 while ((handshakes < target && $(date +%s) - start < limit_s)); do
   rounds=$((rounds + 1))
   rc_a=0 rc_b=0 rc_c=0
-  client full -v 4 -n "$round_n" -N 16 & pa=$!
+  client full -v 4 -n "$round_n" -N "$full_n" & pa=$!
   client resume -v 3 -r -n "$round_n" -N 8 & pb=$!
   client abort -v $((3 + rounds % 2)) -n "$round_n" -N 8 --abort-handshake 4 \
     --abort-percent "$abort_pct" --seed "$rounds" & pc=$!

@@ -6,6 +6,7 @@
 #include <utility>
 
 namespace asynccrypt {
+inline namespace api {
 
 // Fd owns a file descriptor and closes it when destroyed or reset.
 class Fd {
@@ -35,4 +36,5 @@ class Fd {
   int fd_ = -1;
 };
 
+}  // namespace api
 }  // namespace asynccrypt

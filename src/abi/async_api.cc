@@ -50,8 +50,8 @@ int next_bind_cpu() {
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) == 0) return 0;
-  const unsigned n = next.fetch_add(1, std::memory_order_relaxed) %
-                     static_cast<unsigned>(CPU_COUNT(&set));
+  const unsigned n =
+      next.fetch_add(1, std::memory_order_relaxed) % static_cast<unsigned>(CPU_COUNT(&set));
   for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; ++cpu) {
     if (CPU_ISSET(cpu, &set) && static_cast<unsigned>(seen++) == n) return cpu;
   }
@@ -98,8 +98,8 @@ int wolfAsync_DevOpenThread(int* devId, void* threadId) {
   // instance index): each thread opened here goes to the next CPU this
   // process may run on, unless the spec names one with cpu=N.
   if (threadId != nullptr && spec.find("cpu=") == std::string::npos) {
-    spec += (spec.find(':') == std::string::npos ? ":cpu=" : ",cpu=") +
-            std::to_string(next_bind_cpu());
+    spec +=
+        (spec.find(':') == std::string::npos ? ":cpu=" : ",cpu=") + std::to_string(next_bind_cpu());
   }
 #endif
   const int ret = asynccrypt_DevOpenSpec(devId, spec.c_str(), threadId);
@@ -134,6 +134,7 @@ int asynccrypt_DevGetStats(int devId, asynccrypt_DevStats* stats) {
   stats->submitted = c.submitted.load(std::memory_order_relaxed);
   stats->completed = c.completed.load(std::memory_order_relaxed);
   stats->inline_runs = c.inline_runs.load(std::memory_order_relaxed);
+  stats->declined = c.declined.load(std::memory_order_relaxed);
   stats->cancelled = c.cancelled.load(std::memory_order_relaxed);
   const auto in_flight = c.in_flight.load(std::memory_order_relaxed);
   stats->in_flight = in_flight > 0 ? static_cast<word32>(in_flight) : 0;
@@ -299,6 +300,9 @@ int wc_AsyncSleep(word32 ms) {
 #ifdef WOLFSSL_ASYNC_CRYPT_SW
 int wc_AsyncSwInit(WC_ASYNC_DEV* asyncDev, int type) {
   if (asyncDev == nullptr || asyncDev->sw.type != ASYNC_SW_NONE) return 0;
+  // 0 also when the device would rather not take it (an operation cheaper
+  // than a hand-over): wolfCrypt then computes it synchronously, here.
+  if (asynccrypt::engine::declines(asyncDev, type)) return 0;
   asyncDev->sw.type = static_cast<byte>(type);
   return 1;
 }

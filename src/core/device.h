@@ -31,6 +31,7 @@ struct DeviceCounters {
   std::atomic<std::uint64_t> submitted{0};
   std::atomic<std::uint64_t> completed{0};
   std::atomic<std::uint64_t> inline_runs{0};
+  std::atomic<std::uint64_t> declined{0};
   std::atomic<std::uint64_t> cancelled{0};
   std::atomic<std::int64_t> in_flight{0};
 };
@@ -76,6 +77,17 @@ class Device {
   // buffers again. The return value is ignored.
   virtual bool cancel(Op* op) {
     (void)op;
+    return false;
+  }
+
+  // Whether an operation of `type` (a WC_ASYNC_SW_TYPE) on dev's object,
+  // about to be recorded, should rather run synchronously on the caller's
+  // thread: wc_AsyncSwInit then answers 0 and wolfCrypt computes the result
+  // at once, without WC_PENDING_E. Worker devices decline operations that
+  // cost less than handing them over. Must be cheap and thread-safe.
+  virtual bool declines(const WC_ASYNC_DEV* dev, int type) {
+    (void)dev;
+    (void)type;
     return false;
   }
 

@@ -212,6 +212,13 @@ int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
   return 0;
 }
 
+bool declines(WC_ASYNC_DEV* dev, int type) {
+  std::shared_ptr<Device> device = Registry::instance().find(dev->devId);
+  if (!device || !device->declines(dev, type)) return false;
+  device->counters().declined.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int max_events,
                WOLF_EVENT_FLAG flags, int* event_count) {
   std::shared_ptr<QueueState> qs = QueueTable::instance().find(queue);

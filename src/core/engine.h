@@ -13,6 +13,10 @@ int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event);
 int poll_queue(WOLF_EVENT_QUEUE* queue, void* context_filter, WOLF_EVENT** events, int max_events,
                WOLF_EVENT_FLAG flags, int* event_count);
 
+// True when dev's device leaves an operation of `type` to the caller (see
+// Device::declines); counts it. Used by wc_AsyncSwInit.
+bool declines(WC_ASYNC_DEV* dev, int type);
+
 // wolfAsync_EventPoll after argument checks (event->dev.async is set).
 int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags);
 

@@ -1,9 +1,11 @@
 // The one place that calls back into wolfCrypt to execute a deferred operation.
 #include "wolfcrypt/execute.h"
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/des3.h>
@@ -120,10 +122,10 @@ bool is_would_block(int ret) {
   return false;
 }
 
-// The non-blocking context of the ECC key an operation uses, if it has one.
 #if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC) && defined(WC_ECC_NONBLOCK)
-ecc_nb_ctx_t* nonblock_ctx(const WC_ASYNC_SW& sw) {
-  const ecc_key* key = nullptr;
+// The ECC key whose non-blocking context an operation uses, or nullptr.
+ecc_key* nonblock_key(const WC_ASYNC_SW& sw) {
+  ecc_key* key = nullptr;
   switch (sw.type) {
     case ASYNC_SW_ECC_MAKE:
       key = sw.eccMake.key;
@@ -140,11 +142,65 @@ ecc_nb_ctx_t* nonblock_ctx(const WC_ASYNC_SW& sw) {
     default:
       break;
   }
+  return key;
+}
+
+// The non-blocking context of the ECC key an operation uses, if it has one.
+ecc_nb_ctx_t* nonblock_ctx(const WC_ASYNC_SW& sw) {
+  const ecc_key* key = nonblock_key(sw);
   return key != nullptr ? key->nb_ctx : nullptr;
 }
 #endif
 
 }  // namespace
+
+int cost_class(const WC_ASYNC_DEV* dev, int type) {
+#if !defined(NO_RSA) && defined(WC_ASYNC_ENABLE_RSA)
+  static_assert(kPublicRsaClass > 14, "WC_ASYNC_SW_TYPE values are 1..14");
+  if (dev != nullptr && type == ASYNC_SW_RSA_FUNC && dev->marker == WOLFSSL_ASYNC_MARKER_RSA) {
+    // The marker says dev is the asyncDev of an RsaKey.
+    const auto* key = reinterpret_cast<const RsaKey*>(reinterpret_cast<const char*>(dev) -
+                                                      offsetof(RsaKey, asyncDev));
+    if (key->type == RSA_PUBLIC) return kPublicRsaClass;
+  }
+#else
+  (void)dev;
+#endif
+  return type;
+}
+
+#if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC) && defined(WC_ECC_NONBLOCK)
+struct NonblockLoan {
+  ecc_key* key;
+  void* heap;
+  ecc_nb_ctx_t ctx;
+};
+
+NonblockLoan* lend_nonblock_ctx(WC_ASYNC_DEV* dev) {
+  if (dev == nullptr) return nullptr;
+  ecc_key* key = nonblock_key(dev->sw);
+  if (key == nullptr || key->nb_ctx != nullptr) return nullptr;
+  void* mem = XMALLOC(sizeof(NonblockLoan), key->heap, DYNAMIC_TYPE_TMP_BUFFER);
+  if (mem == nullptr) return nullptr;  // the operation then runs whole: slower, still right
+  auto* loan = new (mem) NonblockLoan{key, key->heap, {}};
+  wc_ecc_set_nonblock(key, &loan->ctx);
+  return loan;
+}
+
+void return_nonblock_ctx(NonblockLoan* loan) {
+  if (loan == nullptr) return;
+  // The key may have been handed another context meanwhile: leave that one.
+  if (loan->key->nb_ctx == &loan->ctx) wc_ecc_set_nonblock(loan->key, nullptr);
+  [[maybe_unused]] void* heap = loan->heap;      // unused when XFREE ignores hints
+  explicit_bzero(&loan->ctx, sizeof loan->ctx);  // it held intermediate secrets
+  loan->~NonblockLoan();
+  XFREE(loan, heap, DYNAMIC_TYPE_TMP_BUFFER);
+}
+#else
+struct NonblockLoan {};
+NonblockLoan* lend_nonblock_ctx(WC_ASYNC_DEV*) { return nullptr; }
+void return_nonblock_ctx(NonblockLoan*) {}
+#endif
 
 int execute(WC_ASYNC_DEV* dev) {
   if (dev == nullptr || dev->sw.type == ASYNC_SW_NONE) return BAD_FUNC_ARG;

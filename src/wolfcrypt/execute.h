@@ -17,6 +17,28 @@ int execute(WC_ASYNC_DEV* dev);
 // Like execute() but repeats non-blocking slices until a final result.
 int execute_to_completion(WC_ASYNC_DEV* dev);
 
+// Non-blocking ECC (WC_ECC_NONBLOCK) runs an operation in slices only when
+// its key has a non-blocking context: without one, wolfCrypt uses a context
+// of its own and runs the operation whole. wolfSSL 5.5.4 gives contexts only
+// to the keys of AllocKey, not to TLS 1.3's key-share keys, whose key
+// generation and ECDH would then take one poll of ~0.5 ms each. A slicing
+// device lends such a key a context for one operation: lend_nonblock_ctx
+// returns a loan (nullptr when there is nothing to lend: not an ECC
+// operation, a key with a context of its own, no memory, or a build without
+// WC_ECC_NONBLOCK), which must be given back with return_nonblock_ctx once
+// the operation has ended or been withdrawn, while the key still exists.
+struct NonblockLoan;
+NonblockLoan* lend_nonblock_ctx(WC_ASYNC_DEV* dev);
+void return_nonblock_ctx(NonblockLoan* loan);
+
+// The class under which a device learns what an operation of `type` on
+// dev's object costs (threads: OpCosts): the WC_ASYNC_SW_TYPE itself, except
+// that an RSA operation on a public key (a peer's certificate: tens of
+// microseconds) is told apart from one on a private key (a signature:
+// milliseconds in software) as kPublicRsaClass. Classes are below 16.
+constexpr int kPublicRsaClass = 15;
+int cost_class(const WC_ASYNC_DEV* dev, int type);
+
 // The operation's name, for messages ("RSA", "ECC sign", ...).
 const char* op_name(int sw_type);
 

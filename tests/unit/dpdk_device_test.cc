@@ -205,7 +205,11 @@ TEST(DpdkDevice, CapabilitiesNameTheOffloadedOperations) {
   EXPECT_NE(mask & ASYNCCRYPT_CAP(ASYNC_SW_AES_GCM_DECRYPT), 0u);
   EXPECT_NE(mask & ASYNCCRYPT_CAP(ASYNC_SW_AES_CBC_ENCRYPT), 0u);
   EXPECT_NE(mask & ASYNCCRYPT_CAP(ASYNC_SW_AES_CBC_DECRYPT), 0u);
-  EXPECT_EQ(mask & ASYNCCRYPT_CAP(ASYNC_SW_RSA_FUNC), 0u);
+  // Public key only where the driver has it (crypto_openssl: see
+  // dpdk_asym_test.cc); no software driver of DPDK 22.11 has ECDSA.
+  if (test_spec().find("crypto_aesni_mb") != std::string::npos) {
+    EXPECT_EQ(mask & ASYNCCRYPT_CAP(ASYNC_SW_RSA_FUNC), 0u);
+  }
   EXPECT_EQ(mask & ASYNCCRYPT_CAP(ASYNC_SW_ECC_SIGN), 0u);
   EXPECT_EQ(asynccrypt_DevCapabilities(dev.id(), nullptr), BAD_FUNC_ARG);
   EXPECT_EQ(asynccrypt_DevCapabilities(12345, &mask), NO_VALID_DEVID);
@@ -292,8 +296,10 @@ TEST(DpdkDevice, GcmMatchesWolfCryptOnRandomInputs) {
     }
   }
 #ifdef ASYNCCRYPT_HAVE_DPDK
-  // Everything but the largest sizes fits the device.
-  EXPECT_GT(dev.device()->dpdk_counters().offloaded.load(), kOps);
+  // Everything but the largest sizes fits crypto_aesni_mb (crypto_openssl
+  // takes 16-byte tags only: the others run in software).
+  EXPECT_GT(dev.device()->dpdk_counters().offloaded.load(),
+            test_spec().find("crypto_aesni_mb") != std::string::npos ? kOps : 0);
 #endif
 }
 

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "asynccrypt/device.h"
+#include "asynccrypt/queue.h"
 #include "core/queue_state.h"
 #include "core/registry.h"
 
@@ -45,6 +47,31 @@ constexpr word32 kGcmSz = 2 * WC_ASYNC_THRESH_AES_GCM;
 
 bool state_exists(WOLF_EVENT_QUEUE* queue) {
   return asynccrypt::QueueTable::instance().find(queue) != nullptr;
+}
+
+// Opens `spec`, or records why not: the caller asserts is_open().
+// The tests here want every operation to pend, so threads devices send all
+// of them to the workers (inline_us=0); threads_decline_test.cc covers the
+// declining of cheap operations.
+std::string with_all_to_workers(const std::string& spec) {
+  if (spec.rfind("threads", 0) != 0 || spec.find("inline_us=") != std::string::npos) return spec;
+  return spec + (spec.find(':') == std::string::npos ? ":" : ",") + "inline_us=0";
+}
+
+asynccrypt::DeviceHandle open_device(const char* given) {
+  auto dev = asynccrypt::DeviceHandle::open(with_all_to_workers(given));
+  if (!dev) {
+    ADD_FAILURE() << dev.error().describe();
+    return {};
+  }
+  return std::move(*dev);
+}
+
+// Decodes a DER private key into *key with one of wolfCrypt's decoders.
+template <typename Key, typename Decode>
+void decode_key(Decode decode, const byte* der, std::size_t der_sz, Key* key) {
+  word32 idx = 0;
+  EXPECT_EQ(decode(der, &idx, key, static_cast<word32>(der_sz)), 0);
 }
 
 // One key or cipher object with an operation in flight.
@@ -82,10 +109,7 @@ class RsaJob final : public Job {
  public:
   RsaJob(int dev_id, WC_RNG* rng) : rng_(rng) {
     EXPECT_EQ(wc_InitRsaKey_ex(&key_, nullptr, dev_id), 0);
-    word32 idx = 0;
-    EXPECT_EQ(wc_RsaPrivateKeyDecode(client_key_der_2048, &idx, &key_,
-                                     static_cast<word32>(sizeof_client_key_der_2048)),
-              0);
+    decode_key(wc_RsaPrivateKeyDecode, client_key_der_2048, sizeof_client_key_der_2048, &key_);
     EXPECT_EQ(wc_RsaSetRNG(&key_, rng_), 0);
   }
   ~RsaJob() override { wc_FreeRsaKey(&key_); }
@@ -103,10 +127,7 @@ class EccJob final : public Job {
  public:
   EccJob(int dev_id, WC_RNG* rng) : rng_(rng) {
     EXPECT_EQ(wc_ecc_init_ex(&key_, nullptr, dev_id), 0);
-    word32 idx = 0;
-    EXPECT_EQ(wc_EccPrivateKeyDecode(ecc_key_der_256, &idx, &key_,
-                                     static_cast<word32>(sizeof_ecc_key_der_256)),
-              0);
+    decode_key(wc_EccPrivateKeyDecode, ecc_key_der_256, sizeof_ecc_key_der_256, &key_);
   }
   ~EccJob() override { wc_ecc_free(&key_); }
   int start() override {
@@ -126,48 +147,53 @@ class EccJob final : public Job {
 class LifecycleTest : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
-    ASSERT_EQ(asynccrypt_DevOpenSpec(&dev_id_, GetParam(), nullptr), 0) << asynccrypt_LastError();
-    ASSERT_EQ(wolfEventQueue_Init(&queue_), 0);
+    dev_ = open_device(GetParam());
+    ASSERT_TRUE(dev_.is_open());
     ASSERT_EQ(wc_InitRng(&rng_), 0);
+    auto queue = asynccrypt::EventQueue::create();
+    ASSERT_TRUE(queue) << queue.error().describe();
+    queue_ = std::move(*queue);
   }
   void TearDown() override {
     jobs_.clear();
-    EXPECT_EQ(queue_.count, 0);
-    EXPECT_FALSE(state_exists(&queue_));
-    wolfEventQueue_Free(&queue_);
+    if (queue() == nullptr) return;  // SetUp failed: nothing (or only the RNG) to check
+    EXPECT_EQ(queue()->count, 0);
+    EXPECT_FALSE(state_exists(queue()));
     wc_FreeRng(&rng_);
-    wolfAsync_DevClose(&dev_id_);
+    // queue_ and dev_ (unless a test closed it) go with the fixture.
   }
+
+  WOLF_EVENT_QUEUE* queue() const { return queue_.get(); }
 
   // Starts one job of each kind, n times, each queued with wc_AsyncHandle.
   void start_all(int n) {
     for (int i = 0; i < n; ++i) {
-      jobs_.push_back(std::make_unique<AesJob>(dev_id_));
-      jobs_.push_back(std::make_unique<RsaJob>(dev_id_, &rng_));
-      jobs_.push_back(std::make_unique<EccJob>(dev_id_, &rng_));
+      jobs_.push_back(std::make_unique<AesJob>(dev_.id()));
+      jobs_.push_back(std::make_unique<RsaJob>(dev_.id(), &rng_));
+      jobs_.push_back(std::make_unique<EccJob>(dev_.id(), &rng_));
     }
     for (auto& job : jobs_) {
       ASSERT_EQ(job->start(), WC_PENDING_E);
-      ASSERT_EQ(wc_AsyncHandle(job->dev(), &queue_, WC_ASYNC_FLAG_CALL_AGAIN), 0);
+      ASSERT_EQ(wc_AsyncHandle(job->dev(), queue(), WC_ASYNC_FLAG_CALL_AGAIN), 0);
     }
-    EXPECT_EQ(queue_.count, static_cast<int>(jobs_.size()));
+    EXPECT_EQ(queue()->count, static_cast<int>(jobs_.size()));
   }
 
   int poll(WOLF_EVENT_FLAG flags = WOLF_POLL_FLAG_CHECK_HW) {
     WOLF_EVENT* events[64];
-    int count = -1;
-    EXPECT_EQ(wolfAsync_EventQueuePoll(&queue_, nullptr, events, 64, flags, &count), 0);
-    return count;
+    auto count = queue_.poll(events, 64, flags);
+    EXPECT_TRUE(count) << count.error().describe();
+    return count ? *count : -1;
   }
 
   asynccrypt_DevStats stats() {
-    asynccrypt_DevStats s{};
-    EXPECT_EQ(asynccrypt_DevGetStats(dev_id_, &s), 0);
-    return s;
+    auto s = dev_.stats();
+    EXPECT_TRUE(s) << s.error().describe();
+    return s ? *s : asynccrypt_DevStats{};
   }
 
-  int dev_id_ = INVALID_DEVID;
-  WOLF_EVENT_QUEUE queue_;
+  asynccrypt::DeviceHandle dev_;
+  asynccrypt::EventQueue queue_;
   WC_RNG rng_;
   std::vector<std::unique_ptr<Job>> jobs_;
 };
@@ -176,7 +202,7 @@ class LifecycleTest : public ::testing::TestWithParam<const char*> {
 TEST_P(LifecycleTest, FreeKeysWhileInFlight) {
   start_all(3);
   jobs_.clear();
-  EXPECT_EQ(queue_.count, 0);
+  EXPECT_EQ(queue()->count, 0);
   EXPECT_EQ(poll(), 0);
   const asynccrypt_DevStats s = stats();
   EXPECT_EQ(s.in_flight, 0u);
@@ -194,7 +220,7 @@ TEST_P(LifecycleTest, FreeKeysBetweenPolls) {
     if (next % 3 == 0) wc_AsyncSleep(1);
   }
   harvested += poll();
-  EXPECT_EQ(queue_.count, 0);
+  EXPECT_EQ(queue()->count, 0);
   EXPECT_LE(harvested, 12);
   const asynccrypt_DevStats s = stats();
   EXPECT_EQ(s.in_flight, 0u);
@@ -215,9 +241,9 @@ TEST_P(LifecycleTest, FreeKeysWithUnharvestedResults) {
     wc_AsyncSleep(0);
   }
   for (auto& job : jobs_) EXPECT_NE(job->dev()->event.state, WOLF_EVENT_STATE_PENDING);
-  EXPECT_EQ(queue_.count, 6);
+  EXPECT_EQ(queue()->count, 6);
   jobs_.clear();
-  EXPECT_EQ(queue_.count, 0);
+  EXPECT_EQ(queue()->count, 0);
   EXPECT_EQ(poll(), 0);
 }
 
@@ -225,10 +251,10 @@ TEST_P(LifecycleTest, FreeKeysWithUnharvestedResults) {
 // device lives until the last one is harvested.
 TEST_P(LifecycleTest, CloseDeviceWhileInFlight) {
   start_all(2);
-  const int closed = dev_id_;
+  const int closed = dev_.id();
   std::weak_ptr<asynccrypt::Device> device = asynccrypt::Registry::instance().find(closed);
-  wolfAsync_DevClose(&dev_id_);
-  EXPECT_EQ(dev_id_, INVALID_DEVID);
+  dev_.close();
+  EXPECT_EQ(dev_.id(), INVALID_DEVID);
   EXPECT_EQ(asynccrypt::Registry::instance().find(closed), nullptr);
   EXPECT_FALSE(device.expired());  // kept alive by its operations
   int harvested = 0;
@@ -245,11 +271,11 @@ TEST_P(LifecycleTest, CloseDeviceWhileInFlight) {
 // Close, then free the objects with their operations in flight.
 TEST_P(LifecycleTest, CloseDeviceThenFreeKeys) {
   start_all(2);
-  std::weak_ptr<asynccrypt::Device> device = asynccrypt::Registry::instance().find(dev_id_);
-  wolfAsync_DevClose(&dev_id_);
+  std::weak_ptr<asynccrypt::Device> device = asynccrypt::Registry::instance().find(dev_.id());
+  dev_.close();
   poll();
   jobs_.clear();
-  EXPECT_EQ(queue_.count, 0);
+  EXPECT_EQ(queue()->count, 0);
   EXPECT_TRUE(device.expired());
 }
 
@@ -425,14 +451,14 @@ class TlsLifecycleTest : public ::testing::TestWithParam<std::tuple<const char*,
 TEST_P(TlsLifecycleTest, FreeMidHandshakeAtEveryPendingPoint) {
   const char* spec = std::get<0>(GetParam());
   const bool tls12 = std::get<1>(GetParam());
-  int dev_id = INVALID_DEVID;
-  ASSERT_EQ(asynccrypt_DevOpenSpec(&dev_id, spec, nullptr), 0);
+  asynccrypt::DeviceHandle dev = open_device(spec);
+  ASSERT_TRUE(dev.is_open());
   int aborts = 0;
   const Teardown hows[] = {Teardown::kFreeSslThenCtx, Teardown::kFreeCtxThenSsl,
                            Teardown::kPollOnceThenFree};
   for (int abort_at = 1; abort_at < 200; ++abort_at) {
     Tls t;
-    setup_tls(t, dev_id, tls12);
+    setup_tls(t, dev.id(), tls12);
     WOLFSSL* aborted = nullptr;
     const bool hit = handshake_until(t, abort_at, &aborted);
     (void)aborted;
@@ -448,19 +474,18 @@ TEST_P(TlsLifecycleTest, FreeMidHandshakeAtEveryPendingPoint) {
     ++aborts;
   }
   EXPECT_GE(aborts, 3) << "too few pending points: is the device asynchronous?";
-  asynccrypt_DevStats s{};
-  ASSERT_EQ(asynccrypt_DevGetStats(dev_id, &s), 0);
-  EXPECT_EQ(s.in_flight, 0u);
-  wolfAsync_DevClose(&dev_id);
+  auto s = dev.stats();
+  ASSERT_TRUE(s) << s.error().describe();
+  EXPECT_EQ(s->in_flight, 0u);
 }
 
 // wolfSSL_CTX_free with an fd asked for and never released: the state
 // stays (one fd) until asynccrypt_QueueRelease, and holds no operation.
 TEST(TlsCtxLifecycle, CtxFreedWithItsFdStillHeld) {
-  int dev_id = INVALID_DEVID;
-  ASSERT_EQ(asynccrypt_DevOpenSpec(&dev_id, "chaos:seed=9", nullptr), 0);
+  asynccrypt::DeviceHandle dev = open_device("chaos:seed=9");
+  ASSERT_TRUE(dev.is_open());
   Tls t;
-  setup_tls(t, dev_id, false);
+  setup_tls(t, dev.id(), false);
   WOLF_EVENT_QUEUE* sq = &t.sctx->event_queue;
   ASSERT_GE(asynccrypt_QueueFd(sq), 0);
   WOLFSSL* aborted = nullptr;
@@ -479,7 +504,6 @@ TEST(TlsCtxLifecycle, CtxFreedWithItsFdStillHeld) {
   }
   EXPECT_EQ(asynccrypt_QueueRelease(sq), 0);  // by address: the CTX is gone
   EXPECT_FALSE(state_exists(sq));
-  wolfAsync_DevClose(&dev_id);
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, LifecycleTest, ::testing::ValuesIn(kSpecs), [](const auto& info) {

@@ -257,6 +257,64 @@ TEST_P(Curve, MakeKeyGivesAConsistentPair) {
   wc_ecc_free(&key);
 }
 
+// wolfSSL gives TLS 1.3's key-share keys no non-blocking context; the
+// simulator lends one for each operation, so they run in slices too, and
+// takes it back afterwards.
+TEST_P(Curve, KeysWithoutAContextBorrowOneForEachOperation) {
+  Device dev(kSpec);
+  ecc_key key;
+  ASSERT_EQ(wc_ecc_init_ex(&key, nullptr, dev.id()), 0);
+  int result = -1;
+  int calls = 0;
+  const int polls = run_polled(
+      &key,
+      [&] {
+        if (calls++ == 1) return 0;
+        return wc_ecc_make_key(&rng_, GetParam(), &key);
+      },
+      &result);
+  ASSERT_EQ(result, 0);
+  EXPECT_GT(polls, 20) << "key generation ran in slices";
+  EXPECT_EQ(key.nb_ctx, nullptr) << "the loan was taken back";
+  byte blocking[MAX_ECC_BYTES];
+  word32 blocking_sz = sizeof blocking;
+  ASSERT_EQ(wc_ecc_shared_secret(&b_, &key, blocking, &blocking_sz), 0);
+  byte out[MAX_ECC_BYTES];
+  word32 out_sz = sizeof out;
+  const int ecdh_polls = run_polled(
+      &key, [&] { return wc_ecc_shared_secret(&key, &b_, out, &out_sz); }, &result);
+  ASSERT_EQ(result, 0);
+  EXPECT_GT(ecdh_polls, 20) << "ECDH ran in slices";
+  EXPECT_EQ(key.nb_ctx, nullptr);
+  ASSERT_EQ(out_sz, blocking_sz);
+  EXPECT_EQ(std::memcmp(out, blocking, out_sz), 0);
+  wc_ecc_free(&key);
+}
+
+// Freeing a key half way through an operation gives the loan back (ASan
+// and valgrind would report the context otherwise) and leaves nothing
+// behind in the queue.
+TEST_P(Curve, FreeingAKeyMidOperationReturnsItsLoan) {
+  Device dev("sim:slices=1");
+  ecc_key key;
+  ASSERT_EQ(wc_ecc_init_ex(&key, nullptr, dev.id()), 0);
+  ASSERT_EQ(wc_ecc_make_key(&rng_, GetParam(), &key), WC_PENDING_E);
+  WOLF_EVENT_QUEUE queue;
+  ASSERT_EQ(wolfEventQueue_Init(&queue), 0);
+  ASSERT_EQ(wc_AsyncHandle(&key.asyncDev, &queue, WC_ASYNC_FLAG_CALL_AGAIN), 0);
+  for (int i = 0; i < 10; ++i) {
+    WOLF_EVENT* events[1];
+    int count = 0;
+    ASSERT_EQ(wolfAsync_EventQueuePoll(&queue, nullptr, events, 1, WOLF_POLL_FLAG_CHECK_HW, &count),
+              0);
+    ASSERT_EQ(count, 0) << "one slice per poll cannot finish a key in 10 polls";
+  }
+  EXPECT_NE(key.nb_ctx, nullptr) << "the key holds a loan while its operation runs";
+  wc_ecc_free(&key);
+  EXPECT_EQ(queue.count, 0) << "freeing the key unlinked its event";
+  wolfEventQueue_Free(&queue);
+}
+
 // Polls one P-256 sign takes on a device opened from `spec`.
 int sign_polls(Curve& t, const char* spec) {
   Device dev(spec);

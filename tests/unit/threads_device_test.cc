@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <vector>
@@ -34,6 +35,9 @@
 #define USE_CERT_BUFFERS_2048
 #include <wolfssl/certs_test.h>
 
+#include "asynccrypt/device.h"
+#include "asynccrypt/event.h"
+#include "asynccrypt/queue.h"
 #include "backends/threads/threads_device.h"
 #include "core/device_spec.h"
 #include "core/op.h"
@@ -61,55 +65,48 @@ Bytes random_bytes(std::mt19937& gen, std::size_t n) {
   return out;
 }
 
-// An open device, closed at scope exit.
-class DeviceHandle {
- public:
-  explicit DeviceHandle(const char* spec, void* thread_id = nullptr) {
-    ret_ = asynccrypt_DevOpenSpec(&id_, spec, thread_id);
-  }
-  ~DeviceHandle() { wolfAsync_DevClose(&id_); }
-  DeviceHandle(const DeviceHandle&) = delete;
-  DeviceHandle& operator=(const DeviceHandle&) = delete;
+// The tests here want every operation to pend, so threads devices send all
+// of them to the workers (inline_us=0); threads_decline_test.cc covers the
+// declining of cheap operations.
+std::string with_all_to_workers(const std::string& spec) {
+  if (spec.rfind("threads", 0) != 0 || spec.find("inline_us=") != std::string::npos) return spec;
+  return spec + (spec.find(':') == std::string::npos ? ":" : ",") + "inline_us=0";
+}
 
-  int ret() const { return ret_; }
-  int id() const { return id_; }
-  ThreadsDevice* device() const {
-    return dynamic_cast<ThreadsDevice*>(asynccrypt::Registry::instance().find(id_).get());
+// Opens `spec` (for `thread`, when given), or records why not: the caller
+// asserts is_open().
+asynccrypt::DeviceHandle open_device(const std::string& given,
+                                     std::optional<pthread_t> thread = std::nullopt) {
+  const std::string spec = with_all_to_workers(given);
+  auto dev = thread ? asynccrypt::DeviceHandle::open_for_thread(spec, *thread)
+                    : asynccrypt::DeviceHandle::open(spec);
+  if (!dev) {
+    ADD_FAILURE() << dev.error().describe();
+    return {};
   }
-  asynccrypt_DevStats stats() const {
-    asynccrypt_DevStats s{};
-    EXPECT_EQ(asynccrypt_DevGetStats(id_, &s), 0);
-    return s;
+  return std::move(*dev);
+}
+
+// The device behind a handle, as the threads kind (null for another kind).
+ThreadsDevice* threads_device(const asynccrypt::DeviceHandle& dev) {
+  return dynamic_cast<ThreadsDevice*>(asynccrypt::Registry::instance().find(dev.id()).get());
+}
+
+asynccrypt_DevStats stats_of(const asynccrypt::DeviceHandle& dev) {
+  auto s = dev.stats();
+  EXPECT_TRUE(s) << s.error().describe();
+  return s ? *s : asynccrypt_DevStats{};
+}
+
+// A new event queue; its completion fd is released with it.
+asynccrypt::EventQueue new_queue() {
+  auto queue = asynccrypt::EventQueue::create();
+  if (!queue) {
+    ADD_FAILURE() << queue.error().describe();
+    return {};
   }
-
- private:
-  int id_ = INVALID_DEVID;
-  int ret_ = 0;
-};
-
-// A wolfSSL event queue with asynccrypt's side state released at scope exit.
-class Queue {
- public:
-  Queue() { EXPECT_EQ(wolfEventQueue_Init(&q_), 0); }
-  ~Queue() {
-    if (fd_ >= 0) {
-      EXPECT_EQ(asynccrypt_QueueRelease(&q_), 0);
-    }
-    wolfEventQueue_Free(&q_);
-  }
-  Queue(const Queue&) = delete;
-  Queue& operator=(const Queue&) = delete;
-
-  WOLF_EVENT_QUEUE* get() { return &q_; }
-  int fd() {
-    if (fd_ < 0) fd_ = asynccrypt_QueueFd(&q_);
-    return fd_;
-  }
-
- private:
-  WOLF_EVENT_QUEUE q_{};
-  int fd_ = -1;
-};
+  return std::move(*queue);
+}
 
 // One asynchronous operation of a batch: `start` calls the wolfCrypt API;
 // when it pends, the event goes to the queue; once harvested, `again` (when
@@ -127,7 +124,7 @@ struct BatchStats {
 
 // Runs all jobs with every operation in flight at once, harvesting
 // completions through the queue on this thread (sleeping on its fd).
-BatchStats run_batch(Queue& queue, std::vector<Job>& jobs) {
+BatchStats run_batch(asynccrypt::EventQueue& queue, std::vector<Job>& jobs) {
   BatchStats stats;
   std::map<WC_ASYNC_DEV*, Job*> by_dev;
   int pending = 0;
@@ -155,10 +152,11 @@ BatchStats run_batch(Queue& queue, std::vector<Job>& jobs) {
         wolfAsync_EventQueuePoll(queue.get(), nullptr, events, 32, WOLF_POLL_FLAG_CHECK_HW, &count),
         0);
     if (count == 0) {
-      pollfd p{queue.fd(), POLLIN, 0};
-      const int n = ::poll(&p, 1, 10000);
-      EXPECT_GT(n, 0) << "no completion for 10 s";
-      if (n <= 0) return stats;
+      auto fd = queue.fd();
+      auto ready =
+          fd ? asynccrypt::wait_readable(*fd, 10000) : asynccrypt::Expected<bool>(fd.error());
+      EXPECT_TRUE(ready && *ready) << (ready ? "no completion for 10 s" : ready.error().describe());
+      if (!ready || !*ready) return stats;
       continue;
     }
     for (int i = 0; i < count; ++i) {
@@ -186,28 +184,28 @@ constexpr const char* kSpec = "threads:workers=4";
 // ---------------------------------------------------------------------------
 
 TEST(ThreadsDeviceSpec, OpensWithDefaults) {
-  DeviceHandle dev("threads");
-  ASSERT_EQ(dev.ret(), 0) << asynccrypt_LastError();
+  asynccrypt::DeviceHandle dev = open_device("threads");
+  ASSERT_TRUE(dev.is_open());
   char kind[16];
   ASSERT_EQ(asynccrypt_DevKind(dev.id(), kind, sizeof kind), 0);
   EXPECT_STREQ(kind, "threads");
-  ASSERT_NE(dev.device(), nullptr);
-  EXPECT_EQ(dev.device()->workers(), ThreadsDevice::online_cpus());
-  EXPECT_EQ(dev.device()->depth(), 256);
-  EXPECT_EQ(dev.device()->completion_batch(), ThreadsDevice::kDefaultBatch);
+  ASSERT_NE(threads_device(dev), nullptr);
+  EXPECT_EQ(threads_device(dev)->workers(), ThreadsDevice::online_cpus());
+  EXPECT_EQ(threads_device(dev)->depth(), 256);
+  EXPECT_EQ(threads_device(dev)->completion_batch(), ThreadsDevice::kDefaultBatch);
 }
 
 TEST(ThreadsDeviceSpec, OptionsAreApplied) {
-  DeviceHandle dev("threads:workers=3,depth=7");
-  ASSERT_EQ(dev.ret(), 0) << asynccrypt_LastError();
-  EXPECT_EQ(dev.device()->workers(), 3);
-  EXPECT_EQ(dev.device()->depth(), 7);
-  DeviceHandle batched("threads:batch=1");
-  ASSERT_EQ(batched.ret(), 0) << asynccrypt_LastError();
-  EXPECT_EQ(batched.device()->completion_batch(), 1) << "1: wake at every completion";
-  DeviceHandle shorthand("threads:2");
-  ASSERT_EQ(shorthand.ret(), 0) << asynccrypt_LastError();
-  EXPECT_EQ(shorthand.device()->workers(), 2);
+  asynccrypt::DeviceHandle dev = open_device("threads:workers=3,depth=7");
+  ASSERT_TRUE(dev.is_open());
+  EXPECT_EQ(threads_device(dev)->workers(), 3);
+  EXPECT_EQ(threads_device(dev)->depth(), 7);
+  asynccrypt::DeviceHandle batched = open_device("threads:batch=1");
+  ASSERT_TRUE(batched.is_open());
+  EXPECT_EQ(threads_device(batched)->completion_batch(), 1) << "1: wake at every completion";
+  asynccrypt::DeviceHandle shorthand = open_device("threads:2");
+  ASSERT_TRUE(shorthand.is_open());
+  EXPECT_EQ(threads_device(shorthand)->workers(), 2);
 }
 
 TEST(ThreadsDeviceSpec, BadOptionsFailWithAMessage) {
@@ -281,8 +279,8 @@ TEST(ThreadsDeviceSpec, CpuOptionPinsTheOpeningThread) {
   ASSERT_GE(first, 0);
   const std::string spec = "threads:workers=1,cpu=" + std::to_string(first);
   {
-    DeviceHandle dev(spec.c_str(), &self);
-    ASSERT_EQ(dev.ret(), 0) << asynccrypt_LastError();
+    asynccrypt::DeviceHandle dev = open_device(spec, self);
+    ASSERT_TRUE(dev.is_open());
     cpu_set_t now;
     ASSERT_EQ(pthread_getaffinity_np(self, sizeof now, &now), 0);
     EXPECT_EQ(CPU_COUNT(&now), 1);
@@ -290,8 +288,9 @@ TEST(ThreadsDeviceSpec, CpuOptionPinsTheOpeningThread) {
   }
   // A pool started by a pinned thread still runs on the process's CPUs.
   {
-    DeviceHandle dev(("threads:workers=5,cpu=" + std::to_string(first)).c_str(), &self);
-    ASSERT_EQ(dev.ret(), 0) << asynccrypt_LastError();
+    asynccrypt::DeviceHandle dev =
+        open_device("threads:workers=5,cpu=" + std::to_string(first), self);
+    ASSERT_TRUE(dev.is_open());
     const std::vector<pid_t> workers = worker_thread_ids();
     EXPECT_EQ(workers.size(), 5u);
     for (pid_t tid : workers) {
@@ -302,8 +301,8 @@ TEST(ThreadsDeviceSpec, CpuOptionPinsTheOpeningThread) {
   }
   // The sim kind takes the option too (it is handled for every kind).
   {
-    DeviceHandle dev(("sim:cpu=" + std::to_string(first)).c_str(), nullptr);
-    EXPECT_EQ(dev.ret(), 0) << asynccrypt_LastError();
+    asynccrypt::DeviceHandle dev = open_device("sim:cpu=" + std::to_string(first));
+    EXPECT_TRUE(dev.is_open());
   }
   ASSERT_EQ(pthread_setaffinity_np(self, sizeof saved, &saved), 0);
 
@@ -330,13 +329,13 @@ TEST(ThreadsDevicePool, OpensShareOnePoolAndCloseJoinsIt) {
   const int before = worker_thread_count();
   ASSERT_GE(before, 0);
   {
-    std::vector<std::unique_ptr<DeviceHandle>> devices;
+    std::vector<asynccrypt::DeviceHandle> devices;
     for (int i = 0; i < 4; ++i) {
-      pthread_t self = pthread_self();
-      devices.push_back(std::make_unique<DeviceHandle>("threads:workers=3,depth=5", &self));
-      ASSERT_EQ(devices.back()->ret(), 0) << asynccrypt_LastError();
+      devices.push_back(open_device("threads:workers=3,depth=5", pthread_self()));
+      ASSERT_TRUE(devices.back().is_open());
     }
-    for (auto& d : devices) EXPECT_EQ(&d->device()->pool(), &devices[0]->device()->pool());
+    for (auto& d : devices)
+      EXPECT_EQ(&threads_device(d)->pool(), &threads_device(devices[0])->pool());
     EXPECT_EQ(worker_thread_count(), before + 3);
   }
   EXPECT_EQ(worker_thread_count(), before);
@@ -494,21 +493,22 @@ TEST(ThreadsDeviceDirect, DestructionDrainsQueuedOps) {
 class ThreadsDiff : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(dev_.ret(), 0) << asynccrypt_LastError();
+    dev_ = open_device(kSpec);
+    ASSERT_TRUE(dev_.is_open());
     ASSERT_EQ(wc_InitRng(&rng_), 0);
     gen_.seed(test_seed());
   }
   void TearDown() override {
     wc_FreeRng(&rng_);
-    const auto s = dev_.stats();
+    const auto s = stats_of(dev_);
     EXPECT_EQ(s.in_flight, 0u);
     EXPECT_EQ(s.submitted, s.completed + s.cancelled);
   }
 
-  DeviceHandle dev_{kSpec};
+  asynccrypt::DeviceHandle dev_;
   WC_RNG rng_;  // shared by every operation in flight, on purpose
   std::mt19937 gen_;
-  Queue queue_;
+  asynccrypt::EventQueue queue_ = new_queue();
 };
 
 constexpr int kObjects = 16;  // operations in flight at once
@@ -518,6 +518,75 @@ void load_rsa(RsaKey* key, int dev_id) {
   ASSERT_EQ(wc_InitRsaKey_ex(key, nullptr, dev_id), 0);
   word32 idx = 0;
   ASSERT_EQ(wc_RsaPrivateKeyDecode(client_key_der_2048, &idx, key, sizeof_client_key_der_2048), 0);
+}
+
+// A job that signs `msg` with *key into *sig and, once it completes, calls
+// on_done (when set: it counts completions, checked or not) and checks the
+// signature against sync_key's (PKCS#1 v1.5 signatures are deterministic).
+Job rsa_sign_job(RsaKey* key, RsaKey* sync_key, WC_RNG* rng, const Bytes& msg, Bytes* sig,
+                 std::function<void()> on_done = nullptr) {
+  sig->assign(256, 0);
+  auto call = [=, &msg] {
+    return wc_RsaSSL_Sign(msg.data(), static_cast<word32>(msg.size()), sig->data(),
+                          static_cast<word32>(sig->size()), key, rng);
+  };
+  return Job{&key->asyncDev, call, call, [=, &msg, on_done = std::move(on_done)](int ret) {
+               if (on_done) on_done();
+               ASSERT_EQ(ret, 256);
+               Bytes expect(256);
+               ASSERT_EQ(wc_RsaSSL_Sign(msg.data(), static_cast<word32>(msg.size()), expect.data(),
+                                        256, sync_key, rng),
+                         256);
+               EXPECT_EQ(*sig, expect);
+             }};
+}
+
+// Binds *aes to dev_id with an AES-CBC key and IV for `dir` (AES_ENCRYPTION
+// or AES_DECRYPTION).
+void init_aes_cbc(Aes* aes, int dev_id, const Bytes& key, const Bytes& iv, int dir) {
+  ASSERT_EQ(wc_AesInit(aes, nullptr, dev_id), 0);
+  ASSERT_EQ(wc_AesSetKey(aes, key.data(), static_cast<word32>(key.size()), iv.data(), dir), 0);
+}
+
+// The AES-CBC encryption of `plain`, done without a device.
+Bytes sync_cbc_encrypt(const Bytes& key, const Bytes& iv, const Bytes& plain) {
+  Aes sync;
+  Bytes out(plain.size());
+  init_aes_cbc(&sync, INVALID_DEVID, key, iv, AES_ENCRYPTION);
+  EXPECT_EQ(wc_AesCbcEncrypt(&sync, out.data(), plain.data(), static_cast<word32>(plain.size())),
+            0);
+  wc_AesFree(&sync);
+  return out;
+}
+
+// A job that runs AES-CBC in the direction *aes was keyed for, from `in`
+// into *out (sized to match), and hands the result to `finish`.
+Job cbc_job(Aes* aes, int dir, const Bytes& in, Bytes* out, std::function<void(int)> finish) {
+  out->resize(in.size());
+  return Job{&aes->asyncDev,
+             [aes, dir, &in, out] {
+               const auto sz = static_cast<word32>(in.size());
+               return dir == AES_ENCRYPTION ? wc_AesCbcEncrypt(aes, out->data(), in.data(), sz)
+                                            : wc_AesCbcDecrypt(aes, out->data(), in.data(), sz);
+             },
+             nullptr, std::move(finish)};
+}
+
+// The AES-GCM encryption of `plain` (12-byte IV, 16-byte tag into *tag),
+// done without a device.
+Bytes sync_gcm_encrypt(const Bytes& key, const Bytes& iv, const Bytes& plain, const Bytes& aad,
+                       Bytes* tag) {
+  Aes sync;
+  Bytes out(plain.size());
+  tag->assign(16, 0);
+  EXPECT_EQ(wc_AesInit(&sync, nullptr, INVALID_DEVID), 0);
+  EXPECT_EQ(wc_AesGcmSetKey(&sync, key.data(), static_cast<word32>(key.size())), 0);
+  EXPECT_EQ(wc_AesGcmEncrypt(&sync, out.data(), plain.data(), static_cast<word32>(plain.size()),
+                             iv.data(), 12, tag->data(), 16, aad.empty() ? nullptr : aad.data(),
+                             static_cast<word32>(aad.size())),
+            0);
+  wc_AesFree(&sync);
+  return out;
 }
 
 TEST_F(ThreadsDiff, RsaSign) {
@@ -530,22 +599,11 @@ TEST_F(ThreadsDiff, RsaSign) {
   }
   int pended = 0;
   for (int round = 0; round < kRounds; ++round) {
-    std::vector<Bytes> msgs(kObjects), sigs(kObjects, Bytes(256));
+    std::vector<Bytes> msgs(kObjects), sigs(kObjects);
     std::vector<Job> jobs(kObjects);
     for (int i = 0; i < kObjects; ++i) {
       msgs[i] = random_bytes(gen_, 1 + gen_() % 64);
-      auto call = [&, i] {
-        return wc_RsaSSL_Sign(msgs[i].data(), static_cast<word32>(msgs[i].size()), sigs[i].data(),
-                              static_cast<word32>(sigs[i].size()), &keys[i], &rng_);
-      };
-      jobs[i] = Job{&keys[i].asyncDev, call, call, [&, i](int ret) {
-                      ASSERT_EQ(ret, 256) << "message " << i;
-                      Bytes expect(256);
-                      ASSERT_EQ(wc_RsaSSL_Sign(msgs[i].data(), static_cast<word32>(msgs[i].size()),
-                                               expect.data(), 256, &sync_key, &rng_),
-                                256);
-                      EXPECT_EQ(sigs[i], expect) << "message " << i;
-                    }};
+      jobs[i] = rsa_sign_job(&keys[i], &sync_key, &rng_, msgs[i], &sigs[i]);
     }
     pended += run_batch(queue_, jobs).pended;
   }
@@ -751,51 +809,20 @@ TEST_F(ThreadsDiff, AesCbc) {
       keys[i] = random_bytes(gen_, 16u << (gen_() % 2));  // AES-128 or AES-256
       ivs[i] = random_bytes(gen_, 16);
       plain[i] = random_bytes(gen_, WC_ASYNC_THRESH_AES_CBC + 16 * (gen_() % 64));
-      ct[i].resize(plain[i].size());
-      ASSERT_EQ(wc_AesInit(&enc[i], nullptr, dev_.id()), 0);
-      ASSERT_EQ(wc_AesSetKey(&enc[i], keys[i].data(), static_cast<word32>(keys[i].size()),
-                             ivs[i].data(), AES_ENCRYPTION),
-                0);
-      jobs.push_back(Job{&enc[i].asyncDev,
-                         [&, i] {
-                           return wc_AesCbcEncrypt(&enc[i], ct[i].data(), plain[i].data(),
-                                                   static_cast<word32>(plain[i].size()));
-                         },
-                         nullptr,
-                         [&, i](int ret) {
-                           ASSERT_EQ(ret, 0);
-                           Aes sync;
-                           ASSERT_EQ(wc_AesInit(&sync, nullptr, INVALID_DEVID), 0);
-                           ASSERT_EQ(wc_AesSetKey(&sync, keys[i].data(),
-                                                  static_cast<word32>(keys[i].size()),
-                                                  ivs[i].data(), AES_ENCRYPTION),
-                                     0);
-                           Bytes expect(plain[i].size());
-                           ASSERT_EQ(wc_AesCbcEncrypt(&sync, expect.data(), plain[i].data(),
-                                                      static_cast<word32>(plain[i].size())),
-                                     0);
-                           EXPECT_EQ(ct[i], expect) << "buffer " << i;
-                           wc_AesFree(&sync);
-                         }});
+      ASSERT_NO_FATAL_FAILURE(init_aes_cbc(&enc[i], dev_.id(), keys[i], ivs[i], AES_ENCRYPTION));
+      jobs.push_back(cbc_job(&enc[i], AES_ENCRYPTION, plain[i], &ct[i], [&, i](int ret) {
+        ASSERT_EQ(ret, 0);
+        EXPECT_EQ(ct[i], sync_cbc_encrypt(keys[i], ivs[i], plain[i])) << "buffer " << i;
+      }));
     }
     pended += run_batch(queue_, jobs).pended;
     jobs.clear();
     for (int i = 0; i < kObjects; ++i) {
-      back[i].resize(ct[i].size());
-      ASSERT_EQ(wc_AesInit(&dec[i], nullptr, dev_.id()), 0);
-      ASSERT_EQ(wc_AesSetKey(&dec[i], keys[i].data(), static_cast<word32>(keys[i].size()),
-                             ivs[i].data(), AES_DECRYPTION),
-                0);
-      jobs.push_back(Job{&dec[i].asyncDev,
-                         [&, i] {
-                           return wc_AesCbcDecrypt(&dec[i], back[i].data(), ct[i].data(),
-                                                   static_cast<word32>(ct[i].size()));
-                         },
-                         nullptr,
-                         [&, i](int ret) {
-                           ASSERT_EQ(ret, 0);
-                           EXPECT_EQ(back[i], plain[i]) << "buffer " << i;
-                         }});
+      ASSERT_NO_FATAL_FAILURE(init_aes_cbc(&dec[i], dev_.id(), keys[i], ivs[i], AES_DECRYPTION));
+      jobs.push_back(cbc_job(&dec[i], AES_DECRYPTION, ct[i], &back[i], [&, i](int ret) {
+        ASSERT_EQ(ret, 0);
+        EXPECT_EQ(back[i], plain[i]) << "buffer " << i;
+      }));
     }
     pended += run_batch(queue_, jobs).pended;
     for (int i = 0; i < kObjects; ++i) {
@@ -832,19 +859,10 @@ TEST_F(ThreadsDiff, AesGcm) {
               nullptr,
               [&, i](int ret) {
                 ASSERT_EQ(ret, 0);
-                Aes sync;
-                ASSERT_EQ(wc_AesInit(&sync, nullptr, INVALID_DEVID), 0);
-                ASSERT_EQ(
-                    wc_AesGcmSetKey(&sync, keys[i].data(), static_cast<word32>(keys[i].size())), 0);
-                Bytes expect(plain[i].size()), expect_tag(16);
-                ASSERT_EQ(wc_AesGcmEncrypt(&sync, expect.data(), plain[i].data(),
-                                           static_cast<word32>(plain[i].size()), ivs[i].data(), 12,
-                                           expect_tag.data(), 16, aad[i].data(),
-                                           static_cast<word32>(aad[i].size())),
-                          0);
-                EXPECT_EQ(ct[i], expect) << "buffer " << i;
+                Bytes expect_tag;
+                EXPECT_EQ(ct[i], sync_gcm_encrypt(keys[i], ivs[i], plain[i], aad[i], &expect_tag))
+                    << "buffer " << i;
                 EXPECT_EQ(tag[i], expect_tag) << "buffer " << i;
-                wc_AesFree(&sync);
               }});
     }
     pended += run_batch(queue_, jobs).pended;
@@ -953,10 +971,10 @@ int record_gcm(Aes* aes, int type, byte* out, const byte* in, word32 sz, const b
 }
 
 TEST(ThreadsWycheproof, AesGcm) {
-  DeviceHandle dev(kSpec);
-  ASSERT_EQ(dev.ret(), 0) << asynccrypt_LastError();
+  asynccrypt::DeviceHandle dev = open_device(kSpec);
+  ASSERT_TRUE(dev.is_open());
   const testing_support::Json doc = load_vectors("aes_gcm_test.json");
-  Queue queue;
+  asynccrypt::EventQueue queue = new_queue();
   int cases = 0;
   int natural = 0;  // pended by wolfCrypt itself (large enough)
   for (const auto& group : doc["testGroups"].items) {
@@ -1054,12 +1072,12 @@ TEST(ThreadsWycheproof, AesGcm) {
 }
 
 TEST(ThreadsWycheproof, EcdhP256) {
-  DeviceHandle dev(kSpec);
-  ASSERT_EQ(dev.ret(), 0) << asynccrypt_LastError();
+  asynccrypt::DeviceHandle dev = open_device(kSpec);
+  ASSERT_TRUE(dev.is_open());
   WC_RNG rng;
   ASSERT_EQ(wc_InitRng(&rng), 0);
   const testing_support::Json doc = load_vectors("ecdh_secp256r1_test.json");
-  Queue queue;
+  asynccrypt::EventQueue queue = new_queue();
   int checked = 0;
   int undecodable = 0;
   for (const auto& group : doc["testGroups"].items) {
@@ -1132,40 +1150,28 @@ TEST(ThreadsDevice, BackpressureRunsInlineAndCompletesAll) {
   // One worker, two slots, and RSA signatures (milliseconds each) submitted
   // back to back: the third submission always finds both slots taken, so the
   // device must refuse it and the submitter runs it itself.
-  DeviceHandle dev("threads:workers=1,depth=2");
-  ASSERT_EQ(dev.ret(), 0) << asynccrypt_LastError();
+  asynccrypt::DeviceHandle dev = open_device("threads:workers=1,depth=2");
+  ASSERT_TRUE(dev.is_open());
   std::mt19937 gen(test_seed());
   WC_RNG rng;
   ASSERT_EQ(wc_InitRng(&rng), 0);
-  Queue queue;
+  asynccrypt::EventQueue queue = new_queue();
   constexpr int kOps = 16;
   RsaKey sync_key;
   load_rsa(&sync_key, INVALID_DEVID);
   std::vector<RsaKey> keys(kOps);
-  std::vector<Bytes> msgs(kOps), sigs(kOps, Bytes(256));
+  std::vector<Bytes> msgs(kOps), sigs(kOps);
   std::vector<Job> jobs(kOps);
   int done = 0;
   for (int i = 0; i < kOps; ++i) {
     load_rsa(&keys[i], dev.id());
     wc_RsaSetRNG(&keys[i], &rng);
     msgs[i] = random_bytes(gen, 32);
-    auto call = [&, i] {
-      return wc_RsaSSL_Sign(msgs[i].data(), static_cast<word32>(msgs[i].size()), sigs[i].data(),
-                            256, &keys[i], &rng);
-    };
-    jobs[i] = Job{&keys[i].asyncDev, call, call, [&, i](int ret) {
-                    ++done;
-                    ASSERT_EQ(ret, 256);
-                    Bytes expect(256);
-                    ASSERT_EQ(wc_RsaSSL_Sign(msgs[i].data(), static_cast<word32>(msgs[i].size()),
-                                             expect.data(), 256, &sync_key, &rng),
-                              256);
-                    EXPECT_EQ(sigs[i], expect) << "message " << i;
-                  }};
+    jobs[i] = rsa_sign_job(&keys[i], &sync_key, &rng, msgs[i], &sigs[i], [&done] { ++done; });
   }
   run_batch(queue, jobs);
   EXPECT_EQ(done, kOps);
-  const auto s = dev.stats();
+  const auto s = stats_of(dev);
   std::printf("submitted %llu, inline %llu\n", static_cast<unsigned long long>(s.submitted),
               static_cast<unsigned long long>(s.inline_runs));
   EXPECT_EQ(s.submitted, static_cast<unsigned long long>(kOps));
@@ -1181,9 +1187,9 @@ TEST(ThreadsDevice, BackpressureRunsInlineAndCompletesAll) {
 // Freeing objects with operations in flight withdraws the unstarted ones and
 // drains the running ones; nothing is reported twice or lost.
 TEST(ThreadsDevice, FreeingObjectsCancelsOrDrains) {
-  DeviceHandle dev("threads:workers=1,depth=1000");
-  ASSERT_EQ(dev.ret(), 0) << asynccrypt_LastError();
-  Queue queue;
+  asynccrypt::DeviceHandle dev = open_device("threads:workers=1,depth=1000");
+  ASSERT_TRUE(dev.is_open());
+  asynccrypt::EventQueue queue = new_queue();
   WC_RNG rng;
   ASSERT_EQ(wc_InitRng(&rng), 0);
   // Slow operations first, so that the single worker is busy when we cancel.
@@ -1224,7 +1230,7 @@ TEST(ThreadsDevice, FreeingObjectsCancelsOrDrains) {
       wolfAsync_EventQueuePoll(queue.get(), nullptr, events, 8, WOLF_POLL_FLAG_CHECK_HW, &count),
       0);
   EXPECT_EQ(count, 0);
-  const auto s = dev.stats();
+  const auto s = stats_of(dev);
   std::printf("submitted %llu, completed %llu, cancelled %llu\n",
               static_cast<unsigned long long>(s.submitted),
               static_cast<unsigned long long>(s.completed),
@@ -1240,8 +1246,8 @@ TEST(ThreadsDevice, FreeingObjectsCancelsOrDrains) {
 // Several threads, each with its own queue (and half with a per-thread open
 // of their own), keep many operations in flight and harvest their own.
 TEST(ThreadsDevice, ManySubmittingThreadsEachWithItsOwnQueue) {
-  DeviceHandle shared_dev(kSpec);
-  ASSERT_EQ(shared_dev.ret(), 0) << asynccrypt_LastError();
+  asynccrypt::DeviceHandle shared_dev = open_device(kSpec);
+  ASSERT_TRUE(shared_dev.is_open());
   const std::uint32_t seed = test_seed();
   WC_RNG shared_rng;  // one RNG for every ECDSA signature of every thread
   ASSERT_EQ(wc_InitRng(&shared_rng), 0);
@@ -1252,15 +1258,15 @@ TEST(ThreadsDevice, ManySubmittingThreadsEachWithItsOwnQueue) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       pthread_t self = pthread_self();
-      std::unique_ptr<DeviceHandle> own;
+      asynccrypt::DeviceHandle own;
       int dev_id = shared_dev.id();
       if (t % 2 == 1) {
-        own = std::make_unique<DeviceHandle>("threads:workers=4,depth=16", &self);
-        ASSERT_EQ(own->ret(), 0);
-        dev_id = own->id();
+        own = open_device("threads:workers=4,depth=16", self);
+        ASSERT_TRUE(own.is_open());
+        dev_id = own.id();
       }
       std::mt19937 gen(seed + static_cast<std::uint32_t>(t));
-      Queue queue;
+      asynccrypt::EventQueue queue = new_queue();
       std::vector<ecc_key> keys(kPerThread), verify(kPerThread);
       std::vector<Aes> aes(kPerThread);
       std::vector<Bytes> hashes(kPerThread), sigs(kPerThread, Bytes(ECC_MAX_SIG_SIZE));
@@ -1286,29 +1292,12 @@ TEST(ThreadsDevice, ManySubmittingThreadsEachWithItsOwnQueue) {
                              verified.fetch_add(1);
                            }});
         plain[i] = random_bytes(gen, 1024 + 16 * (gen() % 32));
-        ct[i].resize(plain[i].size());
-        ASSERT_EQ(wc_AesInit(&aes[i], nullptr, dev_id), 0);
-        ASSERT_EQ(wc_AesSetKey(&aes[i], key.data(), 32, iv.data(), AES_ENCRYPTION), 0);
-        jobs.push_back(Job{&aes[i].asyncDev,
-                           [&, i] {
-                             return wc_AesCbcEncrypt(&aes[i], ct[i].data(), plain[i].data(),
-                                                     static_cast<word32>(plain[i].size()));
-                           },
-                           nullptr,
-                           [&, i](int ret) {
-                             ASSERT_EQ(ret, 0);
-                             Aes sync;
-                             ASSERT_EQ(wc_AesInit(&sync, nullptr, INVALID_DEVID), 0);
-                             ASSERT_EQ(
-                                 wc_AesSetKey(&sync, key.data(), 32, iv.data(), AES_ENCRYPTION), 0);
-                             Bytes expect(plain[i].size());
-                             ASSERT_EQ(wc_AesCbcEncrypt(&sync, expect.data(), plain[i].data(),
-                                                        static_cast<word32>(plain[i].size())),
-                                       0);
-                             EXPECT_EQ(ct[i], expect);
-                             wc_AesFree(&sync);
-                             verified.fetch_add(1);
-                           }});
+        ASSERT_NO_FATAL_FAILURE(init_aes_cbc(&aes[i], dev_id, key, iv, AES_ENCRYPTION));
+        jobs.push_back(cbc_job(&aes[i], AES_ENCRYPTION, plain[i], &ct[i], [&, i](int ret) {
+          ASSERT_EQ(ret, 0);
+          EXPECT_EQ(ct[i], sync_cbc_encrypt(key, iv, plain[i]));
+          verified.fetch_add(1);
+        }));
       }
       run_batch(queue, jobs);
       for (int i = 0; i < kPerThread; ++i) {
@@ -1360,11 +1349,12 @@ class Epoll {
 };
 
 TEST(ThreadsQueueFd, ReadableSoonAfterACompletion) {
-  DeviceHandle dev(kSpec);
-  ASSERT_EQ(dev.ret(), 0) << asynccrypt_LastError();
-  Queue queue;
-  const int fd = queue.fd();
-  ASSERT_GE(fd, 0);
+  asynccrypt::DeviceHandle dev = open_device(kSpec);
+  ASSERT_TRUE(dev.is_open());
+  asynccrypt::EventQueue queue = new_queue();
+  auto queue_fd = queue.fd();
+  ASSERT_TRUE(queue_fd) << queue_fd.error().describe();
+  const int fd = *queue_fd;
   Epoll ep;
   ep.add(fd, 1);
   EXPECT_TRUE(ep.wait(0).empty()) << "nothing in flight yet";
@@ -1402,13 +1392,15 @@ TEST(ThreadsQueueFd, ReadableSoonAfterACompletion) {
 // poll harvests at most max_events (leaving completions behind).
 void no_wake_up_lost(const char* spec, int max_events) {
   SCOPED_TRACE(std::string(spec) + ", max_events " + std::to_string(max_events));
-  DeviceHandle dev(spec);
-  ASSERT_EQ(dev.ret(), 0) << asynccrypt_LastError();
+  asynccrypt::DeviceHandle dev = open_device(spec);
+  ASSERT_TRUE(dev.is_open());
   constexpr int kTotal = 10000;
   constexpr int kInFlight = 128;  // more than the depth: inline runs happen too
-  Queue queue;
+  asynccrypt::EventQueue queue = new_queue();
   Epoll ep;
-  ep.add(queue.fd(), 1);
+  auto queue_fd = queue.fd();
+  ASSERT_TRUE(queue_fd) << queue_fd.error().describe();
+  ep.add(*queue_fd, 1);
   const int watchdog_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   ASSERT_GE(watchdog_fd, 0);
   ep.add(watchdog_fd, 2);
@@ -1430,17 +1422,8 @@ void no_wake_up_lost(const char* spec, int max_events) {
     ASSERT_EQ(wc_AesInit(&a, nullptr, dev.id()), 0);
     ASSERT_EQ(wc_AesGcmSetKey(&a, key.data(), 16), 0);
   }
-  Bytes expect(plain.size()), expect_tag(16);
-  {
-    Aes sync;
-    ASSERT_EQ(wc_AesInit(&sync, nullptr, INVALID_DEVID), 0);
-    ASSERT_EQ(wc_AesGcmSetKey(&sync, key.data(), 16), 0);
-    ASSERT_EQ(
-        wc_AesGcmEncrypt(&sync, expect.data(), plain.data(), static_cast<word32>(plain.size()),
-                         iv.data(), 12, expect_tag.data(), 16, nullptr, 0),
-        0);
-    wc_AesFree(&sync);
-  }
+  Bytes expect_tag;
+  const Bytes expect = sync_gcm_encrypt(key, iv, plain, {}, &expect_tag);
   std::map<WC_ASYNC_DEV*, int> index;
   for (int i = 0; i < kInFlight; ++i) index[&aes[i].asyncDev] = i;
   int submitted = 0;
@@ -1478,7 +1461,7 @@ void no_wake_up_lost(const char* spec, int max_events) {
   EXPECT_FALSE(timed_out) << "a wake-up was lost: " << harvested << " of " << kTotal
                           << " harvested";
   EXPECT_EQ(harvested, kTotal);
-  const auto s = dev.stats();
+  const auto s = stats_of(dev);
   std::printf("%d ops, %llu inline\n", kTotal, static_cast<unsigned long long>(s.inline_runs));
   EXPECT_EQ(s.completed, static_cast<unsigned long long>(kTotal));
   for (auto& a : aes) wc_AesFree(&a);

@@ -33,17 +33,31 @@ constexpr const char* kUsage =
     "one event queue, wolfAsync_EventQueuePoll, sleeping on asynccrypt_QueueFd).\n"
     "\n"
     "  --algs LIST       families to run (default: all the build supports):\n"
-    "                    rsa2048, rsa3072, ecdsa-p256, ecdh-p256, dh2048,\n"
+    "                    rsa2048, rsa3072, ecdsa-p256, ecdh-p256, ecdsa-p384,\n"
+    "                    ecdh-p384, ecc-keygen (P-256 and P-384), dh2048,\n"
     "                    aes-gcm, aes-cbc, 3des (1 KiB and 16 KiB, enc and dec)\n"
-    "  --devices LIST    device kinds for HW rows (default: sim,threads)\n"
+    "  --devices LIST    devices for HW rows, kinds or specs (default: sim,threads,dpdk);\n"
+    "                    'dpdk' is dpdk:vdev=crypto_aesni_mb; a spec's own options\n"
+    "                    follow it: sim,dpdk:vdev=crypto_openssl,burst=8. A device\n"
+    "                    that cannot start here (ASYNC_INIT_E: no DPDK, no driver)\n"
+    "                    is skipped with its reason\n"
     "  --threads N       worker threads of the threads device (default: online CPUs)\n"
     "  --depth LIST      operations in flight for HW rows (default: 1,64)\n"
+    "  --sizes LIST      buffer bytes of the symmetric rows, multiples of 16\n"
+    "                    (default: 1024,16384)\n"
     "  --duration S      seconds per run (default: 1.0)\n"
     "  --repeat R        runs per row, interleaved; medians are reported (default: 1)\n"
     "  --json            print a JSON array (one object per row) instead of tables\n"
     "  --no-sw           skip the synchronous rows (the original's NO_SW_BENCH)\n"
     "  --no-hw           skip the device rows (the original's NO_HW_BENCH)\n"
     "  --help            this text\n"
+    "\n"
+    "Non-blocking ECC: with a wolfSSL built --enable-ecc=nonblock\n"
+    "--enable-sp=yes,nonblock, each ECC row also runs on every sim device with keys\n"
+    "that compute in slices (device column 'sim/nb'): each poll runs a bounded\n"
+    "amount (the device's slice budget: sim:budget_us=T or sim:slices=N).\n"
+    "'poll p99'/'poll max' (JSON p99_poll_us, max_poll_us): how long one\n"
+    "wolfAsync_EventQueuePoll call held the thread; on SW rows, one operation.\n"
     "\n"
     "RSA uses wolfSSL's fixed test keys (certs_test.h), so no key generation is\n"
     "needed. Rows the wolfSSL build cannot run (e.g. 3DES with NO_DES3) are skipped\n"
@@ -52,9 +66,10 @@ constexpr const char* kUsage =
 
 struct Options {
   std::vector<std::string> families;
-  std::vector<std::string> devices{"sim", "threads"};
+  std::vector<std::string> devices{"sim", "threads", "dpdk"};
   int workers = 0;
   std::vector<int> depths{1, 64};
+  std::vector<int> sizes;  // symmetric rows' buffer sizes; empty: the default
   double duration = 1.0;
   int repeat = 1;
   bool json = false;
@@ -69,6 +84,21 @@ std::vector<std::string> split(const std::string& list) {
     const std::size_t comma = std::min(list.find(',', pos), list.size());
     if (comma > pos) out.push_back(list.substr(pos, comma - pos));
     pos = comma + 1;
+  }
+  return out;
+}
+
+// Splits a --devices list into specs: an item with '=' and no ':' is an
+// option of the spec before it ("dpdk:vdev=x,burst=8" is one spec).
+std::vector<std::string> split_specs(const std::string& list) {
+  std::vector<std::string> out;
+  for (const std::string& item : split(list)) {
+    const bool option = item.find('=') != std::string::npos && item.find(':') == std::string::npos;
+    if (option && !out.empty()) {
+      out.back() += "," + item;
+    } else {
+      out.push_back(item);
+    }
   }
   return out;
 }
@@ -122,7 +152,7 @@ std::string parse(int argc, char** argv, Options* o, bool* help) {
       }
     } else if (arg == "--devices") {
       if (!take(&v)) return "--devices needs a list";
-      o->devices = split(v);
+      o->devices = split_specs(v);
     } else if (arg == "--threads") {
       if (!take(&v) || !parse_int(v, 1, 1024, &o->workers)) return "--threads needs 1..1024";
     } else if (arg == "--depth") {
@@ -134,6 +164,17 @@ std::string parse(int argc, char** argv, Options* o, bool* help) {
         o->depths.push_back(n);
       }
       if (o->depths.empty()) return "--depth needs at least one value";
+    } else if (arg == "--sizes") {
+      if (!take(&v)) return "--sizes needs a list";
+      o->sizes.clear();
+      for (const std::string& item : split(v)) {
+        int n = 0;
+        if (!parse_int(item, 16, 1 << 20, &n) || n % 16 != 0) {
+          return "--sizes values must be multiples of 16 in 16..1048576";
+        }
+        o->sizes.push_back(n);
+      }
+      if (o->sizes.empty()) return "--sizes needs at least one value";
     } else if (arg == "--duration") {
       if (!take(&v)) return "--duration needs seconds";
       char* end = nullptr;
@@ -155,6 +196,7 @@ struct Mode {
   std::string device;  // "sync" or a device kind
   int dev_id = INVALID_DEVID;
   int depth = 1;
+  bool nonblock = false;  // ECC in slices (Workload::enable_nonblock), sim devices
 };
 
 double median(std::vector<double> v) {
@@ -168,6 +210,7 @@ double median(std::vector<double> v) {
 RunResult run_once(const RowSpec& spec, const Mode& mode, double seconds, WC_RNG* rng,
                    const AsyncTarget& target) {
   std::unique_ptr<Workload> workload = spec.make();
+  if (mode.nonblock) workload->enable_nonblock();
   const bool sync = mode.device == "sync";
   const int ret = workload->setup(sync ? 1 : mode.depth, mode.dev_id, rng);
   if (ret != 0) {
@@ -191,10 +234,12 @@ RowResult summarize(const RowSpec& spec, const Mode& mode, int workers,
   RowResult row;
   row.spec = &spec;
   row.device = mode.device;
+  row.nonblock = mode.nonblock;
+  if (mode.nonblock) (void)asynccrypt_DevGetSliceBudget(mode.dev_id, &row.slices, &row.budget_us);
   row.depth = mode.depth;
   row.workers = workers;
   row.repeats = static_cast<int>(runs.size());
-  std::vector<double> rates, p50s, p99s, cpus;
+  std::vector<double> rates, p50s, p99s, cpus, poll_p99s;
   for (const RunResult& r : runs) {
     if (!r.error.empty()) {
       row.run = r;  // report the first failure
@@ -204,7 +249,10 @@ RowResult summarize(const RowSpec& spec, const Mode& mode, int workers,
     p50s.push_back(r.p50_us);
     p99s.push_back(r.p99_us);
     cpus.push_back(r.ops > 0 ? r.cpu_seconds * 1e6 / static_cast<double>(r.ops) : 0);
+    poll_p99s.push_back(r.p99_poll_us);
+    row.max_poll_us = std::max(row.max_poll_us, r.max_poll_us);
   }
+  row.p99_poll_us = median(poll_p99s);
   row.ops_per_sec = median(rates);
   row.p50_us = median(p50s);
   row.p99_us = median(p99s);
@@ -215,6 +263,9 @@ RowResult summarize(const RowSpec& spec, const Mode& mode, int workers,
     if (std::abs(rates[i] - row.ops_per_sec) < std::abs(rates[best] - row.ops_per_sec)) best = i;
   }
   row.run = runs[best];
+  if (row.run.ops > 0) {
+    row.polls_per_op = static_cast<double>(row.run.polls) / static_cast<double>(row.run.ops);
+  }
   if (spec.symmetric) row.mb_per_sec = row.ops_per_sec * spec.bits_or_bytes / (1024.0 * 1024.0);
   row.offloaded =
       row.run.ops > 0 ? static_cast<double>(row.run.pended) / static_cast<double>(row.run.ops) : 0;
@@ -269,10 +320,11 @@ class Devices {
   }
   Devices(const Devices&) = delete;
   Devices& operator=(const Devices&) = delete;
-  // Opens spec; returns the id or INVALID_DEVID (with *error set).
-  int open(const std::string& spec, std::string* error) {
+  // Opens spec; returns the id or INVALID_DEVID (with *error and *code set).
+  int open(const std::string& spec, std::string* error, int* code) {
     int id = INVALID_DEVID;
     const int ret = asynccrypt_DevOpenSpec(&id, spec.c_str(), nullptr);
+    *code = ret;
     if (ret != 0) {
       *error = "cannot open device '" + spec + "': " + asynccrypt_LastError();
       return INVALID_DEVID;
@@ -287,7 +339,7 @@ class Devices {
 
 int run(const Options& options) {
   std::vector<std::string> skipped;
-  const std::vector<RowSpec> rows = all_rows(&skipped);
+  const std::vector<RowSpec> rows = all_rows(&skipped, options.sizes);
   std::vector<const RowSpec*> selected;
   for (const RowSpec& spec : rows) {
     if (options.families.empty() || std::find(options.families.begin(), options.families.end(),
@@ -330,14 +382,47 @@ int run(const Options& options) {
         spec += ":workers=" + std::to_string(workers) +
                 ",depth=" + std::to_string(std::max(256, max_depth));
       }
+      if (kind == "dpdk") {
+        // DPDK's software AES driver; its queue pair holds the deepest run.
+        spec += ":vdev=crypto_aesni_mb,depth=" + std::to_string(std::clamp(max_depth, 256, 4096));
+      }
       std::string error;
-      const int id = devices.open(spec, &error);
+      int code = 0;
+      const int id = devices.open(spec, &error, &code);
+      if (id == INVALID_DEVID && code == ASYNC_INIT_E) {
+        // Cannot start on this machine (no DPDK, no driver, no permission):
+        // its rows are left out, saying so.
+        std::fprintf(info, "skipped: %s\n", error.c_str());
+        continue;
+      }
       if (id == INVALID_DEVID) {
         std::fprintf(stderr, "asynccrypt bench: %s\n", error.c_str());
         return 2;
       }
       for (int depth : options.depths) modes.push_back(Mode{kind, id, depth});
     }
+  }
+  // Non-blocking ECC: each sim device's modes again, right after them, for
+  // the rows that have that mode.
+  if (kNonblockEcc) {
+    auto is_sim = [](int dev_id) {
+      char kind[32] = "";
+      return asynccrypt_DevKind(dev_id, kind, sizeof kind) == 0 && std::strcmp(kind, "sim") == 0;
+    };
+    std::vector<Mode> with_nonblock;
+    std::size_t group = 0;  // first mode of the current device
+    for (std::size_t m = 0; m < modes.size(); ++m) {
+      with_nonblock.push_back(modes[m]);
+      if (m + 1 < modes.size() && modes[m + 1].dev_id == modes[m].dev_id) continue;
+      if (modes[m].device != "sync" && is_sim(modes[m].dev_id)) {
+        for (std::size_t k = group; k <= m; ++k) {
+          with_nonblock.push_back(modes[k]);
+          with_nonblock.back().nonblock = true;
+        }
+      }
+      group = m + 1;
+    }
+    modes = std::move(with_nonblock);
   }
   if (modes.empty()) {
     std::fprintf(stderr, "asynccrypt bench: --no-sw and --no-hw leave nothing to run\n");
@@ -364,11 +449,13 @@ int run(const Options& options) {
     std::vector<std::vector<RunResult>> runs(modes.size());
     for (int r = 0; r < options.repeat; ++r) {
       for (std::size_t m = 0; m < modes.size(); ++m) {
+        if (modes[m].nonblock && !spec->nonblock) continue;
         runs[m].push_back(run_once(*spec, modes[m], options.duration, rng.get(), target));
       }
     }
     double sync_rate = 0;
     for (std::size_t m = 0; m < modes.size(); ++m) {
+      if (runs[m].empty()) continue;  // a mode this row does not have
       RowResult row =
           summarize(*spec, modes[m], modes[m].device == "threads" ? workers : 0, runs[m]);
       if (modes[m].device == "sync") sync_rate = row.ops_per_sec;

@@ -22,25 +22,6 @@ double us_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::micro>(b - a).count();
 }
 
-// Latencies in microseconds; float keeps millions of samples small.
-class Latencies {
- public:
-  void reserve(std::size_t n) { samples_.reserve(n); }
-  void add(double us) { samples_.push_back(static_cast<float>(us)); }
-
-  double percentile(double p) {
-    if (samples_.empty()) return 0;
-    auto k = static_cast<std::size_t>(p / 100.0 * static_cast<double>(samples_.size() - 1) + 0.5);
-    k = std::min(k, samples_.size() - 1);
-    std::nth_element(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(k),
-                     samples_.end());
-    return samples_[k];
-  }
-
- private:
-  std::vector<float> samples_;
-};
-
 // User + system CPU time of the process, all threads, in seconds.
 double process_cpu_seconds() {
   rusage u{};
@@ -64,6 +45,19 @@ void verify_objects(Workload& workload, const std::vector<bool>& finished, RunRe
 }
 
 }  // namespace
+
+double Latencies::percentile(double p) {
+  if (samples_.empty()) return 0;
+  auto k = static_cast<std::size_t>(p / 100.0 * static_cast<double>(samples_.size() - 1) + 0.5);
+  k = std::min(k, samples_.size() - 1);
+  std::nth_element(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(k),
+                   samples_.end());
+  return samples_[k];
+}
+
+double Latencies::max() const {
+  return samples_.empty() ? 0 : *std::max_element(samples_.begin(), samples_.end());
+}
 
 RunResult run_sync(Workload& workload, double seconds) {
   RunResult result;
@@ -93,6 +87,9 @@ RunResult run_sync(Workload& workload, double seconds) {
   result.cpu_seconds = process_cpu_seconds() - cpu_begin;
   result.p50_us = latencies.percentile(50);
   result.p99_us = latencies.percentile(99);
+  result.p50_poll_us = result.p50_us;
+  result.p99_poll_us = result.p99_us;
+  result.max_poll_us = latencies.max();
   if (result.error.empty() && result.ops > 0) verify_objects(workload, {true}, result);
   return result;
 }
@@ -101,6 +98,8 @@ RunResult run_async(Workload& workload, int depth, double seconds, const AsyncTa
   RunResult result;
   Latencies latencies;
   latencies.reserve(1 << 16);
+  Latencies poll_times;  // one per wolfAsync_EventQueuePoll call
+  poll_times.reserve(1 << 16);
   asynccrypt_DevStats before{};
   asynccrypt_DevGetStats(target.dev_id, &before);  // NO_VALID_DEVID leaves zeros
 
@@ -164,8 +163,11 @@ RunResult run_async(Workload& workload, int depth, double seconds, const AsyncTa
   int idle_waits = 0;
   while (in_flight > 0) {
     int count = 0;
+    const Clock::time_point poll_start = Clock::now();
     const int ret = wolfAsync_EventQueuePoll(target.queue, nullptr, events.data(), depth,
                                              WOLF_POLL_FLAG_CHECK_HW, &count);
+    poll_times.add(us_between(poll_start, Clock::now()));
+    ++result.polls;
     if (ret != 0) {
       result.error = describe("wolfAsync_EventQueuePoll", ret);
       break;  // the workload's destructor cancels what is left
@@ -206,6 +208,9 @@ RunResult run_async(Workload& workload, int depth, double seconds, const AsyncTa
   result.cpu_seconds = process_cpu_seconds() - cpu_begin;
   result.p50_us = latencies.percentile(50);
   result.p99_us = latencies.percentile(99);
+  result.p50_poll_us = poll_times.percentile(50);
+  result.p99_poll_us = poll_times.percentile(99);
+  result.max_poll_us = poll_times.max();
   asynccrypt_DevStats after{};
   if (asynccrypt_DevGetStats(target.dev_id, &after) == 0) {
     result.inline_runs = after.inline_runs - before.inline_runs;

@@ -1,12 +1,28 @@
 // Runs one workload for a while, synchronously or on a device, and measures it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "workloads.h"
 
 namespace asynccrypt::bench {
+
+// Latencies in microseconds; float keeps millions of samples small.
+class Latencies {
+ public:
+  void reserve(std::size_t n) { samples_.reserve(n); }
+  void add(double us) { samples_.push_back(static_cast<float>(us)); }
+  std::size_t size() const { return samples_.size(); }
+  // The p-th percentile (p in [0, 100]; nearest rank); 0 when empty.
+  double percentile(double p);
+  double max() const;
+
+ private:
+  std::vector<float> samples_;
+};
 
 // What one timed run measured.
 struct RunResult {
@@ -17,7 +33,14 @@ struct RunResult {
   double cpu_seconds = 0;         // CPU time of the whole process (all threads) meanwhile
   double p50_us = 0;              // latency, submission to result, median
   double p99_us = 0;              // and 99th percentile
-  std::string error;              // empty when every operation succeeded and verified
+  // How long the thread was held at a time: each wolfAsync_EventQueuePoll
+  // call on a device; each whole operation in a synchronous run (a loop
+  // that calls wolfCrypt directly is held that long).
+  std::uint64_t polls = 0;  // device runs: wolfAsync_EventQueuePoll calls
+  double p50_poll_us = 0;
+  double p99_poll_us = 0;
+  double max_poll_us = 0;
+  std::string error;  // empty when every operation succeeded and verified
 };
 
 // run_sync calls the workload's object 0 back to back on this thread for

@@ -40,6 +40,15 @@ std::string json_string(const std::string& s) {
 // JSON has no NaN or infinity.
 double finite(double v) { return std::isfinite(v) ? v : 0.0; }
 
+// The first row of an original-form group (device label, depth).
+const RowResult* first_of(const std::vector<RowResult>& rows,
+                          const std::pair<std::string, int>& group) {
+  for (const RowResult& row : rows) {
+    if (device_label(row) == group.first && row.depth == group.second) return &row;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::string size_label(const RowSpec& spec) {
@@ -48,10 +57,14 @@ std::string size_label(const RowSpec& spec) {
   return std::to_string(spec.bits_or_bytes) + " B";
 }
 
+std::string device_label(const RowResult& row) {
+  return row.nonblock ? row.device + "/nb" : row.device;
+}
+
 void print_table_header(std::FILE* out) {
-  std::fprintf(out, "%-12s %-6s %6s %-8s %5s %11s %9s %10s %10s %7s %9s %7s\n", "algorithm", "op",
-               "size", "device", "depth", "ops/s", "MiB/s", "p50 us", "p99 us", "vs sync",
-               "cpu us/op", "offload");
+  std::fprintf(out, "%-12s %-6s %6s %-8s %5s %11s %9s %10s %10s %7s %9s %7s %10s %10s\n",
+               "algorithm", "op", "size", "device", "depth", "ops/s", "MiB/s", "p50 us", "p99 us",
+               "vs sync", "cpu us/op", "offload", "poll p99", "poll max");
 }
 
 void print_table_row(std::FILE* out, const RowResult& row) {
@@ -60,10 +73,11 @@ void print_table_row(std::FILE* out, const RowResult& row) {
   if (spec.symmetric) std::snprintf(mb, sizeof mb, "%.1f", row.mb_per_sec);
   char ratio[32] = "-";
   if (row.vs_sync > 0) std::snprintf(ratio, sizeof ratio, "%.2f", row.vs_sync);
-  std::fprintf(out, "%-12s %-6s %6s %-8s %5d %11.1f %9s %10.1f %10.1f %7s %9.2f %6.0f%%",
+  std::fprintf(out,
+               "%-12s %-6s %6s %-8s %5d %11.1f %9s %10.1f %10.1f %7s %9.2f %6.0f%% %10.1f %10.1f",
                spec.algorithm.c_str(), spec.op.c_str(), size_label(spec).c_str(),
-               row.device.c_str(), row.depth, row.ops_per_sec, mb, row.p50_us, row.p99_us, ratio,
-               row.cpu_us_per_op, row.offloaded * 100.0);
+               device_label(row).c_str(), row.depth, row.ops_per_sec, mb, row.p50_us, row.p99_us,
+               ratio, row.cpu_us_per_op, row.offloaded * 100.0, row.p99_poll_us, row.max_poll_us);
   if (row.run.inline_runs > 0) {
     std::fprintf(out, "  (%llu ran inline: device full)",
                  static_cast<unsigned long long>(row.run.inline_runs));
@@ -76,7 +90,7 @@ void print_original_lines(std::FILE* out, const std::vector<RowResult>& rows) {
   // Groups in order of first appearance: sync, then each device and depth.
   std::vector<std::pair<std::string, int>> groups;
   for (const RowResult& row : rows) {
-    const std::pair<std::string, int> key{row.device, row.depth};
+    const std::pair<std::string, int> key{device_label(row), row.depth};
     bool seen = false;
     for (const auto& g : groups) seen = seen || g == key;
     if (!seen) groups.push_back(key);
@@ -85,12 +99,17 @@ void print_original_lines(std::FILE* out, const std::vector<RowResult>& rows) {
     const bool sw = group.first == "sync";
     if (sw) {
       std::fprintf(out, "# SW: plain synchronous wolfCrypt, one thread\n");
+    } else if (const RowResult* nb = first_of(rows, group); nb != nullptr && nb->nonblock) {
+      std::fprintf(out,
+                   "# HW: device %s, non-blocking ECC (slices=%d, budget_us=%d per poll), %d in "
+                   "flight from one thread\n",
+                   nb->device.c_str(), nb->slices, nb->budget_us, group.second);
     } else {
       std::fprintf(out, "# HW: device %s, %d in flight from one thread\n", group.first.c_str(),
                    group.second);
     }
     for (const RowResult& row : rows) {
-      if (row.device != group.first || row.depth != group.second) continue;
+      if (device_label(row) != group.first || row.depth != group.second) continue;
       const RowSpec& spec = *row.spec;
       const double t = row.run.seconds;
       const auto count = static_cast<double>(row.run.ops);
@@ -123,12 +142,20 @@ void print_json(std::FILE* out, const std::vector<RowResult>& rows) {
                  spec.bits_or_bytes);
     std::fprintf(out, "\"symmetric\": %s, \"device\": %s, \"depth\": %d, ",
                  spec.symmetric ? "true" : "false", json_string(row.device).c_str(), row.depth);
+    if (row.nonblock) {
+      std::fprintf(out, "\"nonblock\": true, \"slices\": %d, \"budget_us\": %d, ", row.slices,
+                   row.budget_us);
+    }
     if (row.device == "threads") std::fprintf(out, "\"workers\": %d, ", row.workers);
     std::fprintf(out, "\"ops_per_sec\": %.3f, ", finite(row.ops_per_sec));
     if (spec.symmetric) std::fprintf(out, "\"mib_per_sec\": %.3f, ", finite(row.mb_per_sec));
     std::fprintf(out, "\"p50_us\": %.3f, \"p99_us\": %.3f, \"cpu_us_per_op\": %.3f, ",
                  finite(row.p50_us), finite(row.p99_us), finite(row.cpu_us_per_op));
     if (row.vs_sync > 0) std::fprintf(out, "\"vs_sync\": %.4f, ", finite(row.vs_sync));
+    std::fprintf(out, "\"max_poll_us\": %.3f, \"p99_poll_us\": %.3f, ", finite(row.max_poll_us),
+                 finite(row.p99_poll_us));
+    if (row.device != "sync")
+      std::fprintf(out, "\"polls_per_op\": %.2f, ", finite(row.polls_per_op));
     std::fprintf(out,
                  "\"ops\": %llu, \"seconds\": %.6f, \"offloaded\": %.4f, \"inline_runs\": %llu, "
                  "\"repeats\": %d, \"ok\": %s",

@@ -14,10 +14,13 @@ namespace asynccrypt::bench {
 // repeats of that combination).
 struct RowResult {
   const RowSpec* spec = nullptr;
-  std::string device;  // "sync", "sim", "threads"
-  int depth = 1;       // operations in flight from the one submitting thread
-  int workers = 0;     // threads device only
-  int repeats = 0;     // runs the medians are taken over
+  std::string device;     // "sync", "sim", "threads"
+  bool nonblock = false;  // non-blocking ECC: each poll runs a bounded slice (sim)
+  int slices = 0;         // nonblock rows: the device's slice budget per poll
+  int budget_us = 0;      // (asynccrypt_DevGetSliceBudget)
+  int depth = 1;          // operations in flight from the one submitting thread
+  int workers = 0;        // threads device only
+  int repeats = 0;        // runs the medians are taken over
   double ops_per_sec = 0;
   double mb_per_sec = 0;  // symmetric rows: MiB (2^20 bytes) per second
   double p50_us = 0;
@@ -25,11 +28,17 @@ struct RowResult {
   double offloaded = 0;      // fraction of operations that went to the device
   double cpu_us_per_op = 0;  // process CPU time (all threads) per operation
   double vs_sync = 0;        // ops_per_sec over the sync row's, 0 when unknown
+  double p99_poll_us = 0;    // how long one poll held the thread (sync rows: one
+  double max_poll_us = 0;    // operation): median p99, longest over the repeats
+  double polls_per_op = 0;   // device rows
   RunResult run;             // the run with the median rate (counts, time)
 };
 
 // The size column: "2048" for key bits, "1 KiB" / "16 KiB" for buffers.
 std::string size_label(const RowSpec& spec);
+
+// The device column: the device, "/nb" added on non-blocking ECC rows.
+std::string device_label(const RowResult& row);
 
 void print_table_header(std::FILE* out);
 void print_table_row(std::FILE* out, const RowResult& row);

@@ -128,8 +128,15 @@ class RsaWorkload : public Workload {
 
 #if defined(HAVE_ECC) && defined(USE_CERT_BUFFERS_256)
 // ---------------------------------------------------------------------------
-// ECC P-256: ECDSA sign and verify of a 32-byte digest, ECDH shared secret.
+// ECC P-256 and P-384: ECDSA sign and verify of a 32-byte digest, ECDH shared
+// secret, key generation; optionally non-blocking (sliced on a sim device).
 // ---------------------------------------------------------------------------
+
+#if (defined(HAVE_ECC384) || defined(HAVE_ALL_CURVES)) && ECC_MIN_KEY_SZ <= 384
+constexpr bool kHaveP384 = true;
+#else
+constexpr bool kHaveP384 = false;
+#endif
 
 int load_ecc(ecc_key* key, const byte* der, word32 der_len, int dev_id, WC_RNG* rng) {
   int ret = wc_ecc_init_ex(key, nullptr, dev_id);
@@ -147,96 +154,167 @@ int load_ecc(ecc_key* key, const byte* der, word32 der_len, int dev_id, WC_RNG* 
 
 class EccWorkload : public Workload {
  public:
-  enum class Kind { kSign, kVerify, kAgree };
-  explicit EccWorkload(Kind kind) : kind_(kind) {}
+  EccWorkload(EccOp op, int bits) : op_(op), bytes_(bits / 8) {}
   ~EccWorkload() override {
     for (int i = 0; i < inited_; ++i) wc_ecc_free(&keys_[i]);
     if (sync_ok_) wc_ecc_free(&sync_key_);
     if (peer_ok_) wc_ecc_free(&peer_);
   }
 
+  bool enable_nonblock() override {
+    nonblock_ = kNonblockEcc;
+    return nonblock_;
+  }
+
   int setup(int count, int dev_id, WC_RNG* rng) override {
     rng_ = rng;
     hash_ = pattern(32, 2);
-    int ret = load_ecc(&sync_key_, ecc_key_der_256, sizeof_ecc_key_der_256, INVALID_DEVID, rng);
+    // wolfSSL's fixed test keys: P-256 (ours and a peer), P-384 (ours; the
+    // peer is made here).
+    const byte* der = bytes_ == 32 ? ecc_key_der_256 : ca_ecc_key_der_384;
+    const auto der_len =
+        static_cast<word32>(bytes_ == 32 ? sizeof_ecc_key_der_256 : sizeof_ca_ecc_key_der_384);
+    int ret = load_ecc(&sync_key_, der, der_len, INVALID_DEVID, rng);
     if (ret != 0) return ret;
     sync_ok_ = true;
-    // The peer of ECDH: another fixed P-256 key, used read-only by all.
-    ret = load_ecc(&peer_, ecc_clikey_der_256, sizeof_ecc_clikey_der_256, INVALID_DEVID, rng);
+    if (wc_ecc_size(&sync_key_) != bytes_) return ECC_BAD_ARG_E;
+    if (bytes_ == 32) {
+      ret = load_ecc(&peer_, ecc_clikey_der_256, sizeof_ecc_clikey_der_256, INVALID_DEVID, rng);
+    } else {
+      ret = wc_ecc_init_ex(&peer_, nullptr, INVALID_DEVID);
+      if (ret == 0) {
+        ret = wc_ecc_make_key(rng, bytes_, &peer_);
+        if (ret != 0) wc_ecc_free(&peer_);
+      }
+    }
     if (ret != 0) return ret;
-    peer_ok_ = true;
+    peer_ok_ = true;  // the peer of ECDH, used read-only by all objects
     sig_.assign(ECC_MAX_SIG_SIZE, 0);
     word32 sig_len = static_cast<word32>(sig_.size());
     ret = wc_ecc_sign_hash(hash_.data(), 32, sig_.data(), &sig_len, rng_, &sync_key_);
     if (ret != 0) return ret;
     sig_.resize(sig_len);
-    secret_.assign(32, 0);
-    word32 secret_len = 32;
+    secret_.assign(static_cast<std::size_t>(bytes_), 0);
+    word32 secret_len = static_cast<word32>(bytes_);
     ret = wc_ecc_shared_secret(&sync_key_, &peer_, secret_.data(), &secret_len);
     if (ret != 0) return ret;
 
     const auto n = static_cast<std::size_t>(count);
     keys_ = std::make_unique<ecc_key[]>(n);
+#ifdef ASYNCCRYPT_BENCH_NONBLOCK_ECC
+    nb_ = std::make_unique<ecc_nb_ctx_t[]>(n);
+#endif
     out_.assign(n, Bytes(ECC_MAX_SIG_SIZE));
     out_len_.assign(n, 0);
     stat_.assign(n, 0);
     for (int i = 0; i < count; ++i) {
-      ret = load_ecc(&keys_[i], ecc_key_der_256, sizeof_ecc_key_der_256, dev_id, rng);
+      if (op_ == EccOp::kKeygen) {
+        ret = wc_ecc_init_ex(&keys_[i], nullptr, dev_id);
+      } else {
+        ret = load_ecc(&keys_[i], der, der_len, dev_id, rng);
+      }
       if (ret != 0) return ret;
       inited_ = i + 1;
+#ifdef ASYNCCRYPT_BENCH_NONBLOCK_ECC
+      // Only on a device: without one, wolfCrypt's synchronous path would
+      // return FP_WOULDBLOCK after each slice (docs/known-issues.md, 7 and 8).
+      if (nonblock_ && dev_id != INVALID_DEVID) {
+        if ((ret = wc_ecc_set_nonblock(&keys_[i], &nb_[static_cast<std::size_t>(i)])) != 0) {
+          return ret;
+        }
+      }
+#endif
     }
     return 0;
   }
 
   int start(int i) override {
     const auto k = static_cast<std::size_t>(i);
-    out_len_[k] = kind_ == Kind::kAgree ? 32 : static_cast<word32>(out_[k].size());
+    out_len_[k] = op_of(i) == EccOp::kAgree ? static_cast<word32>(bytes_)
+                                            : static_cast<word32>(out_[k].size());
     stat_[k] = 0;
+    if (op_ == EccOp::kKeygen) return wc_ecc_make_key(rng_, bytes_, &keys_[i]);
     return again(i);
   }
 
   // The same call collects the result; it must not reset the lengths.
   int again(int i) override {
     const auto k = static_cast<std::size_t>(i);
-    switch (kind_) {
-      case Kind::kSign:
+    switch (op_of(i)) {
+      case EccOp::kSign:
         return wc_ecc_sign_hash(hash_.data(), 32, out_[k].data(), &out_len_[k], rng_, &keys_[i]);
-      case Kind::kVerify:
+      case EccOp::kVerify:
         return wc_ecc_verify_hash(sig_.data(), static_cast<word32>(sig_.size()), hash_.data(), 32,
                                   &stat_[k], &keys_[i]);
-      case Kind::kAgree:
+      case EccOp::kAgree:
         return wc_ecc_shared_secret(&keys_[i], &peer_, out_[k].data(), &out_len_[k]);
+      default:
+        return BAD_FUNC_ARG;  // key generation has no call-again step
     }
-    return BAD_FUNC_ARG;
   }
 
-  bool call_again() const override { return true; }
+  bool call_again() const override { return op_ != EccOp::kKeygen; }
   WC_ASYNC_DEV* async_dev(int i) override { return &keys_[i].asyncDev; }
 
   std::string verify(int i) override {
     const auto k = static_cast<std::size_t>(i);
-    switch (kind_) {
-      case Kind::kSign: {
+    switch (op_of(i)) {
+      case EccOp::kSign: {
         int ok = 0;
         const int ret =
             wc_ecc_verify_hash(out_[k].data(), out_len_[k], hash_.data(), 32, &ok, &sync_key_);
         if (ret != 0) return failed("wc_ecc_verify_hash", ret);
         return ok == 1 ? "" : "signature does not verify";
       }
-      case Kind::kVerify:
+      case EccOp::kVerify:
         return stat_[k] == 1 ? "" : "valid signature reported invalid";
-      case Kind::kAgree:
+      case EccOp::kAgree:
         if (out_len_[k] != secret_.size() ||
             std::memcmp(out_[k].data(), secret_.data(), secret_.size()) != 0) {
           return "shared secret differs from synchronous wolfCrypt's";
         }
         return "";
+      case EccOp::kKeygen:
+        return check_pair(&keys_[i]);
+      default:
+        return "unknown operation";
     }
-    return "unknown kind";
   }
 
  private:
-  Kind kind_;
+  EccOp op_of(int i) const {
+    if (op_ != EccOp::kMixed) return op_;
+    constexpr EccOp kTurns[] = {EccOp::kSign, EccOp::kVerify, EccOp::kAgree};
+    return kTurns[i % 3];
+  }
+
+  // A generated pair is consistent when a copy of it without a device signs
+  // a digest that its public key verifies.
+  std::string check_pair(ecc_key* key) {
+    byte priv[MAX_ECC_BYTES];
+    byte pub[2 * MAX_ECC_BYTES + 1];
+    word32 priv_len = sizeof priv;
+    word32 pub_len = sizeof pub;
+    int ret = wc_ecc_export_private_only(key, priv, &priv_len);
+    if (ret == 0) ret = wc_ecc_export_x963(key, pub, &pub_len);
+    if (ret != 0) return failed("exporting the generated key", ret);
+    ecc_key copy;
+    if ((ret = wc_ecc_init_ex(&copy, nullptr, INVALID_DEVID)) != 0) return failed("init", ret);
+    ret = wc_ecc_import_private_key_ex(priv, priv_len, pub, pub_len, &copy,
+                                       wc_ecc_get_curve_id(key->idx));
+    byte sig[ECC_MAX_SIG_SIZE];
+    word32 sig_len = sizeof sig;
+    int ok = 0;
+    if (ret == 0) ret = wc_ecc_sign_hash(hash_.data(), 32, sig, &sig_len, rng_, &copy);
+    if (ret == 0) ret = wc_ecc_verify_hash(sig, sig_len, hash_.data(), 32, &ok, &copy);
+    wc_ecc_free(&copy);
+    if (ret != 0) return failed("checking the generated key", ret);
+    return ok == 1 ? "" : "generated private and public keys do not match";
+  }
+
+  EccOp op_;
+  int bytes_;  // 32 (P-256) or 48 (P-384)
+  bool nonblock_ = false;
   WC_RNG* rng_ = nullptr;
   Bytes hash_;
   Bytes sig_;
@@ -246,6 +324,9 @@ class EccWorkload : public Workload {
   ecc_key peer_{};
   bool peer_ok_ = false;
   std::unique_ptr<ecc_key[]> keys_;
+#ifdef ASYNCCRYPT_BENCH_NONBLOCK_ECC
+  std::unique_ptr<ecc_nb_ctx_t[]> nb_;  // one per key, outlives the keys' operations
+#endif
   int inited_ = 0;
   std::vector<Bytes> out_;
   std::vector<word32> out_len_;
@@ -560,8 +641,11 @@ class Des3Workload final : public CipherWorkload {
 constexpr int kSizes[] = {1024, 16384};
 
 template <typename W>
-void add_cipher_rows(std::vector<RowSpec>& rows, const char* family, const char* algorithm) {
-  for (int size : kSizes) {
+void add_cipher_rows(std::vector<RowSpec>& rows, const char* family, const char* algorithm,
+                     const std::vector<int>& sizes) {
+  const std::vector<int> chosen =
+      sizes.empty() ? std::vector<int>(std::begin(kSizes), std::end(kSizes)) : sizes;
+  for (int size : chosen) {
     for (bool encrypt : {true, false}) {
       rows.push_back(
           RowSpec{family, algorithm, encrypt ? "enc" : "dec", size, true, [size, encrypt] {
@@ -574,10 +658,22 @@ void add_cipher_rows(std::vector<RowSpec>& rows, const char* family, const char*
 }  // namespace
 
 std::vector<std::string> all_families() {
-  return {"rsa2048", "rsa3072", "ecdsa-p256", "ecdh-p256", "dh2048", "aes-gcm", "aes-cbc", "3des"};
+  return {"rsa2048",    "rsa3072", "ecdsa-p256", "ecdh-p256", "ecdsa-p384", "ecdh-p384",
+          "ecc-keygen", "dh2048",  "aes-gcm",    "aes-cbc",   "3des"};
 }
 
-std::vector<RowSpec> all_rows(std::vector<std::string>* skipped) {
+std::unique_ptr<Workload> make_ecc_workload(EccOp op, int bits) {
+#if defined(HAVE_ECC) && defined(USE_CERT_BUFFERS_256)
+  if (bits == 256 || (bits == 384 && kHaveP384)) return std::make_unique<EccWorkload>(op, bits);
+#else
+  (void)op;
+  (void)bits;
+#endif
+  return nullptr;
+}
+
+std::vector<RowSpec> all_rows(std::vector<std::string>* skipped,
+                              const std::vector<int>& cipher_sizes) {
   std::vector<RowSpec> rows;
   [[maybe_unused]] auto skip = [skipped](const std::string& line) {
     if (skipped != nullptr) skipped->push_back(line);
@@ -600,14 +696,25 @@ std::vector<RowSpec> all_rows(std::vector<std::string>* skipped) {
   skip("rsa2048, rsa3072: this wolfSSL build has NO_RSA");
 #endif
 #if defined(HAVE_ECC) && defined(USE_CERT_BUFFERS_256)
-  rows.push_back(RowSpec{"ecdsa-p256", "ECDSA", "sign", 256, false,
-                         [] { return std::make_unique<EccWorkload>(EccWorkload::Kind::kSign); }});
-  rows.push_back(RowSpec{"ecdsa-p256", "ECDSA", "verify", 256, false,
-                         [] { return std::make_unique<EccWorkload>(EccWorkload::Kind::kVerify); }});
-  rows.push_back(RowSpec{"ecdh-p256", "ECDHE", "agree", 256, false,
-                         [] { return std::make_unique<EccWorkload>(EccWorkload::Kind::kAgree); }});
+  // With WC_ECC_NONBLOCK every ECC row also runs non-blocking on sim devices.
+  for (int bits : {256, 384}) {
+    if (bits == 384 && !kHaveP384) {
+      skip("ecdsa-p384, ecdh-p384, ecc-keygen P-384: this wolfSSL build has no P-384");
+      continue;
+    }
+    const std::string curve = "-p" + std::to_string(bits);
+    auto add = [&](const std::string& family, const char* algorithm, const char* op, EccOp ecc_op) {
+      rows.push_back(RowSpec{family, algorithm, op, bits, false,
+                             [ecc_op, bits] { return std::make_unique<EccWorkload>(ecc_op, bits); },
+                             kNonblockEcc});
+    };
+    add("ecdsa" + curve, "ECDSA", "sign", EccOp::kSign);
+    add("ecdsa" + curve, "ECDSA", "verify", EccOp::kVerify);
+    add("ecdh" + curve, "ECDHE", "agree", EccOp::kAgree);
+    add("ecc-keygen", "ECC", "keygen", EccOp::kKeygen);
+  }
 #else
-  skip("ecdsa-p256, ecdh-p256: this wolfSSL build has no ECC");
+  skip("ecdsa-p256, ecdh-p256, ecdsa-p384, ecdh-p384, ecc-keygen: this wolfSSL build has no ECC");
 #endif
 #if !defined(NO_DH) && defined(HAVE_FFDHE_2048)
   rows.push_back(
@@ -616,17 +723,17 @@ std::vector<RowSpec> all_rows(std::vector<std::string>* skipped) {
   skip("dh2048: this wolfSSL build has NO_DH or no ffdhe2048 group");
 #endif
 #if !defined(NO_AES) && defined(HAVE_AESGCM)
-  add_cipher_rows<AesGcmWorkload>(rows, "aes-gcm", "AES-128-GCM");
+  add_cipher_rows<AesGcmWorkload>(rows, "aes-gcm", "AES-128-GCM", cipher_sizes);
 #else
   skip("aes-gcm: this wolfSSL build has no AES-GCM");
 #endif
 #if !defined(NO_AES) && defined(HAVE_AES_CBC)
-  add_cipher_rows<AesCbcWorkload>(rows, "aes-cbc", "AES-128-CBC");
+  add_cipher_rows<AesCbcWorkload>(rows, "aes-cbc", "AES-128-CBC", cipher_sizes);
 #else
   skip("aes-cbc: this wolfSSL build has no AES-CBC");
 #endif
 #ifndef NO_DES3
-  add_cipher_rows<Des3Workload>(rows, "3des", "3DES-CBC");
+  add_cipher_rows<Des3Workload>(rows, "3des", "3DES-CBC", cipher_sizes);
 #else
   skip("3des: this wolfSSL build has NO_DES3");
 #endif

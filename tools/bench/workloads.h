@@ -46,7 +46,34 @@ class Workload {
   // verify checks object i's last result against values computed with
   // synchronous wolfCrypt at setup. Returns "" when right, else what is wrong.
   virtual std::string verify(int i) = 0;
+
+  // enable_nonblock, called before setup(), asks for wolfCrypt's
+  // non-blocking ECC (WC_ECC_NONBLOCK): setup() then gives each object bound
+  // to a device its own ecc_nb_ctx_t, so that a sim device runs each
+  // operation in slices, a bounded amount per poll. Returns false when the
+  // workload or the build has no such mode (then nothing changes).
+  virtual bool enable_nonblock() { return false; }
 };
+
+// True when this wolfSSL build can run ECC in slices on a sim device
+// (--enable-ecc=nonblock --enable-sp=yes,nonblock with --enable-asynccrypt).
+#if defined(HAVE_ECC) && defined(WC_ECC_NONBLOCK) && defined(WOLFSSL_ASYNC_CRYPT_SW) && \
+    defined(WC_ASYNC_ENABLE_ECC)
+#define ASYNCCRYPT_BENCH_NONBLOCK_ECC 1
+inline constexpr bool kNonblockEcc = true;
+#else
+inline constexpr bool kNonblockEcc = false;
+#endif
+
+// The ECC operations measured: ECDSA sign and verify of a 32-byte digest,
+// ECDH shared secret with a fixed peer, key generation; kMixed gives object i
+// sign, verify and ECDH in turn (i % 3), so that with 3 or more objects all
+// three are in flight at once.
+enum class EccOp { kSign, kVerify, kAgree, kKeygen, kMixed };
+
+// make_ecc_workload returns an ECC workload on P-256 (bits 256) or P-384
+// (bits 384), or nullptr when this build has no ECC or not that curve.
+std::unique_ptr<Workload> make_ecc_workload(EccOp op, int bits);
 
 // RowSpec describes one benchmark row: an operation and its size.
 struct RowSpec {
@@ -56,11 +83,15 @@ struct RowSpec {
   int bits_or_bytes = 0;  // key bits (asymmetric) or buffer bytes (symmetric)
   bool symmetric = false;
   std::function<std::unique_ptr<Workload>()> make;
+  bool nonblock = false;  // has a non-blocking mode (Workload::enable_nonblock)
 };
 
 // all_rows lists every row this wolfSSL build can run, in output order.
 // Families the build cannot run are described in *skipped (one line each).
-std::vector<RowSpec> all_rows(std::vector<std::string>* skipped);
+// cipher_sizes are the buffer sizes of the symmetric rows (multiples of 16;
+// empty: 1 KiB and 16 KiB).
+std::vector<RowSpec> all_rows(std::vector<std::string>* skipped,
+                              const std::vector<int>& cipher_sizes = {});
 
 // The --algs names, in order, including those the build lacks.
 std::vector<std::string> all_families();

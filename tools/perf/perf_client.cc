@@ -31,6 +31,13 @@
 namespace perf {
 namespace {
 
+// A connection's socket is registered once, edge-triggered: step() always
+// runs until wolfSSL meets EAGAIN (or the device), so no readiness is lost,
+// and readiness while crypto is in flight costs no epoll_ctl (the step
+// after the completion picks it up). EPOLLOUT also reports the end of a
+// non-blocking connect().
+constexpr uint32_t kSocketEvents = EPOLLIN | EPOLLOUT | EPOLLET;
+
 constexpr std::string_view kHttpRequest = "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n";
 
 class Client {
@@ -59,7 +66,6 @@ class Client {
     Phase phase = Phase::kIdle;
     bool pending = false;
     bool zombie = false;  // aborted with crypto in flight: freed after it
-    uint32_t interest = 0;
     Clock::time_point start;
     double handshake_s = 0;
     long conn_no = 0;     // which connection of the run this is
@@ -78,7 +84,6 @@ class Client {
   void release(Slot* s);
   void on_ready(Slot* s);
   void drain_pending();
-  void set_interest(Slot* s, uint32_t events);
   bool more_to_start() const;
   bool budget_left() const;
   int abort_after(long conn_no) const;
@@ -170,8 +175,7 @@ bool Client::start_conn(Slot* s, std::string* error) {
   s->abort_after = abort_after(s->conn_no);
   if (in_progress) {
     s->phase = Phase::kConnecting;
-    s->interest = EPOLLOUT;
-    if (!epoll_.add(s->fd.get(), s->interest, s)) {
+    if (!epoll_.add(s->fd.get(), kSocketEvents, s)) {
       *error = errno_text("epoll_ctl(add)");
       return false;
     }
@@ -189,36 +193,20 @@ bool Client::begin_tls(Slot* s, std::string* error) {
   }
   if (opt_.resume && s->session) (void)wolfSSL_set_session(s->ssl.get(), s->session.get());
   by_ssl_[s->ssl.get()] = s;
-  if (s->phase == Phase::kConnecting) {
-    s->phase = Phase::kHandshake;
-    set_interest(s, EPOLLIN);
-  } else {
-    s->phase = Phase::kHandshake;
-    s->interest = EPOLLIN;
-    if (!epoll_.add(s->fd.get(), s->interest, s)) {
-      *error = errno_text("epoll_ctl(add)");
-      return false;
-    }
+  const bool registered = s->phase == Phase::kConnecting;
+  s->phase = Phase::kHandshake;
+  if (!registered && !epoll_.add(s->fd.get(), kSocketEvents, s)) {
+    *error = errno_text("epoll_ctl(add)");
+    return false;
   }
   step(s);
   return true;
 }
 
-void Client::set_interest(Slot* s, uint32_t events) {
-  if (s->zombie || s->interest == events) return;
-  s->interest = events;
-  if (!epoll_.modify(s->fd.get(), events, s)) end_conn(s, Outcome::kError, "epoll_ctl failed");
-}
-
 void Client::wait_for(Slot* s, int err) {
-  if (err == WC_PENDING_E) {
-    s->pending = true;
-    set_interest(s, 0);  // hang-ups are still reported
-  } else if (err == WOLFSSL_ERROR_WANT_WRITE) {
-    set_interest(s, EPOLLIN | EPOLLOUT);
-  } else {
-    set_interest(s, EPOLLIN);
-  }
+  // Socket waits need nothing: the edge-triggered registration
+  // (kSocketEvents) reports the next readiness.
+  if (err == WC_PENDING_E) s->pending = true;
 }
 
 void Client::step(Slot* s) {
@@ -507,6 +495,7 @@ void Client::finish() {
   slots_.clear();  // sessions go before the context
   async_.release();
   ctx_.reset();
+  device_.add_stats(&counters_.device_ops, &counters_.device_inline);
   device_.close();
 }
 

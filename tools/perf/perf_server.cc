@@ -103,10 +103,9 @@ class ServerLoop {
     Fd fd;
     SslPtr ssl;
     Phase phase = Phase::kHandshake;
-    bool pending = false;   // waiting for an async crypto completion
-    bool zombie = false;    // peer gone; freed once no crypto is in flight
-    bool closed = false;    // closed in this round, freed after it
-    uint32_t interest = 0;  // current epoll mask
+    bool pending = false;  // waiting for an async crypto completion
+    bool zombie = false;   // peer gone; freed once no crypto is in flight
+    bool closed = false;   // closed in this round, freed after it
     Clock::time_point start;
     double handshake_s = 0;  // time inside wolfSSL_accept
   };
@@ -121,7 +120,6 @@ class ServerLoop {
   void make_zombie(Conn* c);
   void on_ready(Conn* c);
   void drain_pending();
-  void set_interest(Conn* c, uint32_t events);
   void update_listener();
 
   Shared* shared_;
@@ -286,6 +284,7 @@ void ServerLoop::finish() {
   free_all();
   async_.release();
   ctx_.reset();
+  device_.add_stats(&counters_.device_ops, &counters_.device_inline);
   device_.close();
 }
 
@@ -308,8 +307,11 @@ void ServerLoop::accept_ready() {
     Conn* c = conn.get();
     conns_.emplace(c->ssl.get(), std::move(conn));
     shared_->active.fetch_add(1, std::memory_order_relaxed);
-    c->interest = EPOLLIN | EPOLLRDHUP;
-    if (!epoll_.add(c->fd.get(), c->interest, c)) {
+    // Edge-triggered, and never changed: step() always runs a connection
+    // until wolfSSL meets EAGAIN (or the device), so no readiness is lost,
+    // and readiness that comes while crypto is in flight is ignored without
+    // an epoll_ctl per operation (the step after the completion reads it).
+    if (!epoll_.add(c->fd.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, c)) {
       close_conn(c, Outcome::kError);
       continue;
     }
@@ -317,21 +319,10 @@ void ServerLoop::accept_ready() {
   }
 }
 
-void ServerLoop::set_interest(Conn* c, uint32_t events) {
-  if (c->zombie || c->interest == events) return;
-  c->interest = events;
-  if (!epoll_.modify(c->fd.get(), events, c)) close_conn(c, Outcome::kError);
-}
-
 void ServerLoop::wait_for(Conn* c, int err) {
-  if (err == WC_PENDING_E) {
-    c->pending = true;
-    set_interest(c, EPOLLRDHUP);
-  } else if (err == WOLFSSL_ERROR_WANT_WRITE) {
-    set_interest(c, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
-  } else {
-    set_interest(c, EPOLLIN | EPOLLRDHUP);
-  }
+  // Socket waits need nothing: the edge-triggered registration reports the
+  // next readiness.
+  if (err == WC_PENDING_E) c->pending = true;
 }
 
 // step runs a connection until it must wait for the socket or the device.

@@ -25,6 +25,8 @@ void Counters::merge(const Counters& o) {
   write_bytes += o.write_bytes;
   latency_ms.insert(latency_ms.end(), o.latency_ms.begin(), o.latency_ms.end());
   loop_cpu_s += o.loop_cpu_s;
+  device_ops += o.device_ops;
+  device_inline += o.device_inline;
   if (o.started) {
     if (!started || o.first < first) first = o.first;
     if (!started || o.last > last) last = o.last;
@@ -125,6 +127,12 @@ void print_report(const Counters& c, const ReportInfo& info) {
   row_ms("Handshake max", max);
   row_ms("CPU/handshake", cpu * 1000);
   row_ms("Loop CPU/handshake", loop_cpu * 1000);
+  const double ops = ratio(static_cast<double>(c.device_ops), static_cast<double>(conns));
+  const double inline_ops = ratio(static_cast<double>(c.device_inline), static_cast<double>(conns));
+  if (c.device_ops + c.device_inline > 0) {
+    row_num("Device ops/hs", ops);
+    row_num("Inline ops/hs", inline_ops);
+  }
   std::fprintf(stderr, "%-18s: %s\n", "Device", info.device.c_str());
 
   if (info.json) {
@@ -133,10 +141,12 @@ void print_report(const Counters& c, const ReportInfo& info) {
         "\"handshakes_per_sec\": %.3f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
         "\"max_ms\": %.3f, \"cpu_s_per_handshake\": %.6f, \"loop_cpu_s_per_handshake\": %.6f, "
         "\"read_bytes\": %lld, \"write_bytes\": %lld, \"aborted\": %ld, "
-        "\"pending_at_hangup\": %ld, \"device\": %s}\n",
+        "\"pending_at_hangup\": %ld, \"device_ops_per_handshake\": %.2f, "
+        "\"inline_ops_per_handshake\": %.2f, \"device\": %s}\n",
         info.server ? "perf-server" : "perf-client", conns, c.resumed, c.errors,
         ratio(static_cast<double>(conns), total_s), p50, p90, p99, max, cpu, loop_cpu, c.read_bytes,
-        c.write_bytes, c.aborted, c.freed_pending, json_string(info.device).c_str());
+        c.write_bytes, c.aborted, c.freed_pending, ops, inline_ops,
+        json_string(info.device).c_str());
     std::fflush(stdout);
   }
 }

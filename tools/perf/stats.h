@@ -26,6 +26,8 @@ struct Counters {
   long long write_bytes = 0;
   std::vector<double> latency_ms;  // per handshake: TCP accept/connect to done
   double loop_cpu_s = 0;           // CPU time of the event-loop thread
+  long long device_ops = 0;        // operations the async device accepted
+  long long device_inline = 0;     // ran on the loop thread instead (full, declined)
   bool started = false;            // first/last are set
   Clock::time_point first{};       // first connection began
   Clock::time_point last{};        // last connection ended

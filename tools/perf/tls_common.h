@@ -72,6 +72,15 @@ class Device {
   bool async() const { return id_ != INVALID_DEVID; }
   // name is the spec, or the kind the default opened, or "none".
   const std::string& name() const { return name_; }
+  // add_stats adds the operations the device took to *ops, and those that
+  // ran on the calling thread instead (device full, or declined as cheaper
+  // than a hand-over) to *inline_ops; nothing without a device.
+  void add_stats(long long* ops, long long* inline_ops) const {
+    asynccrypt_DevStats stats{};
+    if (id_ == INVALID_DEVID || asynccrypt_DevGetStats(id_, &stats) != 0) return;
+    *ops += static_cast<long long>(stats.submitted);
+    *inline_ops += static_cast<long long>(stats.inline_runs + stats.declined);
+  }
 
  private:
   int id_ = INVALID_DEVID;

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Tests of `asynccrypt perf-server` and `perf-client` on loopback: against
 # each other, against curl and openssl s_client / s_server, with clients
-# that abort mid-handshake, and with no server at all.
+# that abort mid-handshake, and with no server at all; and `asynccrypt
+# bench`'s symmetric rows on a device (scenario bench).
 #
 # Usage: perf_test.sh TOOL CERT_DIR SCENARIO DEVICE [VERSION] [extra client options]
 #   SCENARIO  pair | pair-threads | interop-clients | interop-s_server | abort |
-#             abort-free-now | no-server | bad-ca | chaos-fail
+#             abort-free-now | no-server | bad-ca | chaos-fail | bench
 #   DEVICE    none | sim | threads | any spec the tools take with -d
+#             (a dpdk spec, or chaos over=dpdk, exits 77 = skipped when DPDK
+#             cannot start here: see dpdk_probe)
 #   VERSION   3 (TLS 1.2) or 4 (TLS 1.3), default 4
 # The certificates come from scripts/gen-certs.sh CERT_DIR (ASYNCCRYPT_CERTS).
 set -euo pipefail
 
 if [[ $# -lt 4 ]]; then
-  sed -n '2,12p' "$0" >&2
+  sed -n '2,14p' "$0" >&2
   exit 2
 fi
 tool=$1 certs=$2 scenario=$3 device=$4
@@ -82,13 +85,35 @@ run_client() {
     >"$work/client.out" 2>"$work/client.err"
 }
 
+# dpdk_probe: a device spec that needs DPDK must be able to start here, or
+# the test is skipped (exit 77, CTest's SKIP_RETURN_CODE), saying why:
+# `asynccrypt bench` leaves out a device that cannot start (ASYNC_INIT_E),
+# printing "skipped: ..." with the reason.
+dpdk_probe() {
+  [[ $device == *dpdk* ]] || return 0
+  local out rc=0
+  out=$(timeout "$limit" "$tool" bench --devices "$device" --algs aes-gcm --no-sw --depth 1 \
+    --duration 0.01 2>&1) || rc=$?
+  if grep -q '^skipped: cannot open device' <<<"$out"; then
+    grep '^skipped: cannot open device' <<<"$out"
+    echo "SKIP: $scenario on $device: DPDK cannot start here"
+    exit 77
+  fi
+  [[ $rc -eq 0 ]] || fail "asynccrypt bench on $device exited $rc: $out"
+}
+dpdk_probe
+
 case $scenario in
 pair | pair-threads)
   # Server and client against each other: every handshake must complete.
+  # PERF_EXPECT_SUITE (part of an IANA suite name, e.g. AES_128_CBC): the
+  # server prints the suites it negotiated, each must contain it.
   n=40
   threads=()
   [[ $scenario == pair-threads ]] && threads=(-t 2)
-  start_server -n "$n" -v "$version" -q --json "${threads[@]}"
+  quiet=(-q)
+  [[ -n ${PERF_EXPECT_SUITE:-} ]] && quiet=()
+  start_server -n "$n" -v "$version" "${quiet[@]}" --json "${threads[@]}"
   run_client -n "$n" -N 8 -q --json "${extra[@]}" || fail "perf-client exited $?"
   wait_server
   got=$(json_field "$work/client.out" connections)
@@ -96,6 +121,20 @@ pair | pair-threads)
   [[ $(json_field "$work/client.out" errors) == 0 ]] || fail "client errors"
   [[ $(json_field "$work/server.out" connections) == "$n" ]] || fail "server handshake count"
   [[ $(json_field "$work/server.out" errors) == 0 ]] || fail "server errors"
+  # Application data went both ways, every byte arrived.
+  c_w=$(json_field "$work/client.out" write_bytes) s_r=$(json_field "$work/server.out" read_bytes)
+  s_w=$(json_field "$work/server.out" write_bytes) c_r=$(json_field "$work/client.out" read_bytes)
+  [[ $c_w -gt 0 && $c_w == "$s_r" ]] || fail "client wrote $c_w bytes, server read $s_r"
+  [[ $s_w -gt 0 && $s_w == "$c_r" ]] || fail "server wrote $s_w bytes, client read $c_r"
+  echo "data: client wrote $c_w, read $c_r bytes"
+  if [[ -n ${PERF_EXPECT_SUITE:-} ]]; then
+    suites=$(sed -n 's/^SSL cipher suite is //p' "$work/server.out" | sort -u)
+    [[ -n $suites ]] || fail "the server printed no cipher suite"
+    while read -r suite; do
+      [[ $suite == *"$PERF_EXPECT_SUITE"* ]] || fail "negotiated $suite, want *$PERF_EXPECT_SUITE*"
+    done <<<"$suites"
+    echo "suite: $suites"
+  fi
   if [[ " ${extra[*]} " == *" -r "* && $version == 3 ]]; then
     resumed=$(json_field "$work/client.out" resumed)
     [[ $resumed -gt 0 ]] || fail "-r: no session was resumed"
@@ -205,6 +244,22 @@ chaos-fail)
   fi
   grep -E '^(Num Conns|Errors)' "$work/server.err" "$work/client.err"
   grep 'connections failed' "$work/client.err" || true
+  ;;
+
+bench)
+  # `asynccrypt bench` rows of DEVICE: AES-GCM and AES-CBC, 1 and 16 KiB,
+  # encrypt and decrypt, 1 and 8 in flight. The bench checks every result
+  # against synchronous wolfCrypt (a wrong one fails its row: "ok": false);
+  # every operation must have gone to the device.
+  timeout "$limit" "$tool" bench --algs aes-gcm,aes-cbc --devices "$device" --depth 1,8 \
+    --duration 0.05 --json >"$work/bench.out" 2>"$work/bench.err" || fail "asynccrypt bench exited $?"
+  rows=$(grep -c "\"device\": \"$device\"" "$work/bench.out" || true)
+  [[ $rows == 16 ]] || fail "$rows device rows, want 16"
+  ! grep -q '"ok": false' "$work/bench.out" || fail "a row failed: $(grep '"ok": false' "$work/bench.out")"
+  grep "\"device\": \"$device\"" "$work/bench.out" | grep -qv '"offloaded": 1.0000' &&
+    fail "a row ran operations outside the device"
+  grep -o '"algorithm": "[^"]*", "op": "[^"]*", "bits_or_bytes": [0-9]*\|"device": "[^"]*", "depth": [0-9]*\|"mib_per_sec": [0-9.]*' \
+    "$work/bench.out" | paste -d' ' - - - | sed 's/"//g'
   ;;
 
 no-server)

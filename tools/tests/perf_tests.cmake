@@ -41,6 +41,38 @@ perf_test(perf_chaos_fail_tls13 chaos-fail "chaos:seed=7,fail=5" 4)
 perf_test(perf_chaos_fail_tls12 chaos-fail "chaos:seed=8,fail=5" 3 -r)
 perf_test(perf_chaos_fail_over_threads chaos-fail "chaos:seed=9,over=threads,workers=2,fail=5" 4)
 
+# The dpdk device (DPDK's crypto_aesni_mb software driver) on both sides:
+# TLS 1.3, TLS 1.2 with an AES-GCM and an AES-CBC suite (records go to the
+# cryptodev), two server threads (a queue pair each), curl and openssl
+# s_client against the server, perf-client against openssl s_server,
+# chaos's late and out-of-order completions over dpdk, and `asynccrypt
+# bench`'s dpdk rows (each result checked). Skipped (exit 77, with the
+# reason) where DPDK cannot start (perf_test.sh's dpdk_probe).
+set(perf_dpdk "dpdk:vdev=crypto_aesni_mb")
+perf_test(perf_dpdk_pair_tls13 pair ${perf_dpdk} 4 -l TLS13-AES128-GCM-SHA256)
+perf_test(perf_dpdk_pair_tls12_gcm pair ${perf_dpdk} 3 -l ECDHE-RSA-AES128-GCM-SHA256)
+perf_test(perf_dpdk_pair_tls12_cbc pair ${perf_dpdk} 3 -l ECDHE-RSA-AES128-SHA256)
+perf_test(perf_dpdk_pair_threads_t2 pair-threads ${perf_dpdk} 4)
+perf_test(perf_dpdk_interop_clients interop-clients ${perf_dpdk})
+perf_test(perf_dpdk_interop_s_server_tls12 interop-s_server ${perf_dpdk} 3)
+perf_test(perf_dpdk_chaos_pair_tls12_gcm pair "chaos:seed=3,over=dpdk,vdev=crypto_aesni_mb" 3
+          -l ECDHE-RSA-AES128-GCM-SHA256)
+perf_test(perf_dpdk_chaos_pair_tls13 pair "chaos:seed=4,over=dpdk,vdev=crypto_aesni_mb" 4)
+perf_test(perf_dpdk_chaos_pair_threads_t2 pair-threads
+          "chaos:seed=5,over=dpdk,vdev=crypto_aesni_mb" 4)
+perf_test(perf_dpdk_bench bench ${perf_dpdk})
+perf_test(perf_dpdk_chaos_bench bench "chaos:seed=6,over=dpdk,vdev=crypto_aesni_mb,burst=8")
+set_tests_properties(perf_dpdk_pair_tls13 perf_dpdk_pair_tls12_gcm perf_dpdk_pair_threads_t2
+                     perf_dpdk_chaos_pair_tls12_gcm perf_dpdk_chaos_pair_tls13
+                     PROPERTIES ENVIRONMENT "PERF_EXPECT_SUITE=AES_128_GCM")
+set_tests_properties(perf_dpdk_pair_tls12_cbc PROPERTIES ENVIRONMENT "PERF_EXPECT_SUITE=AES_128_CBC")
+set_tests_properties(perf_dpdk_pair_tls13 perf_dpdk_pair_tls12_gcm perf_dpdk_pair_tls12_cbc
+                     perf_dpdk_pair_threads_t2 perf_dpdk_interop_clients
+                     perf_dpdk_interop_s_server_tls12 perf_dpdk_chaos_pair_tls12_gcm
+                     perf_dpdk_chaos_pair_tls13 perf_dpdk_chaos_pair_threads_t2 perf_dpdk_bench
+                     perf_dpdk_chaos_bench
+                     PROPERTIES SKIP_RETURN_CODE 77 LABELS "perf;dpdk")
+
 # A short soak (scripts/soak.sh: 2,000 client handshakes, resumption and
 # random aborts; server descriptors and RSS must stay flat). The full soak
 # (50,000 handshakes) is not part of the test run: make soak.

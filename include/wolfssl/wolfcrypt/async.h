@@ -494,7 +494,10 @@ WOLFSSL_API int wc_AsyncSleep(word32 ms);
  * operation is recorded it records `type` and returns 1: the caller stores
  * its arguments in asyncDev->sw and returns WC_PENDING_E. Otherwise it
  * returns 0 and the caller computes (the device is running the operation).
- * NULL returns 0. */
+ * It also returns 0, recording nothing, when the object's device declines
+ * the operation as cheaper than a hand-over (threads:inline_us=, counted in
+ * asynccrypt_DevStats.declined): wolfCrypt then computes it synchronously
+ * and no WC_PENDING_E is returned. NULL returns 0. */
 WOLFSSL_API int wc_AsyncSwInit(WC_ASYNC_DEV* asyncDev, int type);
 #endif
 
@@ -534,7 +537,9 @@ WOLFSSL_API pthread_t wc_AsyncThreadId(void);
 /* asynccrypt_DevOpenSpec opens a device from a spec such as "sim",
  * "sim:skip=4", "sim:budget_us=20", "sim:slices=64", "threads", "threads:workers=4,depth=256" or
  * "chaos:seed=7,maxpolls=4,fail=5" (the syntax of ASYNCCRYPT_DEVICE). threadId is as for wolfAsync_DevOpenThread (NULL for
- * a process-wide device). Returns 0 and writes *devId, or BAD_FUNC_ARG for
+ * a process-wide device). A layered chaos spec passes the options chaos
+ * does not take to the device underneath: "chaos:seed=1,over=dpdk,
+ * vdev=crypto_aesni_mb,burst=8" (over=threads takes workers= and depth=). Returns 0 and writes *devId, or BAD_FUNC_ARG for
  * an unknown kind or a bad option (see asynccrypt_LastError), or
  * ASYNC_INIT_E when the device cannot start. *devId is always written. */
 WOLFSSL_API int asynccrypt_DevOpenSpec(int* devId, const char* spec,
@@ -616,6 +621,9 @@ typedef struct asynccrypt_DevStats {
     word64 inline_runs; /* ran on the submitting thread: device was full */
     word64 cancelled;   /* dropped before they ran (object freed) */
     word32 in_flight;   /* accepted and not yet finished */
+    word64 declined;    /* left to the caller, computed synchronously there
+                         * without pending: cheaper than a hand-over
+                         * (threads: inline_us=) */
 } asynccrypt_DevStats;
 
 /* asynccrypt_DevGetStats copies the counters of an open device. Returns 0,

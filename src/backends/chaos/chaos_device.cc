@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <string>
 
+#include "backends/dpdk/dpdk_device.h"
 #include "backends/threads/threads_device.h"
 #include "core/wolfssl_api.h"
 #include "wolfcrypt/execute.h"
@@ -93,12 +94,25 @@ Result<std::shared_ptr<Device>> ChaosDevice::create(DeviceSpec spec) {
   if (auto it = spec.options.find("over"); it != spec.options.end()) {
     over = it->second;
     spec.options.erase(it);
-    if (over != "threads") {
-      return Status(BAD_FUNC_ARG, "device option chaos:over='" + over + "' must be 'threads'");
+    if (over != "threads" && over != "dpdk") {
+      return Status(BAD_FUNC_ARG,
+                    "device option chaos:over='" + over + "' must be 'threads' or 'dpdk'");
     }
   }
   std::shared_ptr<Device> inner;
-  if (!over.empty()) {
+  if (over == "dpdk") {
+    if (spec.options.count("delay") != 0) {
+      return Status(BAD_FUNC_ARG,
+                    "device option chaos:delay= needs chaos:over=threads (over=dpdk delays "
+                    "by polls: maxpolls=)");
+    }
+    // Everything else is the dpdk device's (vdev=, dev=, qps=, depth=,
+    // burst=, eal=, copy=); it rejects what it does not know.
+    auto device = create_dpdk_device(DeviceSpec{"dpdk", std::move(spec.options)});
+    spec.options.clear();
+    if (!device.is_ok()) return device.status();
+    inner = device.take();
+  } else if (over == "threads") {
     auto delay = spec.take_int("delay", kDefaultDelayUs, 0, kMaxDelayUs);
     if (!delay.is_ok()) return delay.status();
     options.delay_us = static_cast<int>(delay.value());
@@ -116,18 +130,20 @@ Result<std::shared_ptr<Device>> ChaosDevice::create(DeviceSpec spec) {
   } else {
     for (const char* key : {"workers", "depth", "delay"}) {
       if (spec.options.count(key) != 0) {
-        return Status(BAD_FUNC_ARG,
-                      std::string("device option chaos:") + key + "= needs chaos:over=threads");
+        return Status(BAD_FUNC_ARG, std::string("device option chaos:") + key +
+                                        "= needs chaos:over=threads (depth= also over=dpdk)");
       }
     }
   }
   if (Status s = spec.check_all_taken(); !s.is_ok()) return s;
 
   // The seed is printed so that a failing run can be replayed.
-  std::fprintf(stderr, "asynccrypt: chaos seed=%llu maxpolls=%d failpm=%d%s%s\n",
+  std::string layer;
+  if (over == "threads") layer = " over=threads delay=" + std::to_string(options.delay_us);
+  if (over == "dpdk") layer = " over=dpdk";
+  std::fprintf(stderr, "asynccrypt: chaos seed=%llu maxpolls=%d failpm=%d%s\n",
                static_cast<unsigned long long>(options.seed), options.max_polls,
-               options.fail_per_mille, inner ? " over=threads delay=" : "",
-               inner ? std::to_string(options.delay_us).c_str() : "");
+               options.fail_per_mille, layer.c_str());
   return std::shared_ptr<Device>(std::make_shared<ChaosDevice>(options, std::move(inner)));
 }
 
@@ -136,6 +152,10 @@ ChaosDevice::ChaosDevice(const Options& options, std::shared_ptr<Device> inner)
 
 ChaosDevice::Draw ChaosDevice::draw(int range) {
   std::lock_guard lock(mu_);
+  return draw_locked(range);
+}
+
+ChaosDevice::Draw ChaosDevice::draw_locked(int range) {
   Draw d{};
   d.polls = static_cast<int>(random_.below(static_cast<std::uint64_t>(range)));
   // Drawn even when failures are off, so that fail= does not shift the
@@ -152,7 +172,8 @@ void ChaosDevice::fail_now(Op* op) {
   injected_.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool ChaosDevice::drive(Op* op, int /*visit*/) {
+bool ChaosDevice::drive(Op* op, int visit) {
+  if (inner_) return drive_layered(op, visit);
   std::uint64_t& state = op->device_data;
   if (state == 0) {
     // First visit: it always stays pending, for 1..max_polls polls.
@@ -174,8 +195,62 @@ bool ChaosDevice::drive(Op* op, int /*visit*/) {
   return true;
 }
 
+bool ChaosDevice::drive_layered(Op* op, int visit) {
+  // Renumbered visits for the inner device: a new poll starts when the
+  // visit count goes back, and the first operation this thread hands to
+  // the inner device in a poll is its visit 1 (dpdk flushes the previous
+  // poll's staged operations then), whichever operations chaos held back.
+  thread_local int last_visit = 0;
+  thread_local int inner_visits = 0;
+  if (visit > 0) {
+    if (visit == 1 || visit <= last_visit) inner_visits = 0;
+    last_visit = visit;
+  }
+  const auto drive_inner = [&] { return inner_->drive(op, visit == 0 ? 0 : ++inner_visits); };
+
+  LayeredOp* state = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    auto [it, fresh] = layered_ops_.try_emplace(op);
+    state = &it->second;  // stays valid until erased (node-based map)
+    if (fresh) {
+      // First visit: it always stays pending, then 1..max_polls polls.
+      const Draw d = draw_locked(options_.max_polls);
+      state->before = d.polls + 1;
+      state->fail = d.fail;
+      state->after =
+          static_cast<int>(random_.below(static_cast<std::uint64_t>(options_.max_polls)));
+      return false;
+    }
+  }
+  const auto finish = [&] {
+    std::lock_guard lock(mu_);
+    layered_ops_.erase(op);
+    return true;
+  };
+  switch (state->stage) {
+    case LayeredOp::Stage::kBefore:
+      if (--state->before > 0) return false;
+      if (state->fail) {
+        fail_now(op);
+        return finish();
+      }
+      state->stage = LayeredOp::Stage::kInner;
+      [[fallthrough]];
+    case LayeredOp::Stage::kInner:
+      if (!drive_inner()) return false;
+      if (state->after == 0) return finish();
+      state->stage = LayeredOp::Stage::kAfter;  // op->result is set: hold it back
+      return false;
+    case LayeredOp::Stage::kAfter:
+      if (--state->after > 0) return false;
+      return finish();
+  }
+  return false;
+}
+
 bool ChaosDevice::submit(Op* op, CompletionSink& sink) {
-  if (!inner_) return false;
+  if (!inner_ || inner_->runs_on_poll()) return false;
   const Draw d = draw(options_.delay_us + 1);
   if (d.fail) {
     fail_now(op);
@@ -194,6 +269,20 @@ bool ChaosDevice::submit(Op* op, CompletionSink& sink) {
 }
 
 bool ChaosDevice::cancel(Op* op) {
+  if (inner_ && inner_->runs_on_poll()) {
+    bool at_inner = false;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = layered_ops_.find(op); it != layered_ops_.end()) {
+        at_inner = it->second.stage == LayeredOp::Stage::kInner;
+        layered_ops_.erase(it);
+      }
+    }
+    // Before the inner device saw it, or once it had finished, there is
+    // nothing of it there to withdraw.
+    if (at_inner) (void)inner_->cancel(op);
+    return true;
+  }
   if (!inner_ || !inner_->cancel(op)) return false;
   // Withdrawn before a worker took it: its sink will never report.
   std::unique_ptr<DelayedSink> unused(reinterpret_cast<DelayedSink*>(op->device_data));

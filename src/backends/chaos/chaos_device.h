@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 
 #include "core/device.h"
 #include "core/device_spec.h"
@@ -45,10 +46,23 @@ class ChaosRandom {
 // worker. Runs are then no longer reproducible (threads race), only the
 // sequence of choices is.
 //
+// Layered over a poll-driven device (over=dpdk) it stays poll-driven and
+// puts the inner device's work between two random delays, both counted in
+// polls with WOLF_POLL_FLAG_CHECK_HW: an operation pends 1..maxpolls polls
+// before the inner device first sees it (so operations reach the cryptodev
+// out of submission order, in changing bursts), then is driven by the inner
+// device until it finishes, then its result is held back 0..maxpolls-1
+// further polls (so completions are reported late and out of order).
+// Injected failures happen at the end of the first delay; the inner device
+// never sees those operations. With one thread and the same seed the
+// choices repeat; a CPU driver (crypto_aesni_mb) then repeats the run.
+//
 // Options: seed=S (default: from the clock), maxpolls=K (1..1000, default
 // 4), fail=P (percent, 0..100) or failpm=N (per mille, 0..1000; not both),
 // over=threads with workers=N, depth=D and delay=US (0..1000000 µs,
-// default 200), which only make sense layered.
+// default 200), which only make sense layered; or over=dpdk, where every
+// other option goes to the dpdk device (vdev=, dev=, qps=, depth=, burst=,
+// eal=, copy=: `chaos:seed=1,over=dpdk,vdev=crypto_aesni_mb`).
 class ChaosDevice final : public Device {
  public:
   static constexpr long kDefaultMaxPolls = 4;
@@ -64,21 +78,28 @@ class ChaosDevice final : public Device {
   };
 
   // Fails with BAD_FUNC_ARG on a bad or unknown option, or an option that
-  // needs over=threads without it; ASYNC_INIT_E when the pool cannot start.
+  // needs over=threads without it; ASYNC_INIT_E when the pool cannot start
+  // or, over=dpdk, when DPDK cannot (the dpdk device's message).
   static Result<std::shared_ptr<Device>> create(DeviceSpec spec);
 
-  // Poll-driven when inner is null, else layered over inner (a worker
-  // device).
+  // Poll-driven when inner is null; else layered over inner: a worker
+  // device (threads) or a poll-driven one (dpdk).
   ChaosDevice(const Options& options, std::shared_ptr<Device> inner);
 
   const char* kind() const override { return "chaos"; }
-  bool runs_on_poll() const override { return inner_ == nullptr; }
+  bool runs_on_poll() const override { return inner_ == nullptr || inner_->runs_on_poll(); }
   bool drive(Op* op, int visit) override;
   bool submit(Op* op, CompletionSink& sink) override;
   bool cancel(Op* op) override;
+  // The inner device's when layered (dpdk: AES-CBC/GCM), else every type.
+  std::uint32_t capabilities() const override {
+    return inner_ ? inner_->capabilities() : Device::capabilities();
+  }
 
   const Options& options() const { return options_; }
   bool layered() const { return inner_ != nullptr; }
+  // The device it is layered over, or null.
+  const std::shared_ptr<Device>& inner() const { return inner_; }
   // Operations failed on purpose so far.
   std::uint64_t injected_failures() const { return injected_.load(std::memory_order_relaxed); }
 
@@ -88,13 +109,27 @@ class ChaosDevice final : public Device {
     int polls;  // polls it stays pending (poll-driven) or µs of delay (layered)
     bool fail;
   };
+  // Where an operation is over a poll-driven inner device. op->device_data
+  // belongs to the inner device there, so this lives beside the op.
+  struct LayeredOp {
+    enum class Stage { kBefore, kInner, kAfter } stage = Stage::kBefore;
+    int before = 0;  // polls it still stays pending before the inner device sees it
+    int after = 0;   // polls its finished result is still held back
+    bool fail = false;
+  };
   Draw draw(int range);
+  Draw draw_locked(int range);  // needs mu_
   void fail_now(Op* op);
+  bool drive_layered(Op* op, int visit);
 
   const Options options_;
-  const std::shared_ptr<Device> inner_;  // the threads device when layered
+  const std::shared_ptr<Device> inner_;  // the threads or dpdk device when layered
   std::mutex mu_;
-  ChaosRandom random_;                      // guarded by mu_
+  ChaosRandom random_;  // guarded by mu_
+  // Operations over a poll-driven inner device that it has visited; the
+  // map is guarded by mu_, an entry's fields belong to the thread driving
+  // its op (the core never drives one op on two threads at once).
+  std::unordered_map<const Op*, LayeredOp> layered_ops_;
   std::atomic<std::uint64_t> injected_{0};  // statistics only: relaxed
 };
 

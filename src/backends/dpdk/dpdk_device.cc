@@ -1,5 +1,5 @@
-// The dpdk device: AES-CBC and AES-GCM on a DPDK cryptodev queue pair, driven from the owner's
-// polls.
+// The dpdk device: AES-CBC/GCM (and, through dpdk_asym, RSA and DH agreement) on a DPDK cryptodev
+// queue pair, driven from the owner's polls.
 #include "backends/dpdk/dpdk_device.h"
 
 #include "core/wolfssl_api.h"
@@ -42,6 +42,7 @@ Result<std::shared_ptr<Device>> create_dpdk_device(DeviceSpec spec) {
 #include <unordered_map>
 #include <vector>
 
+#include "backends/dpdk/dpdk_asym.h"
 #include "wolfcrypt/execute.h"
 
 namespace asynccrypt {
@@ -74,12 +75,10 @@ struct SessionEntry {
 
 // One operation handed to the driver. Guarded by its queue pair's mutex.
 struct Job {
-  Op* op;          // nullptr once cancelled: dropped when dequeued
-  rte_mbuf* mbuf;  // source (and destination when in place)
-  rte_mbuf* dst;   // out-of-place destination (zero copy), or nullptr
+  DpdkJobState state;  // zero_copy: the mbufs point at the caller's buffers
+  rte_mbuf* mbuf;      // source (and destination when in place)
+  rte_mbuf* dst;       // out-of-place destination (zero copy), or nullptr
   SessionEntry* session;
-  bool done;                             // dequeued; op->result not yet computed
-  bool zero_copy;                        // the mbufs point at the caller's buffers
   std::uint8_t* side;                    // the pool buffer's tag and AAD area base
   std::uint8_t next_iv[AES_BLOCK_SIZE];  // CBC decrypt: the last ciphertext block
   rte_mbuf_ext_shared_info shinfo[2];    // for the external buffers
@@ -105,6 +104,13 @@ void attach_caller_buffer(rte_mbuf* m, const std::uint8_t* data, std::uint32_t s
 }
 
 Job* job_of(rte_crypto_op* cop) { return rte_crypto_op_ctod_offset(cop, Job*, kJobOffset); }
+
+bool is_asym(const rte_crypto_op* cop) { return cop->type == RTE_CRYPTO_OP_TYPE_ASYMMETRIC; }
+
+// The bookkeeping common to symmetric and public-key ops.
+DpdkJobState& state_of(rte_crypto_op* cop) {
+  return is_asym(cop) ? *DpdkAsym::state(cop) : job_of(cop)->state;
+}
 
 // Overwrites a secret that a std::string holds, before it is released.
 void wipe(const std::string& s) {
@@ -251,6 +257,8 @@ class DpdkRuntime {
   rte_mempool* op_pool = nullptr;
   rte_mempool* mbuf_pool = nullptr;
   rte_mempool* session_pool = nullptr;
+  // Public-key operations (RSA, DH agreement); never null once started.
+  std::unique_ptr<DpdkAsym> asym;
   // A CPU driver (no DMA): operations may run on the caller's own buffers.
   bool zero_copy = false;
 
@@ -344,6 +352,9 @@ Status DpdkRuntime::start(const RuntimeConfig& cfg) {
                                     rte_strerror(rte_errno) +
                                     "); give the EAL more memory (-m) or lower qps/depth");
   }
+  auto asym_ops = DpdkAsym::create(dev_id, info.feature_flags, n_ops, std::to_string(serial));
+  if (!asym_ops.is_ok()) return asym_ops.status();
+  asym = asym_ops.take();
 
   rte_cryptodev_config config{};
   config.socket_id = socket;
@@ -380,7 +391,7 @@ void DpdkRuntime::drain_and_release(DpdkQueuePair& qp) {
   // Everything still here was cancelled (a live op keeps its device, and so
   // this runtime, alive). Give the driver a few seconds to hand it back.
   if (!qp.staged.empty()) {
-    for (rte_crypto_op* cop : qp.staged) job_of(cop)->done = true;
+    for (rte_crypto_op* cop : qp.staged) state_of(cop).done = true;
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (qp.enqueued > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -391,6 +402,10 @@ void DpdkRuntime::drain_and_release(DpdkQueuePair& qp) {
     if (n == 0) std::this_thread::yield();
   }
   for (rte_crypto_op* cop : qp.staged) {
+    if (is_asym(cop)) {
+      DpdkAsym::release(cop);  // frees its session, wipes its buffers
+      continue;
+    }
     rte_pktmbuf_free(job_of(cop)->mbuf);
     rte_crypto_op_free(cop);
   }
@@ -414,6 +429,7 @@ DpdkRuntime::~DpdkRuntime() {
     rte_mempool_free(op_pool);
     rte_mempool_free(mbuf_pool);
     rte_mempool_free(session_pool);
+    if (asym != nullptr) asym->free_pools();
   }
 }
 
@@ -450,12 +466,15 @@ bool offloadable(const WC_ASYNC_DEV& dev, const DpdkRuntime& rt) {
              (a.sz == 0 || (a.in != nullptr && a.out != nullptr)) && a.authInSz <= kMaxAad &&
              (a.authInSz == 0 || a.authIn != nullptr);
     default:
-      return false;
+      return rt.asym != nullptr && rt.asym->offloadable(dev);
   }
 }
 
 bool is_gcm(int type) {
   return type == ASYNC_SW_AES_GCM_ENCRYPT || type == ASYNC_SW_AES_GCM_DECRYPT;
+}
+bool is_aes(int type) {
+  return type == ASYNC_SW_AES_CBC_ENCRYPT || type == ASYNC_SW_AES_CBC_DECRYPT || is_gcm(type);
 }
 bool is_decrypt(int type) {
   return type == ASYNC_SW_AES_CBC_DECRYPT || type == ASYNC_SW_AES_GCM_DECRYPT;
@@ -491,6 +510,7 @@ std::uint32_t DpdkDevice::capabilities() const {
   if (runtime_->gcm != nullptr) {
     mask |= (1u << ASYNC_SW_AES_GCM_ENCRYPT) | (1u << ASYNC_SW_AES_GCM_DECRYPT);
   }
+  if (runtime_->asym != nullptr) mask |= runtime_->asym->capabilities();
   return mask;
 }
 
@@ -574,6 +594,18 @@ enum class Stage { kStaged, kNoRoom, kSoftware };
 // Builds the crypto op for op and appends it to qp.staged.
 Stage stage_locked(DpdkRuntime& rt, DpdkQueuePair& qp, Op* op, rte_crypto_op** out) {
   const WC_ASYNC_DEV& dev = *op->dev;
+  if (!is_aes(dev.sw.type)) {
+    switch (rt.asym->stage(op, out)) {
+      case AsymStage::kStaged:
+        qp.staged.push_back(*out);
+        ++qp.held;
+        return Stage::kStaged;
+      case AsymStage::kNoRoom:
+        return Stage::kNoRoom;
+      case AsymStage::kSoftware:
+        return Stage::kSoftware;
+    }
+  }
   const auto& a = dev.sw.aes;
   SessionEntry* entry = session_locked(rt, qp, dev);
   if (entry == nullptr) return Stage::kSoftware;
@@ -624,12 +656,10 @@ Stage stage_locked(DpdkRuntime& rt, DpdkQueuePair& qp, Op* op, rte_crypto_op** o
     sym->cipher.data.offset = 0;
     sym->cipher.data.length = a.sz;
   }
-  job->op = op;
+  job->state = DpdkJobState{op, false, zero_copy};
   job->mbuf = m;
   job->dst = dst;
   job->session = entry;
-  job->done = false;
-  job->zero_copy = zero_copy;
   job->side = base;
   if (dev.sw.type == ASYNC_SW_AES_CBC_DECRYPT) {
     // The next IV is the last ciphertext block; in place, the driver
@@ -644,6 +674,11 @@ Stage stage_locked(DpdkRuntime& rt, DpdkQueuePair& qp, Op* op, rte_crypto_op** o
 }
 
 void release_locked(DpdkQueuePair& qp, rte_crypto_op* cop) {
+  if (is_asym(cop)) {
+    DpdkAsym::release(cop);
+    --qp.held;
+    return;
+  }
   Job* job = job_of(cop);
   rte_pktmbuf_free(job->mbuf);  // detaches a caller's buffer without freeing it
   rte_pktmbuf_free(job->dst);
@@ -655,8 +690,19 @@ void release_locked(DpdkQueuePair& qp, rte_crypto_op* cop) {
 // Copies the driver's output to the caller, as wolfCrypt would have
 // written it; returns the operation's result.
 int finish_locked(DpdkQueuePair& qp, rte_crypto_op* cop, DpdkCounters& counters) {
+  if (is_asym(cop)) {
+    bool driver_failed = false;
+    const int result = DpdkAsym::finish(cop, &driver_failed);
+    if (driver_failed) {
+      counters.driver_errors.fetch_add(1, std::memory_order_relaxed);
+    } else if (result != kAsymRunInSoftware) {
+      counters.offloaded.fetch_add(1, std::memory_order_relaxed);
+    }
+    release_locked(qp, cop);
+    return result;
+  }
   Job* job = job_of(cop);
-  WC_ASYNC_DEV& dev = *job->op->dev;
+  WC_ASYNC_DEV& dev = *job->state.op->dev;
   const auto& a = dev.sw.aes;
   const int type = dev.sw.type;
   const std::uint8_t* base = job->side;  // copied data, then the tag at kDigestOffset
@@ -667,7 +713,7 @@ int finish_locked(DpdkQueuePair& qp, rte_crypto_op* cop, DpdkCounters& counters)
     // wolfCrypt's C code also writes the plaintext before it reports a
     // tag mismatch; callers must ignore it either way.
     if (type == ASYNC_SW_AES_CBC_DECRYPT) std::memcpy(a.aes->reg, job->next_iv, AES_BLOCK_SIZE);
-    if (a.sz > 0 && !job->zero_copy) std::memcpy(a.out, base, a.sz);
+    if (a.sz > 0 && !job->state.zero_copy) std::memcpy(a.out, base, a.sz);
     if (type == ASYNC_SW_AES_CBC_ENCRYPT) {
       std::memcpy(a.aes->reg, a.out + a.sz - AES_BLOCK_SIZE, AES_BLOCK_SIZE);
     }
@@ -693,14 +739,37 @@ bool dequeue_locked(const DpdkRuntime& rt, DpdkQueuePair& qp, int burst, rte_cry
   bool seen = false;
   for (std::uint16_t i = 0; i < n; ++i) {
     seen = seen || done[i] == watch;
-    Job* job = job_of(done[i]);
-    if (job->op == nullptr) {
+    DpdkJobState& state = state_of(done[i]);
+    if (state.op == nullptr) {
       release_locked(qp, done[i]);  // cancelled
     } else {
-      job->done = true;
+      state.done = true;
     }
   }
   return seen;
+}
+
+// After a short enqueue: when the driver refused the first op left staged
+// rather than ran out of room (it set an error status, as drivers that
+// compute inside the enqueue call do, or it holds nothing of this pair, so
+// it cannot be full), that op is finished with its error instead of being
+// offered again forever (it would block every op behind it). Returns true
+// when it took the op out.
+bool reject_head_locked(DpdkQueuePair& qp) {
+  rte_crypto_op* head = qp.staged.front();
+  if (head->status == RTE_CRYPTO_OP_STATUS_NOT_PROCESSED && qp.enqueued > 0) return false;
+  if (head->status == RTE_CRYPTO_OP_STATUS_NOT_PROCESSED ||
+      head->status == RTE_CRYPTO_OP_STATUS_SUCCESS) {
+    head->status = RTE_CRYPTO_OP_STATUS_ERROR;
+  }
+  qp.staged.erase(qp.staged.begin());
+  DpdkJobState& state = state_of(head);
+  if (state.op == nullptr) {
+    release_locked(qp, head);  // cancelled
+  } else {
+    state.done = true;
+  }
+  return true;
 }
 
 }  // namespace
@@ -713,12 +782,15 @@ bool DpdkDevice::drive(Op* op, int visit) {
   if (!software) {
     std::lock_guard lock(qp.mu);
     const auto flush = [&] {
-      const std::uint16_t n = rte_cryptodev_enqueue_burst(
-          rt.dev_id, qp.id, qp.staged.data(),
-          static_cast<std::uint16_t>(std::min<std::size_t>(qp.staged.size(), kMaxBurst)));
-      if (n > 0) dpdk_counters_.bursts.fetch_add(1, std::memory_order_relaxed);
-      qp.enqueued += n;
-      qp.staged.erase(qp.staged.begin(), qp.staged.begin() + n);
+      while (!qp.staged.empty()) {
+        const std::uint16_t n = rte_cryptodev_enqueue_burst(
+            rt.dev_id, qp.id, qp.staged.data(),
+            static_cast<std::uint16_t>(std::min<std::size_t>(qp.staged.size(), kMaxBurst)));
+        if (n > 0) dpdk_counters_.bursts.fetch_add(1, std::memory_order_relaxed);
+        qp.enqueued += n;
+        qp.staged.erase(qp.staged.begin(), qp.staged.begin() + n);
+        if (qp.staged.empty() || !reject_head_locked(qp)) break;
+      }
     };
     // A new poll (visit 1) or a single-event wait (visit 0) first sends
     // what the previous poll left staged.
@@ -749,9 +821,14 @@ bool DpdkDevice::drive(Op* op, int visit) {
         flush();
       }
       if (qp.enqueued > 0) (void)dequeue_locked(rt, qp, burst_, nullptr);
-      if (cop == nullptr || !job_of(cop)->done) return false;
+      if (cop == nullptr || !state_of(cop).done) return false;
       op->result = finish_locked(qp, cop, dpdk_counters_);
       op->device_data = 0;
+      // A public-key result whose exact wolfCrypt form only wolfCrypt
+      // knows (a DH secret of 1): computed again below, in software.
+      software = op->result == kAsymRunInSoftware;
+    }
+    if (!software) {
       op->dev->sw.type = ASYNC_SW_NONE;
       return true;
     }
@@ -769,24 +846,24 @@ bool DpdkDevice::cancel(Op* op) {
   if (cop == nullptr) return true;
   DpdkQueuePair& qp = *qp_;
   std::lock_guard lock(qp.mu);
-  Job* job = job_of(cop);
+  DpdkJobState& job = state_of(cop);
   auto staged = std::find(qp.staged.begin(), qp.staged.end(), cop);
   if (staged != qp.staged.end()) {
     qp.staged.erase(staged);
     release_locked(qp, cop);
-  } else if (job->done) {
+  } else if (job.done) {
     release_locked(qp, cop);
-  } else if (job->zero_copy) {
+  } else if (job.zero_copy) {
     // The driver works on the caller's buffers, which are about to be
     // freed: wait until it hands the op back (a CPU driver does the work
     // inside the dequeue call, so this is short).
-    job->op = nullptr;
+    job.op = nullptr;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (!dequeue_locked(*runtime_, qp, kMaxBurst, cop) &&
            std::chrono::steady_clock::now() < deadline) {
     }
   } else {
-    job->op = nullptr;  // in the driver: released when it comes back
+    job.op = nullptr;  // in the driver: released when it comes back
   }
   op->device_data = 0;
   return true;

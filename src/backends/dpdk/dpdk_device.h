@@ -1,4 +1,4 @@
-// The dpdk device: AES-CBC and AES-GCM offloaded to a DPDK cryptodev, everything else in software.
+// The dpdk device: AES-CBC/GCM, RSA and DH agreement on a DPDK cryptodev, the rest in software.
 #pragma once
 
 #include <atomic>
@@ -40,13 +40,14 @@ class DpdkRuntime;
 // is harvested there): it stages the operation in a DPDK crypto op (data
 // copied into an mbuf), enqueues staged ops in bursts, dequeues finished
 // ones, and finishes its own operation once the driver has returned it.
-// Operations the cryptodev cannot run (public key, 3DES, sizes or
-// parameters outside its limits) run through wolfCrypt in drive(), on the
-// same thread. Every device of the process shares one EAL and one
-// cryptodev; each device leases one of its queue pairs (several devices
-// share one when there are more devices than pairs, under the pair's
-// mutex). Thread-safe: a device shared by several threads serialises them
-// on its queue pair.
+// RSA and DH agreement go to the driver's asymmetric transforms when it
+// advertises them (backends/dpdk/dpdk_asym.h). Operations the cryptodev
+// cannot run (ECC, key generation, 3DES, sizes or parameters outside its
+// limits) run through wolfCrypt in drive(), on the same thread. Every
+// device of the process shares one EAL and one cryptodev; each device
+// leases one of its queue pairs (several devices share one when there are
+// more devices than pairs, under the pair's mutex). Thread-safe: a device
+// shared by several threads serialises them on its queue pair.
 class DpdkDevice final : public Device {
  public:
   DpdkDevice(std::shared_ptr<DpdkRuntime> runtime, DpdkQueuePair* qp, int burst);

@@ -84,12 +84,41 @@ SliceBudget SimDevice::slice_budget() const {
                      budget_us_.load(std::memory_order_relaxed)};
 }
 
+namespace {
+
+// Op::device_data of the simulator: 0 before the operation's first slice,
+// then kNoLoan or the non-blocking context lent to its ECC key (see
+// wolfcrypt::lend_nonblock_ctx), given back when the operation ends.
+constexpr std::uint64_t kNoLoan = 1;
+
+void lend_if_needed(Op* op) {
+  if (op->device_data != 0) return;
+  wolfcrypt::NonblockLoan* loan = wolfcrypt::lend_nonblock_ctx(op->dev);
+  op->device_data = loan != nullptr ? reinterpret_cast<std::uintptr_t>(loan) : kNoLoan;
+}
+
+void give_back(Op* op) {
+  if (op->device_data > kNoLoan) {
+    wolfcrypt::return_nonblock_ctx(
+        reinterpret_cast<wolfcrypt::NonblockLoan*>(static_cast<std::uintptr_t>(op->device_data)));
+  }
+  op->device_data = kNoLoan;
+}
+
+}  // namespace
+
+bool SimDevice::cancel(Op* op) {
+  give_back(op);  // the key still exists: wolfCrypt cancels before it frees
+  return true;
+}
+
 bool SimDevice::drive(Op* op, int visit) {
   if (skip_ > 0) {
     const unsigned n = visit > 0 ? static_cast<unsigned>(visit)
                                  : single_polls_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (n % static_cast<unsigned>(skip_) == 0) return false;
   }
+  lend_if_needed(op);
   const SliceBudget budget = slice_budget();
   // A slice of P-256 math lasts about as long as reading the clock, so the
   // clock is read once per kClockEvery slices: a visit overshoots its time
@@ -109,6 +138,7 @@ bool SimDevice::drive(Op* op, int visit) {
     if (timed && done % kClockEvery == 0 && Clock::now() >= deadline) return false;
   }
   op->result = ret;
+  give_back(op);
   return true;
 }
 

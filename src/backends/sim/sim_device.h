@@ -59,6 +59,7 @@ class SimDevice final : public Device {
   const char* kind() const override { return "sim"; }
   bool runs_on_poll() const override { return true; }
   bool drive(Op* op, int visit) override;
+  bool cancel(Op* op) override;
   Status set_slice_budget(int slices, int budget_us) override;
   Status get_slice_budget(int* slices, int* budget_us) const override;
 

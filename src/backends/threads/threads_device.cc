@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "core/wolfssl_api.h"
+#include "wolfcrypt/execute.h"
 
 namespace asynccrypt {
 namespace {
@@ -42,16 +43,22 @@ Result<std::shared_ptr<Device>> ThreadsDevice::create(DeviceSpec spec) {
   if (!depth.is_ok()) return depth.status();
   auto batch = spec.take_int("batch", kDefaultBatch, 1, kMaxBatch);
   if (!batch.is_ok()) return batch.status();
+  auto inline_us = spec.take_int("inline_us", kDefaultInlineUs, 0, kMaxInlineUs);
+  if (!inline_us.is_ok()) return inline_us.status();
   if (Status s = spec.check_all_taken(); !s.is_ok()) return s;
 
   auto pool = WorkerPool::shared(static_cast<int>(workers.value()));
   if (!pool.is_ok()) return pool.status();
   return std::shared_ptr<Device>(std::make_shared<ThreadsDevice>(
-      pool.take(), static_cast<int>(depth.value()), static_cast<int>(batch.value())));
+      pool.take(), static_cast<int>(depth.value()), static_cast<int>(batch.value()),
+      static_cast<int>(inline_us.value())));
 }
 
-ThreadsDevice::ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int batch)
-    : pool_(std::move(pool)), lane_(depth), batch_(batch) {}
+ThreadsDevice::ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int batch, int inline_us)
+    : pool_(std::move(pool)),
+      lane_(depth),
+      batch_(batch),
+      inline_ns_(static_cast<std::uint64_t>(inline_us) * 1000u) {}
 
 ThreadsDevice::~ThreadsDevice() { pool_->drain(lane_); }
 
@@ -60,5 +67,15 @@ bool ThreadsDevice::submit(Op* op, CompletionSink& sink) {
 }
 
 bool ThreadsDevice::cancel(Op* op) { return pool_->withdraw(lane_, op); }
+
+bool ThreadsDevice::declines(const WC_ASYNC_DEV* dev, int type) {
+  if (inline_ns_ == 0) return false;
+#ifdef WC_ECC_NONBLOCK
+  // With non-blocking ECC, wolfCrypt's synchronous path for a key with a
+  // device returns FP_WOULDBLOCK after one slice: ECC must pend.
+  if (type >= ASYNC_SW_ECC_MAKE && type <= ASYNC_SW_ECC_SHARED_SEC) return false;
+#endif
+  return pool_->costs().cheaper_than(wolfcrypt::cost_class(dev, type), inline_ns_);
+}
 
 }  // namespace asynccrypt

@@ -40,11 +40,16 @@ class ThreadsDevice final : public Device {
   static constexpr int kMaxDepth = 1 << 20;
   static constexpr int kDefaultBatch = 8;
   static constexpr int kMaxBatch = 1024;
+  static constexpr int kDefaultInlineUs = 10;
+  static constexpr int kMaxInlineUs = 1'000'000;
 
   // Options: workers=N (default: online CPUs; "threads:N" is short for
   // workers=N), depth=D (default 256) and batch=B (default 8: up to B
   // completions of one queue may gather before its owner is woken through
-  // the queue's fd, see QueueState; 1 wakes it at every completion). Fails
+  // the queue's fd, see QueueState; 1 wakes it at every completion) and
+  // inline_us=T (default 10: operations whose measured average on the
+  // workers is below T microseconds run synchronously in the caller instead,
+  // see OpCosts; 0 sends every operation to the workers). Fails
   // with BAD_FUNC_ARG on a bad or unknown option, ASYNC_INIT_E when threads
   // cannot be started.
   static Result<std::shared_ptr<Device>> create(DeviceSpec spec);
@@ -52,7 +57,7 @@ class ThreadsDevice final : public Device {
   // The number of CPUs online, at least 1.
   static int online_cpus();
 
-  ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int batch);
+  ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int batch, int inline_us);
   // Waits until every accepted operation has been reported, then lets go of
   // the pool (the last device to let go joins its threads).
   ~ThreadsDevice() override;
@@ -62,6 +67,7 @@ class ThreadsDevice final : public Device {
   bool submit(Op* op, CompletionSink& sink) override;
   bool cancel(Op* op) override;
   int completion_batch() const override { return batch_; }
+  bool declines(const WC_ASYNC_DEV* dev, int type) override;
 
   int workers() const { return pool_->workers(); }
   int depth() const { return lane_.depth; }
@@ -71,6 +77,7 @@ class ThreadsDevice final : public Device {
   std::shared_ptr<WorkerPool> pool_;
   WorkerPool::Lane lane_;  // fields guarded by the pool's mutex
   const int batch_;
+  const std::uint64_t inline_ns_;  // 0: decline nothing
 };
 
 }  // namespace asynccrypt

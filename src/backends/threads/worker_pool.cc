@@ -3,6 +3,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <map>
 
 #include "core/wolfssl_api.h"
+#include "wolfcrypt/execute.h"
 #include "wolfcrypt/worker_rng.h"
 
 namespace asynccrypt {
@@ -27,6 +29,16 @@ const LaunchAffinity g_launch_affinity = [] {
   a.known = sched_getaffinity(0, sizeof a.set, &a.set) == 0;
   return a;
 }();
+
+// CPU time of the calling thread: unlike a wall clock it leaves out the
+// time a worker was preempted, which on a busy machine dwarfs small
+// operations.
+std::uint64_t thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
 
 }  // namespace
 
@@ -108,12 +120,28 @@ void* WorkerPool::thread_main(void* self) {
 bool WorkerPool::try_submit(Lane& lane, Op* op, CompletionSink& sink) {
   {
     std::lock_guard lock(mu_);
-    if (lane.in_flight >= lane.depth) return false;
-    ++lane.in_flight;
+    if (lane.in_flight() >= static_cast<std::uint32_t>(lane.depth)) return false;
+    lane.state.fetch_add(1, std::memory_order_relaxed);
     jobs_.push_back(Job{op, &sink, &lane});
+    queued_.store(jobs_.size(), std::memory_order_relaxed);
   }
   work_cv_.notify_one();
   return true;
+}
+
+void WorkerPool::end_one(Lane& lane, bool locked) {
+  // Only the pool is touched after the decrement: once the count is zero
+  // the lane's owner may return from drain() and destroy it.
+  const std::uint32_t before = lane.state.fetch_sub(1, std::memory_order_acq_rel);
+  if (before != (Lane::kDraining | 1u)) return;
+  if (locked) {
+    drained_cv_.notify_all();
+    return;
+  }
+  // drain() checks the count under mu_ before it sleeps: taking mu_ here
+  // means the notification cannot fall between its check and its sleep.
+  std::lock_guard lock(mu_);
+  drained_cv_.notify_all();
 }
 
 bool WorkerPool::withdraw(Lane& lane, Op* op) {
@@ -123,7 +151,8 @@ bool WorkerPool::withdraw(Lane& lane, Op* op) {
   for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
     if (it->op != op) continue;
     jobs_.erase(it);
-    if (--lane.in_flight == 0 && lane.draining) drained_cv_.notify_all();
+    queued_.store(jobs_.size(), std::memory_order_relaxed);
+    end_one(lane, /*locked=*/true);
     return true;
   }
   return false;  // a worker has it (or it already finished)
@@ -131,9 +160,9 @@ bool WorkerPool::withdraw(Lane& lane, Op* op) {
 
 void WorkerPool::drain(Lane& lane) {
   std::unique_lock lock(mu_);
-  lane.draining = true;
-  drained_cv_.wait(lock, [&lane] { return lane.in_flight == 0; });
-  lane.draining = false;
+  lane.state.fetch_or(Lane::kDraining, std::memory_order_acq_rel);
+  drained_cv_.wait(lock, [&lane] { return lane.in_flight() == 0; });
+  lane.state.fetch_and(~Lane::kDraining, std::memory_order_acq_rel);
 }
 
 std::size_t WorkerPool::queued() {
@@ -151,21 +180,23 @@ void WorkerPool::run() {
     if (jobs_.empty()) return;  // stopping, and everything queued has run
     const Job job = jobs_.front();
     jobs_.pop_front();
+    queued_.store(jobs_.size(), std::memory_order_relaxed);
     // Under mu_, so withdraw() either finds the job queued or sees it taken.
     job.op->phase.store(OpPhase::kRunning, std::memory_order_relaxed);
     lock.unlock();
 
+    const int cost_class = wolfcrypt::cost_class(job.op->dev, job.op->dev->sw.type);
+    const std::uint64_t t0 = thread_cpu_ns();
     job.op->result = wolfcrypt::execute_with_rng(job.op->dev, rng);
+    costs_.record(cost_class, thread_cpu_ns() - t0);
 
-    lock.lock();
+    // Busy while every worker still has a queued job to go on with: more
+    // reports follow soon, so the owner's wake-up may wait for a batch.
+    const bool busy = queued_.load(std::memory_order_relaxed) >= threads_.size();
     // The lane stops counting op before it is reported, so its owner can
     // submit again as soon as it harvests; after this the lane (and its
     // device) may be destroyed at any moment, so only `job` is used below.
-    if (--job.lane->in_flight == 0 && job.lane->draining) drained_cv_.notify_all();
-    // Busy while every worker still has a queued job to go on with: more
-    // reports follow soon, so the owner's wake-up may wait for a batch.
-    const bool busy = jobs_.size() >= threads_.size();
-    lock.unlock();
+    end_one(*job.lane, /*locked=*/false);
     // The sink publishes op->result (release) and hands op to its owner.
     job.sink->on_complete(job.op, busy);
     lock.lock();

@@ -3,12 +3,15 @@
 
 #include <pthread.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "backends/threads/op_costs.h"
 #include "core/device.h"
 #include "core/status.h"
 
@@ -20,13 +23,18 @@ namespace asynccrypt {
 // backpressure. The pool is thread-safe.
 class WorkerPool {
  public:
-  // Lane is one user's share of the pool. Its fields are guarded by the
-  // pool's mutex; a lane must be drained (drain()) before it is destroyed.
+  // Lane is one user's share of the pool. A lane must be drained (drain())
+  // before it is destroyed.
   struct Lane {
     explicit Lane(int max_in_flight) : depth(max_in_flight) {}
-    const int depth;        // most operations accepted and not yet finished
-    int in_flight = 0;      // accepted, not yet run to the end (or withdrawn)
-    bool draining = false;  // drain() is waiting for in_flight == 0
+    static constexpr std::uint32_t kDraining = 1u << 31;
+    const int depth;  // most operations accepted and not yet finished
+    // Operations accepted and not yet run to the end (or withdrawn), plus
+    // kDraining while drain() waits for them. Raised under the pool's mutex;
+    // a worker lowers it without the mutex when an operation ends (one lock
+    // round less per operation), and after that touches the lane no more.
+    std::atomic<std::uint32_t> state{0};
+    std::uint32_t in_flight() const { return state.load(std::memory_order_acquire) & ~kDraining; }
   };
 
   // The process-wide pool with `workers` threads, started on first use and
@@ -68,6 +76,9 @@ class WorkerPool {
 
   int workers() const { return static_cast<int>(threads_.size()); }
 
+  // What operations cost on this pool's workers (each run is measured).
+  OpCosts& costs() { return costs_; }
+
   // Operations queued and not yet started by a worker (for tests).
   std::size_t queued();
 
@@ -84,9 +95,15 @@ class WorkerPool {
   std::mutex mu_;
   std::condition_variable work_cv_;     // jobs_ became non-empty, or stop_
   std::condition_variable drained_cv_;  // some draining lane reached zero
+  // Lowers lane's count after an operation ended or was withdrawn and
+  // wakes drain() when that was the last one. `locked`: the caller holds mu_.
+  void end_one(Lane& lane, bool locked);
+
   std::deque<Job> jobs_;                // guarded by mu_
+  std::atomic<std::size_t> queued_{0};  // jobs_.size(), for readers without mu_
   bool stop_ = false;                   // guarded by mu_
   std::vector<pthread_t> threads_;      // written before any worker runs, then constant
+  OpCosts costs_;                       // lock-free
 };
 
 }  // namespace asynccrypt

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Non-blocking ECC through the asynccrypt tool (make nonblock, in make test):
+# TLS handshakes through the perf tools, and `asynccrypt bench`'s rows.
+#
+#   scripts/nonblock-check.sh TOOL [CERT_DIR]
+#
+# TOOL is an `asynccrypt` built against the nonblock configuration
+# (--enable-ecc=nonblock --enable-sp=yes,nonblock). perf-server and
+# perf-client run on the sim device with the ECDSA P-256 server certificate
+# of scripts/gen-certs.sh, TLS 1.2 (ECDHE-ECDSA-AES128-GCM-SHA256) and TLS 1.3
+# (TLS13-AES128-GCM-SHA256, ECDHE key share). For each version, one traced
+# handshake (ASYNCCRYPT_TRACE=1) must show the server's ECDSA signature and
+# the client's verification running in slices (many "-> -4" steps, each
+# polled), then NCONN handshakes (default 100; $NONBLOCK_TLS_CONNS) must
+# complete without an error, with and without a client certificate. Then a
+# short `asynccrypt bench --json` of ECDSA P-256 must have a verified
+# non-blocking row ("nonblock": true) with max_poll_us and p99_poll_us.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+tool="$1"
+certs="${2:-$root/build/certs}"
+conns="${NONBLOCK_TLS_CONNS:-100}"
+"$root/scripts/gen-certs.sh" "$certs" >/dev/null
+work="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$work"/*.out; do
+    [ -s "$f" ] && { echo "--- $(basename "$f")"; grep -v '^asynccrypt: ' "$f" | tail -30; }
+  done >&2
+  exit 1
+}
+
+# pair NAME VERSION SUITE N [options for both tools...]: a server for N
+# connections and a client making them; output in NAME-{server,client}.out.
+pair() {
+  local name="$1" version="$2" suite="$3" n="$4" port=""
+  shift 4
+  timeout 120 "$tool" perf-server -p 0 -d sim -v "$version" -l "$suite" -n "$n" \
+    -c "$certs/server-ecc-cert.pem" -k "$certs/server-ecc-key.pem" -A "$certs/ca-cert.pem" "$@" \
+    >"$work/$name-server.out" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 200); do
+    port="$(sed -n 's/^perf-server: listening on port \([0-9][0-9]*\).*/\1/p' \
+      "$work/$name-server.out" || true)"
+    [ -n "$port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ -n "$port" ] || fail "$name: the server did not start"
+  timeout 120 "$tool" perf-client -p "$port" -d sim -v "$version" -l "$suite" -n "$n" -N 8 \
+    -A "$certs/ca-cert.pem" "$@" >"$work/$name-client.out" 2>&1 || fail "$name: client failed"
+  wait "$server_pid" || fail "$name: server failed"
+  server_pid=""
+  for side in server client; do
+    grep -qE '^Errors +: +0$' "$work/$name-$side.out" || fail "$name: $side counted errors"
+  done
+}
+
+# slices FILE OP: how many non-blocking steps of OP the trace shows.
+slices() { grep -c "^asynccrypt: $2 -> -4$" "$1" || true; }
+
+for version in 3 4; do
+  if [ "$version" = 3 ]; then suite=ECDHE-ECDSA-AES128-GCM-SHA256; else suite=TLS13-AES128-GCM-SHA256; fi
+  export ASYNCCRYPT_TRACE=1
+  pair "trace$version" "$version" "$suite" 1 --no-client-cert
+  unset ASYNCCRYPT_TRACE
+  sign="$(slices "$work/trace$version-server.out" "ECC sign")"
+  verify="$(slices "$work/trace$version-client.out" "ECC verify")"
+  make="$(slices "$work/trace$version-server.out" "ECC make key")"
+  ecdh="$(slices "$work/trace$version-server.out" "ECDH shared secret")"
+  [ "$sign" -ge 1000 ] || fail "TLS 1.$((version - 1)): server signature not in slices ($sign steps)"
+  [ "$verify" -ge 1000 ] || fail "TLS 1.$((version - 1)): client verification not in slices ($verify steps)"
+  grep -qE "^SSL cipher suite is .*ECDSA|^SSL cipher suite is TLS_AES_128_GCM" \
+    "$work/trace$version-client.out" || fail "TLS 1.$((version - 1)): unexpected suite"
+  echo "TLS 1.$((version - 1)) $suite, ECDSA P-256, sim: one handshake in slices:" \
+       "server sign $sign, client verify $verify, server key generation $make, server ECDH $ecdh steps"
+  start=$(date +%s)
+  pair "run$version" "$version" "$suite" "$conns" --no-client-cert
+  pair "mutual$version" "$version" "$suite" "$conns"
+  echo "TLS 1.$((version - 1)): 2 x $conns handshakes (server-only and mutual authentication)," \
+       "no errors, $(($(date +%s) - start)) s"
+done
+bench="$(timeout 120 "$tool" bench --algs ecdsa-p256 --devices sim --depth 1 --duration 0.2 \
+  --json 2>"$work/bench.out")" || { echo "$bench" >>"$work/bench.out"; fail "asynccrypt bench failed"; }
+rows="$(echo "$bench" | grep '"device": "sim"' | grep '"nonblock": true' | grep '"ok": true' |
+  grep '"max_poll_us": [0-9]' | grep -c '"p99_poll_us": [0-9]' || true)"
+[ "$rows" = 2 ] || { echo "$bench" >"$work/bench.out"; fail "bench: expected 2 non-blocking rows, got $rows"; }
+echo "asynccrypt bench: non-blocking ECDSA P-256 rows:"
+echo "$bench" | grep '"nonblock": true' | sed -E 's/.*"op": "([a-z]+)".*"vs_sync": ([0-9.]+).*"max_poll_us": ([0-9.]+), "p99_poll_us": ([0-9.]+).*/  \1: \2 x blocking, poll p99 \4 us, max \3 us/'
+echo "nonblock: ok"
