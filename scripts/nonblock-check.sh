@@ -17,20 +17,15 @@
 # non-blocking row ("nonblock": true) with max_poll_us and p99_poll_us.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=scripts/lib/perf-server.sh
+. "$root/scripts/lib/perf-server.sh"
 tool="$1"
 certs="${2:-$root/build/certs}"
 conns="${NONBLOCK_TLS_CONNS:-100}"
 "$root/scripts/gen-certs.sh" "$certs" >/dev/null
 work="$(mktemp -d)"
 server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_perf_server "$server_pid"; rm -rf "$work"' EXIT
 
 fail() {
   echo "FAIL: $*" >&2
@@ -49,13 +44,7 @@ pair() {
     -c "$certs/server-ecc-cert.pem" -k "$certs/server-ecc-key.pem" -A "$certs/ca-cert.pem" "$@" \
     >"$work/$name-server.out" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 200); do
-    port="$(sed -n 's/^perf-server: listening on port \([0-9][0-9]*\).*/\1/p' \
-      "$work/$name-server.out" || true)"
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-  done
+  port="$(perf_server_port "$work/$name-server.out" "$server_pid")"
   [ -n "$port" ] || fail "$name: the server did not start"
   timeout 120 "$tool" perf-client -p "$port" -d sim -v "$version" -l "$suite" -n "$n" -N 8 \
     -A "$certs/ca-cert.pem" "$@" >"$work/$name-client.out" 2>&1 || fail "$name: client failed"

@@ -22,6 +22,8 @@
 # CLIENT_DEVICE (the client's -d, default none), BUILD_PRESET (perf), JOBS.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=scripts/lib/perf-server.sh
+. "$root/scripts/lib/perf-server.sh"
 cd "$root"
 
 handshakes=${HANDSHAKES:-1500}
@@ -47,15 +49,7 @@ export ASYNCCRYPT_CERTS="$root/build/certs"
 
 work=$(mktemp -d)
 server_pid=
-# shellcheck disable=SC2317  # called through the EXIT trap
-cleanup() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_perf_server "$server_pid"; rm -rf "$work"' EXIT
 
 # field FILE NAME: a number from a tool's JSON line.
 field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | tail -1; }
@@ -68,13 +62,7 @@ run_one() {
   timeout 300 "$tool" perf-server -p 0 -n "$handshakes" -N "$concurrency" -d "$dev" -q --json \
     "${auth_flag[@]}" >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
-  for _ in $(seq 1 200); do
-    port=$(sed -n 's/^perf-server: listening on port \([0-9][0-9]*\).*/\1/p' "$work/server.out" ||
-      true)
-    [[ -n $port ]] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-  done
+  port=$(perf_server_port "$work/server.out" "$server_pid")
   if [[ -z $port ]]; then
     cat "$work/server.err" >&2
     echo "run-main-job: perf-server ($dev) did not start" >&2

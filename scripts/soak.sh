@@ -32,6 +32,8 @@
 # handshakes is expected; the default slack (16 MB) is far above that.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=scripts/lib/perf-server.sh
+. "$root/scripts/lib/perf-server.sh"
 tool="${1:-$root/build/dev/tools/asynccrypt}"
 target="${SOAK_HANDSHAKES:-50000}"
 limit_s="${SOAK_SECONDS:-180}"
@@ -71,14 +73,8 @@ timeout $((limit_s + 120)) "$tool" perf-server -p 0 -a -n 0 -N "$server_n" -R 10
   -d "$device" >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!  # timeout's; it passes SIGTERM on to the server
 pid=          # the server's own, for /proc
-port=
-for _ in $(seq 1 200); do
-  [[ -n $pid ]] || pid=$(awk '{print $1}' "/proc/$server_pid/task/$server_pid/children" 2>/dev/null)
-  port=$(sed -n 's/^perf-server: listening on port \([0-9][0-9]*\).*/\1/p' "$work/server.out")
-  [[ -n $port ]] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.05
-done
+port=$(perf_server_port "$work/server.out" "$server_pid")
+[[ -z $port ]] || pid=$(awk '{print $1}' "/proc/$server_pid/task/$server_pid/children" 2>/dev/null)
 [[ -n $port && -n $pid ]] || fail "the server did not start"
 
 # Samples during the rounds: "fds rss" per line.

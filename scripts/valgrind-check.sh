@@ -11,6 +11,8 @@
 # (2 cores).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=scripts/lib/perf-server.sh
+. "$root/scripts/lib/perf-server.sh"
 tool="${1:-$root/build/dev/tools/asynccrypt}"
 export ASYNCCRYPT_CERTS="${ASYNCCRYPT_CERTS:-$root/build/certs}"
 command -v valgrind >/dev/null || { echo "valgrind-check: valgrind is not installed" >&2; exit 2; }
@@ -50,13 +52,8 @@ run() {
     -v "$version" -n "$server_n" -q --json -R 1024 -W 1024 >"$work/server.out" \
     2>"$work/$name-server.err" &
   server_pid=$!
-  local port=
-  for _ in $(seq 1 600); do
-    port=$(sed -n 's/^perf-server: listening on port \([0-9][0-9]*\).*/\1/p' "$work/server.out")
-    [[ -n $port ]] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
+  local port
+  port=$(perf_server_port "$work/server.out" "$server_pid" 60)  # valgrind starts slowly
   [[ -n $port ]] || fail "$name: the server did not start"
   local crc=0
   timeout 300 "${vg[@]}" --log-file="$work/$name-client.vg" "$tool" perf-client -p "$port" \

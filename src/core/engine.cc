@@ -152,8 +152,11 @@ void unlink_from_wolfssl_queue(WOLF_EVENT_QUEUE* queue, const std::vector<Op*>& 
 #endif
 }
 
+thread_local std::uint64_t t_poll_sequence = 0;
+
 // Runs the poll-driven operations of a queue that match the filter.
 void drive_polled(QueueState& qs, void* filter) {
+  ++t_poll_sequence;
   std::vector<Op*> batch;
   {
     std::lock_guard lock(qs.mu);
@@ -211,6 +214,8 @@ int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
   }
   return 0;
 }
+
+std::uint64_t poll_sequence() { return t_poll_sequence; }
 
 bool declines(WC_ASYNC_DEV* dev, int type) {
   std::shared_ptr<Device> device = Registry::instance().find(dev->devId);
@@ -297,6 +302,7 @@ int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags) {
         }
       }
       if (take) {
+        ++t_poll_sequence;
         const bool finished = op->device->drive(op, 0);
         if (finished) complete_polled(op);
         std::lock_guard lock(qs.mu);
@@ -305,8 +311,9 @@ int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags) {
         else
           qs.polled.push_front(op);
       }
-    } else if (op->device->drive(op, 0)) {
-      complete_polled(op);
+    } else {
+      ++t_poll_sequence;
+      if (op->device->drive(op, 0)) complete_polled(op);
     }
   }
 

@@ -176,6 +176,10 @@ struct NonblockLoan {
   ecc_nb_ctx_t ctx;
 };
 
+bool runs_in_slices(const WC_ASYNC_DEV* dev) {
+  return dev != nullptr && nonblock_key(dev->sw) != nullptr;
+}
+
 NonblockLoan* lend_nonblock_ctx(WC_ASYNC_DEV* dev) {
   if (dev == nullptr) return nullptr;
   ecc_key* key = nonblock_key(dev->sw);
@@ -198,6 +202,7 @@ void return_nonblock_ctx(NonblockLoan* loan) {
 }
 #else
 struct NonblockLoan {};
+bool runs_in_slices(const WC_ASYNC_DEV*) { return false; }
 NonblockLoan* lend_nonblock_ctx(WC_ASYNC_DEV*) { return nullptr; }
 void return_nonblock_ctx(NonblockLoan*) {}
 #endif

@@ -27,6 +27,9 @@ int execute_to_completion(WC_ASYNC_DEV* dev);
 // operation, a key with a context of its own, no memory, or a build without
 // WC_ECC_NONBLOCK), which must be given back with return_nonblock_ctx once
 // the operation has ended or been withdrawn, while the key still exists.
+// True when dev's recorded operation runs in slices (non-blocking ECC),
+// with a context of its key's own or a lent one.
+bool runs_in_slices(const WC_ASYNC_DEV* dev);
 struct NonblockLoan;
 NonblockLoan* lend_nonblock_ctx(WC_ASYNC_DEV* dev);
 void return_nonblock_ctx(NonblockLoan* loan);

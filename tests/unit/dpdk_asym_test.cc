@@ -22,10 +22,13 @@
 #define USE_CERT_BUFFERS_3072
 #include <wolfssl/certs_test.h>
 
+#include "asynccrypt/queue.h"
 #include "backends/dpdk/dpdk_asym.h"
 #include "backends/dpdk/dpdk_device.h"
-#include "core/registry.h"
+#include "support/dpdk_handle.h"
 #include "support/mini_json.h"
+#include "support/test_queue.h"
+#include "support/test_random.h"
 #include "wolfcrypt/execute.h"
 
 // LeakSanitizer: DPDK 22.11's crypto_openssl driver leaks about 1.3 KB of
@@ -46,7 +49,11 @@ TEST(DpdkAsym, NeedsDpdk) { GTEST_SKIP() << "asynccrypt was built without DPDK";
 
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using testing_support::Bytes;
+using testing_support::DpdkHandle;
+using testing_support::random_bytes;
+using testing_support::run_all;
+using testing_support::test_seed;
 
 // One spec for the whole process (the EAL starts once): the OpenSSL software
 // driver, which has RSA and modular exponentiation. depth=16 makes
@@ -57,96 +64,13 @@ std::string test_spec() {
   return env != nullptr ? env : "dpdk:vdev=crypto_openssl,qps=2,depth=16,burst=4";
 }
 
-std::uint32_t test_seed() {
-  const char* env = std::getenv("ASYNCCRYPT_SEED");
-  const std::uint32_t seed = env != nullptr
-                                 ? static_cast<std::uint32_t>(std::strtoul(env, nullptr, 10))
-                                 : static_cast<std::uint32_t>(std::random_device{}());
-  std::printf("seed: ASYNCCRYPT_SEED=%u\n", seed);
-  return seed;
-}
-
-Bytes random_bytes(std::mt19937& gen, std::size_t n) {
-  Bytes out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(gen());
-  out.reserve(n + 1);
-  return out;
-}
-
-class DpdkHandle {
- public:
-  explicit DpdkHandle(const std::string& spec = test_spec()) {
-    ret_ = asynccrypt_DevOpenSpec(&id_, spec.c_str(), nullptr);
-    if (ret_ != 0) error_ = asynccrypt_LastError();
-  }
-  ~DpdkHandle() { wolfAsync_DevClose(&id_); }
-  DpdkHandle(const DpdkHandle&) = delete;
-  DpdkHandle& operator=(const DpdkHandle&) = delete;
-
-  int ret() const { return ret_; }
-  int id() const { return id_; }
-  const std::string& error() const { return error_; }
-  asynccrypt::DpdkDevice* device() const {
-    return dynamic_cast<asynccrypt::DpdkDevice*>(asynccrypt::Registry::instance().find(id_).get());
-  }
-
- private:
-  int id_ = INVALID_DEVID;
-  int ret_ = 0;
-  std::string error_;
-};
-
 // Opens the test device or skips the test, saying why; also skips when the
 // driver has no public-key transform we use.
 #define OPEN_OR_SKIP(handle)                                                               \
-  DpdkHandle handle;                                                                       \
-  if (!asynccrypt::dpdk_built()) GTEST_SKIP() << "asynccrypt was built without DPDK";      \
-  if ((handle).ret() == ASYNC_INIT_E) {                                                    \
-    GTEST_SKIP() << "DPDK cannot start here: " << (handle).error();                        \
-  }                                                                                        \
-  ASSERT_EQ((handle).ret(), 0) << (handle).error();                                        \
+  DPDK_OPEN_OR_SKIP(handle, test_spec());                                                  \
   if (((handle).device()->capabilities() & (1u << ASYNC_SW_RSA_FUNC)) == 0) {              \
     GTEST_SKIP() << "the driver of " << test_spec() << " has no RSA (crypto_openssl has)"; \
   }
-
-class Queue {
- public:
-  Queue() { EXPECT_EQ(wolfEventQueue_Init(&q_), 0); }
-  ~Queue() { wolfEventQueue_Free(&q_); }
-  Queue(const Queue&) = delete;
-  Queue& operator=(const Queue&) = delete;
-  WOLF_EVENT_QUEUE* get() { return &q_; }
-
- private:
-  WOLF_EVENT_QUEUE q_{};
-};
-
-// Pushes every recorded operation to one queue, then polls until all are
-// harvested. results[i] gets the result of devs[i].
-std::vector<int> run_all(const std::vector<WC_ASYNC_DEV*>& devs) {
-  Queue queue;
-  std::map<WC_ASYNC_DEV*, std::size_t> index;
-  for (std::size_t i = 0; i < devs.size(); ++i) {
-    index[devs[i]] = i;
-    EXPECT_EQ(wc_AsyncHandle(devs[i], queue.get(), WC_ASYNC_FLAG_NONE), 0);
-  }
-  std::vector<int> results(devs.size(), WC_PENDING_E);
-  std::size_t left = devs.size();
-  for (long spins = 0; left > 0 && spins < 10'000'000; ++spins) {
-    WOLF_EVENT* events[64];
-    int count = 0;
-    EXPECT_EQ(
-        wolfAsync_EventQueuePoll(queue.get(), nullptr, events, 64, WOLF_POLL_FLAG_CHECK_HW, &count),
-        0);
-    for (int i = 0; i < count; ++i) {
-      auto* dev = static_cast<WC_ASYNC_DEV*>(events[i]->context);
-      results[index.at(dev)] = wolfAsync_EventPop(events[i], WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT);
-      --left;
-    }
-  }
-  EXPECT_EQ(left, 0u) << "operations never completed";
-  return results;
-}
 
 // Calls a wolfCrypt API on an object bound to the device until it stops
 // pending, waiting for each deferred step (as wolfCrypt's own tests do).
@@ -161,16 +85,24 @@ int call_async(WC_ASYNC_DEV* dev, const std::function<int()>& call, bool* pended
   return ret;
 }
 
-class Rng {
+// Owned<T, kFree> holds a wolfCrypt object that kFree frees at scope exit;
+// the derived class's constructor initialises it.
+template <typename T, int (*kFree)(T*)>
+class Owned {
  public:
-  Rng() { EXPECT_EQ(wc_InitRng(&rng_), 0); }
-  ~Rng() { wc_FreeRng(&rng_); }
-  Rng(const Rng&) = delete;
-  Rng& operator=(const Rng&) = delete;
-  WC_RNG* get() { return &rng_; }
+  Owned() = default;
+  ~Owned() { kFree(&obj_); }
+  Owned(const Owned&) = delete;
+  Owned& operator=(const Owned&) = delete;
+  T* get() { return &obj_; }
 
  private:
-  WC_RNG rng_{};
+  T obj_{};
+};
+
+class Rng : public Owned<WC_RNG, wc_FreeRng> {
+ public:
+  Rng() { EXPECT_EQ(wc_InitRng(get()), 0); }
 };
 
 struct KeyDer {
@@ -186,20 +118,13 @@ const KeyDer kRsaKeys[] = {
 };
 
 // An RSA key bound to a device (or to none), freed at scope exit.
-class RsaKeyHolder {
+class RsaKeyHolder : public Owned<RsaKey, wc_FreeRsaKey> {
  public:
   RsaKeyHolder(const KeyDer& k, int dev_id) {
-    EXPECT_EQ(wc_InitRsaKey_ex(&key_, nullptr, dev_id), 0);
+    EXPECT_EQ(wc_InitRsaKey_ex(get(), nullptr, dev_id), 0);
     word32 idx = 0;
-    EXPECT_EQ(wc_RsaPrivateKeyDecode(k.der, &idx, &key_, static_cast<word32>(k.size)), 0);
+    EXPECT_EQ(wc_RsaPrivateKeyDecode(k.der, &idx, get(), static_cast<word32>(k.size)), 0);
   }
-  ~RsaKeyHolder() { wc_FreeRsaKey(&key_); }
-  RsaKeyHolder(const RsaKeyHolder&) = delete;
-  RsaKeyHolder& operator=(const RsaKeyHolder&) = delete;
-  RsaKey* get() { return &key_; }
-
- private:
-  RsaKey key_{};
 };
 
 std::uint64_t offloaded(const DpdkHandle& dev) {
@@ -207,6 +132,14 @@ std::uint64_t offloaded(const DpdkHandle& dev) {
 }
 std::uint64_t software(const DpdkHandle& dev) {
   return dev.device()->dpdk_counters().software.load();
+}
+
+// run_all_offloaded is run_all(devs), expecting the driver to take every one.
+std::vector<int> run_all_offloaded(const DpdkHandle& dev, const std::vector<WC_ASYNC_DEV*>& devs) {
+  const auto before = offloaded(dev);
+  std::vector<int> results = run_all(devs);
+  EXPECT_EQ(offloaded(dev) - before, static_cast<std::uint64_t>(devs.size()));
+  return results;
 }
 
 // ---------------------------------------------------------------------------
@@ -269,9 +202,7 @@ TEST(DpdkAsym, RsaFunctionMatchesWolfCrypt) {
                   WC_PENDING_E);
         devs.push_back(&keys[i]->get()->asyncDev);
       }
-      const auto before = offloaded(dev);
-      const std::vector<int> results = run_all(devs);
-      EXPECT_EQ(offloaded(dev) - before, static_cast<std::uint64_t>(kOps));
+      const std::vector<int> results = run_all_offloaded(dev, devs);
       for (int i = 0; i < kOps; ++i) {
         Bytes expect(len + 8);
         word32 expect_len = static_cast<word32>(expect.size());
@@ -531,7 +462,7 @@ TEST(DpdkAsym, DriverFailureIsWcHwE) {
 TEST(DpdkAsym, FreeingKeysCancelsOperationsInFlight) {
   OPEN_OR_SKIP(dev);
   Rng rng;
-  Queue queue;
+  asynccrypt::EventQueue queue = testing_support::new_queue();
   constexpr int kOps = 12;
   std::vector<std::unique_ptr<RsaKeyHolder> > keys;
   std::vector<Bytes> in(kOps, Bytes(256, 0x22)), out(kOps, Bytes(256));
@@ -572,27 +503,20 @@ TEST(DpdkAsym, FreeingKeysCancelsOperationsInFlight) {
 // DH
 // ---------------------------------------------------------------------------
 
-class DhKeyHolder {
+class DhKeyHolder : public Owned<DhKey, wc_FreeDhKey> {
  public:
   // group: a named group (WC_FFDHE_2048), or kDhDer2048 for the 2048-bit
   // parameters in wolfSSL's test certificates.
   DhKeyHolder(int group, int dev_id) {
-    EXPECT_EQ(wc_InitDhKey_ex(&key_, nullptr, dev_id), 0);
+    EXPECT_EQ(wc_InitDhKey_ex(get(), nullptr, dev_id), 0);
     if (group == kDhDer2048) {
       word32 idx = 0;
-      EXPECT_EQ(wc_DhKeyDecode(dh_key_der_2048, &idx, &key_, sizeof_dh_key_der_2048), 0);
+      EXPECT_EQ(wc_DhKeyDecode(dh_key_der_2048, &idx, get(), sizeof_dh_key_der_2048), 0);
     } else {
-      EXPECT_EQ(wc_DhSetNamedKey(&key_, group), 0);
+      EXPECT_EQ(wc_DhSetNamedKey(get(), group), 0);
     }
   }
   static constexpr int kDhDer2048 = 0;
-  ~DhKeyHolder() { wc_FreeDhKey(&key_); }
-  DhKeyHolder(const DhKeyHolder&) = delete;
-  DhKeyHolder& operator=(const DhKeyHolder&) = delete;
-  DhKey* get() { return &key_; }
-
- private:
-  DhKey key_{};
 };
 
 struct DhPair {
@@ -634,9 +558,7 @@ TEST(DpdkAsym, DhAgreeMatchesWolfCrypt) {
                 WC_PENDING_E);
       devs.push_back(&keys[i]->get()->asyncDev);
     }
-    const auto before = offloaded(dev);
-    const std::vector<int> results = run_all(devs);
-    EXPECT_EQ(offloaded(dev) - before, static_cast<std::uint64_t>(kOps));
+    const std::vector<int> results = run_all_offloaded(dev, devs);
     for (int i = 0; i < kOps; ++i) {
       Bytes expect(p_len);
       word32 expect_len = p_len;

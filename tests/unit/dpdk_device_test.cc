@@ -18,13 +18,20 @@
 
 #include <wolfssl/wolfcrypt/aes.h>
 
+#include "asynccrypt/queue.h"
 #include "backends/dpdk/dpdk_device.h"
-#include "core/registry.h"
+#include "support/dpdk_handle.h"
 #include "support/mini_json.h"
+#include "support/test_queue.h"
+#include "support/test_random.h"
 
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using testing_support::Bytes;
+using testing_support::DpdkHandle;
+using testing_support::random_bytes;
+using testing_support::run_all;
+using testing_support::test_seed;
 
 // One spec for the whole process: DPDK's EAL and the cryptodev are started
 // once. depth=16 makes the backpressure path common. ASYNCCRYPT_DPDK_TEST_SPEC
@@ -34,74 +41,8 @@ std::string test_spec() {
   return env != nullptr ? env : "dpdk:vdev=crypto_aesni_mb,qps=2,depth=16,burst=4";
 }
 
-std::uint32_t test_seed() {
-  const char* env = std::getenv("ASYNCCRYPT_SEED");
-  const std::uint32_t seed = env != nullptr
-                                 ? static_cast<std::uint32_t>(std::strtoul(env, nullptr, 10))
-                                 : static_cast<std::uint32_t>(std::random_device{}());
-  std::printf("seed: ASYNCCRYPT_SEED=%u\n", seed);
-  return seed;
-}
-
-Bytes random_bytes(std::mt19937& gen, std::size_t n) {
-  Bytes out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(gen());
-  out.reserve(n + 1);  // never a NULL data() for empty inputs
-  return out;
-}
-
-// An open dpdk device, closed at scope exit. skip() says why it could not
-// open when DPDK is missing or cannot start here.
-class DpdkHandle {
- public:
-  explicit DpdkHandle(const std::string& spec = test_spec()) {
-    ret_ = asynccrypt_DevOpenSpec(&id_, spec.c_str(), nullptr);
-    if (ret_ != 0) error_ = asynccrypt_LastError();
-  }
-  ~DpdkHandle() { wolfAsync_DevClose(&id_); }
-  DpdkHandle(const DpdkHandle&) = delete;
-  DpdkHandle& operator=(const DpdkHandle&) = delete;
-
-  int ret() const { return ret_; }
-  int id() const { return id_; }
-  const std::string& error() const { return error_; }
-#ifdef ASYNCCRYPT_HAVE_DPDK
-  asynccrypt::DpdkDevice* device() const {
-    return dynamic_cast<asynccrypt::DpdkDevice*>(asynccrypt::Registry::instance().find(id_).get());
-  }
-#endif
-  asynccrypt_DevStats stats() const {
-    asynccrypt_DevStats s{};
-    EXPECT_EQ(asynccrypt_DevGetStats(id_, &s), 0);
-    return s;
-  }
-
- private:
-  int id_ = INVALID_DEVID;
-  int ret_ = 0;
-  std::string error_;
-};
-
 // Opens the test device or skips the test, saying why.
-#define OPEN_OR_SKIP(handle)                                                          \
-  DpdkHandle handle;                                                                  \
-  if (!asynccrypt::dpdk_built()) GTEST_SKIP() << "asynccrypt was built without DPDK"; \
-  if ((handle).ret() == ASYNC_INIT_E) {                                               \
-    GTEST_SKIP() << "DPDK cannot start here: " << (handle).error();                   \
-  }                                                                                   \
-  ASSERT_EQ((handle).ret(), 0) << (handle).error()
-
-class Queue {
- public:
-  Queue() { EXPECT_EQ(wolfEventQueue_Init(&q_), 0); }
-  ~Queue() { wolfEventQueue_Free(&q_); }
-  Queue(const Queue&) = delete;
-  Queue& operator=(const Queue&) = delete;
-  WOLF_EVENT_QUEUE* get() { return &q_; }
-
- private:
-  WOLF_EVENT_QUEUE q_{};
-};
+#define OPEN_OR_SKIP(handle) DPDK_OPEN_OR_SKIP(handle, test_spec())
 
 // Records an AES operation the way wolfCrypt does above its thresholds, so
 // any size reaches the device.
@@ -123,33 +64,6 @@ int record_aes(Aes* aes, int type, byte* out, const byte* in, word32 sz, const b
   return WC_PENDING_E;
 }
 
-// Pushes every recorded operation to one queue, then polls until all are
-// harvested. results[i] gets the result of devs[i].
-std::vector<int> run_all(const std::vector<WC_ASYNC_DEV*>& devs) {
-  Queue queue;
-  std::map<WC_ASYNC_DEV*, std::size_t> index;
-  for (std::size_t i = 0; i < devs.size(); ++i) {
-    index[devs[i]] = i;
-    EXPECT_EQ(wc_AsyncHandle(devs[i], queue.get(), WC_ASYNC_FLAG_NONE), 0);
-  }
-  std::vector<int> results(devs.size(), WC_PENDING_E);
-  std::size_t left = devs.size();
-  for (long spins = 0; left > 0 && spins < 10'000'000; ++spins) {
-    WOLF_EVENT* events[64];
-    int count = 0;
-    EXPECT_EQ(
-        wolfAsync_EventQueuePoll(queue.get(), nullptr, events, 64, WOLF_POLL_FLAG_CHECK_HW, &count),
-        0);
-    for (int i = 0; i < count; ++i) {
-      auto* dev = static_cast<WC_ASYNC_DEV*>(events[i]->context);
-      results[index.at(dev)] = wolfAsync_EventPop(events[i], WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT);
-      --left;
-    }
-  }
-  EXPECT_EQ(left, 0u) << "operations never completed";
-  return results;
-}
-
 struct AesPair {
   Aes dev_aes{};   // bound to the device
   Aes sync_aes{};  // synchronous wolfCrypt, the reference
@@ -165,7 +79,7 @@ struct AesPair {
 
 TEST(DpdkDeviceSpec, WithoutDpdkOpeningFailsWithAReason) {
   if (asynccrypt::dpdk_built()) GTEST_SKIP() << "this build has DPDK";
-  DpdkHandle dev;
+  DpdkHandle dev(test_spec());
   EXPECT_EQ(dev.ret(), ASYNC_INIT_E);
   EXPECT_NE(dev.error().find("not built with DPDK"), std::string::npos) << dev.error();
 }
@@ -532,7 +446,7 @@ TEST(DpdkDevice, FreeingCancelsOperationsInFlight) {
   std::vector<Aes> aes(kOps);
   Bytes key(16, 7), iv(12, 9), msg(4096, 3);
   std::vector<Bytes> out(kOps, Bytes(msg.size())), tag(kOps, Bytes(16));
-  Queue queue;
+  asynccrypt::EventQueue queue = testing_support::new_queue();
   for (std::size_t i = 0; i < kOps; ++i) {
     ASSERT_EQ(wc_AesInit(&aes[i], nullptr, dev.id()), 0);
     ASSERT_EQ(wc_AesGcmSetKey(&aes[i], key.data(), 16), 0);
@@ -580,7 +494,7 @@ TEST(DpdkDevice, PerThreadOpensUseTheirOwnQueuePairs) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&, t] {
-      DpdkHandle mine;
+      DpdkHandle mine(test_spec());
       if (mine.ret() != 0) return;
       qp[t] = mine.device()->queue_pair_id();
       Aes aes;

@@ -223,37 +223,47 @@ TEST_P(Curve, SharedSecretMatchesBlocking) {
   wc_ecc_free(&key);
 }
 
+// Generates a key pair in `key` (on a device, non-blocking) and checks it
+// with ECDH against b_, also non-blocking. `own_ctx` is the key's own
+// non-blocking context, or nullptr for a key that borrows one per
+// operation from the simulator (and must not keep it).
+void make_key_and_check(Curve& t, ecc_key* key, ecc_nb_ctx_t* own_ctx) {
+  ASSERT_EQ(wc_ecc_set_nonblock(key, own_ctx), 0);
+  int result = -1;
+  int calls = 0;
+  // Key generation has no call-again step: the completion is the result.
+  const int polls = run_polled(
+      key,
+      [&] {
+        if (calls++ == 1) return 0;
+        return wc_ecc_make_key(&t.rng_, t.GetParam(), key);
+      },
+      &result);
+  ASSERT_EQ(result, 0);
+  EXPECT_GT(polls, 20) << "key generation ran in slices";
+  EXPECT_EQ(key->nb_ctx, own_ctx) << "a borrowed context is given back";
+  // The new pair agrees with blocking ECDH from the other side:
+  // b * (k * G) computed blocking == k * (b * G) computed non-blocking.
+  byte blocking[MAX_ECC_BYTES];
+  word32 blocking_sz = sizeof blocking;
+  ASSERT_EQ(wc_ecc_shared_secret(&t.b_, key, blocking, &blocking_sz), 0);
+  byte out[MAX_ECC_BYTES];
+  word32 out_sz = sizeof out;
+  const int ecdh_polls = run_polled(
+      key, [&] { return wc_ecc_shared_secret(key, &t.b_, out, &out_sz); }, &result);
+  ASSERT_EQ(result, 0);
+  EXPECT_GT(ecdh_polls, 20) << "ECDH ran in slices";
+  EXPECT_EQ(key->nb_ctx, own_ctx);
+  ASSERT_EQ(out_sz, blocking_sz);
+  EXPECT_EQ(std::memcmp(out, blocking, out_sz), 0);
+}
+
 TEST_P(Curve, MakeKeyGivesAConsistentPair) {
   Device dev(kSpec);
   ecc_key key;
   ecc_nb_ctx_t nb;
   ASSERT_EQ(wc_ecc_init_ex(&key, nullptr, dev.id()), 0);
-  ASSERT_EQ(wc_ecc_set_nonblock(&key, &nb), 0);
-  int result = -1;
-  int calls = 0;
-  // Key generation has no call-again step: the completion is the result.
-  const int polls = run_polled(
-      &key,
-      [&] {
-        if (calls++ == 1) return 0;
-        return wc_ecc_make_key(&rng_, GetParam(), &key);
-      },
-      &result);
-  ASSERT_EQ(result, 0);
-  EXPECT_GT(polls, 20);
-  // The new pair agrees with blocking ECDH from the other side:
-  // b * (k * G) computed blocking == k * (b * G) computed non-blocking.
-  byte blocking[MAX_ECC_BYTES];
-  word32 blocking_sz = sizeof blocking;
-  ASSERT_EQ(wc_ecc_shared_secret(&b_, &key, blocking, &blocking_sz), 0);
-  byte out[MAX_ECC_BYTES];
-  word32 out_sz = sizeof out;
-  const int ecdh_polls = run_polled(
-      &key, [&] { return wc_ecc_shared_secret(&key, &b_, out, &out_sz); }, &result);
-  ASSERT_EQ(result, 0);
-  EXPECT_GT(ecdh_polls, 20);
-  ASSERT_EQ(out_sz, blocking_sz);
-  EXPECT_EQ(std::memcmp(out, blocking, out_sz), 0);
+  make_key_and_check(*this, &key, &nb);
   wc_ecc_free(&key);
 }
 
@@ -264,30 +274,7 @@ TEST_P(Curve, KeysWithoutAContextBorrowOneForEachOperation) {
   Device dev(kSpec);
   ecc_key key;
   ASSERT_EQ(wc_ecc_init_ex(&key, nullptr, dev.id()), 0);
-  int result = -1;
-  int calls = 0;
-  const int polls = run_polled(
-      &key,
-      [&] {
-        if (calls++ == 1) return 0;
-        return wc_ecc_make_key(&rng_, GetParam(), &key);
-      },
-      &result);
-  ASSERT_EQ(result, 0);
-  EXPECT_GT(polls, 20) << "key generation ran in slices";
-  EXPECT_EQ(key.nb_ctx, nullptr) << "the loan was taken back";
-  byte blocking[MAX_ECC_BYTES];
-  word32 blocking_sz = sizeof blocking;
-  ASSERT_EQ(wc_ecc_shared_secret(&b_, &key, blocking, &blocking_sz), 0);
-  byte out[MAX_ECC_BYTES];
-  word32 out_sz = sizeof out;
-  const int ecdh_polls = run_polled(
-      &key, [&] { return wc_ecc_shared_secret(&key, &b_, out, &out_sz); }, &result);
-  ASSERT_EQ(result, 0);
-  EXPECT_GT(ecdh_polls, 20) << "ECDH ran in slices";
-  EXPECT_EQ(key.nb_ctx, nullptr);
-  ASSERT_EQ(out_sz, blocking_sz);
-  EXPECT_EQ(std::memcmp(out, blocking, out_sz), 0);
+  make_key_and_check(*this, &key, nullptr);
   wc_ecc_free(&key);
 }
 
@@ -347,6 +334,48 @@ TEST_P(Curve, SliceCountBoundsEachPoll) {
   EXPECT_LT(many * 100, one) << "slices=1: " << one << " polls, slices=256: " << many;
   // Unbounded slices with a generous time budget: done in a few polls.
   EXPECT_LE(sign_polls(*this, "sim:slices=0,budget_us=1000000"), 3);
+}
+
+// Polls that two P-256 signs in flight together, each on its own key, take
+// to finish on a device opened from `spec`.
+int two_sign_polls(Curve& t, const char* spec) {
+  Device dev(spec);
+  ecc_key keys[2];
+  ecc_nb_ctx_t nb[2];
+  std::vector<byte> sig[2];
+  word32 sz[2] = {};
+  WOLF_EVENT_QUEUE queue;
+  EXPECT_EQ(wolfEventQueue_Init(&queue), 0);
+  for (int i = 0; i < 2; ++i) {
+    t.load_a(&keys[i], &nb[i], dev.id());
+    sig[i].resize(ECC_MAX_SIG_SIZE);
+    sz[i] = static_cast<word32>(sig[i].size());
+    EXPECT_EQ(
+        wc_ecc_sign_hash(t.digest_, sizeof t.digest_, sig[i].data(), &sz[i], &t.rng_, &keys[i]),
+        WC_PENDING_E);
+    EXPECT_EQ(wc_AsyncHandle(&keys[i].asyncDev, &queue, WC_ASYNC_FLAG_CALL_AGAIN), 0);
+  }
+  int polls = 0;
+  for (int done = 0; done < 2 && polls < 10'000'000; ++polls) {
+    WOLF_EVENT* events[2];
+    int count = 0;
+    EXPECT_EQ(wolfAsync_EventQueuePoll(&queue, nullptr, events, 2, WOLF_POLL_FLAG_CHECK_HW, &count),
+              0);
+    done += count;
+  }
+  wolfEventQueue_Free(&queue);
+  for (auto& key : keys) wc_ecc_free(&key);
+  return polls;
+}
+
+// The budget is per poll, not per operation: two operations in flight
+// share it, so they take about twice the polls of one, and a poll lasts
+// about one budget however many are in flight.
+TEST_P(Curve, OperationsInFlightShareOnePollBudget) {
+  const int one = sign_polls(*this, "sim:slices=16");
+  const int two = two_sign_polls(*this, "sim:slices=16");
+  EXPECT_GT(two, one * 17 / 10) << "one sign: " << one << " polls, two: " << two;
+  EXPECT_LT(two, one * 23 / 10) << "one sign: " << one << " polls, two: " << two;
 }
 
 TEST_P(Curve, TimeBudgetBoundsEachPoll) {

@@ -3,9 +3,18 @@
 // wolfssl_api.h first: it brings wolfSSL's options.h.
 #include "core/wolfssl_api.h"
 
+#include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/rsa.h>
+#define USE_CERT_BUFFERS_2048
+#include <wolfssl/certs_test.h>
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <vector>
 
 #include "support/gcm_op.h"
 
@@ -66,34 +75,130 @@ TEST(ThreadsDecline, CheapOperationsRunInTheCallerOnceMeasured) {
   EXPECT_EQ(s.submitted, static_cast<word64>(1 + pended));
 }
 
+// Runs `runs` encryptions on a device opened from `spec`; returns how many
+// pended, and the device's declined count in *declined.
+int pended_on(const char* spec, byte seed, int runs, word64* declined) {
+  Device dev(spec);
+  EXPECT_EQ(dev.open_ret, 0) << spec;
+  GcmOp op(dev.id, seed);
+  EXPECT_EQ(op.init_ret, 0);
+  int pended = 0;
+  for (int i = 0; i < runs; ++i) pended += encrypt_once(op) ? 1 : 0;
+  *declined = dev.stats().declined;
+  return pended;
+}
+
 TEST(ThreadsDecline, InlineZeroSendsEverythingToTheWorkers) {
-  Device dev("threads:workers=3,inline_us=0");
-  ASSERT_EQ(dev.open_ret, 0);
-  GcmOp op(dev.id, 9);
-  ASSERT_EQ(op.init_ret, 0);
-  for (int i = 0; i < 300; ++i) EXPECT_TRUE(encrypt_once(op)) << i;
-  EXPECT_EQ(dev.stats().declined, 0u);
+  word64 declined = 1;
+  EXPECT_EQ(pended_on("threads:workers=3,inline_us=0", 9, 300, &declined), 300);
+  EXPECT_EQ(declined, 0u);
 }
 
 TEST(ThreadsDecline, ExpensiveOperationsKeepGoingToTheWorkers) {
   // One microsecond: nothing wolfCrypt does to 256 bytes with AES-GCM in
   // software (or with AES-NI, counting the call) is measured below that.
-  Device dev("threads:workers=3,inline_us=1");
-  ASSERT_EQ(dev.open_ret, 0);
-  GcmOp op(dev.id, 11);
-  ASSERT_EQ(op.init_ret, 0);
-  int pended = 0;
-  for (int i = 0; i < 300; ++i) pended += encrypt_once(op) ? 1 : 0;
-  EXPECT_GT(pended, 290);
+  word64 declined = 0;
+  EXPECT_GT(pended_on("threads:workers=3,inline_us=1", 11, 300, &declined), 290);
 }
 
 TEST(ThreadsDecline, OtherDeviceKindsNeverDecline) {
-  Device dev("sim");
+  word64 declined = 1;
+  EXPECT_EQ(pended_on("sim", 13, 200, &declined), 200);
+  EXPECT_EQ(declined, 0u);
+}
+
+// An RSA-2048 key on dev_id: the private key of wolfSSL's test buffers, or
+// only its public part.
+void load_rsa(RsaKey* key, int dev_id, bool public_only) {
+  ASSERT_EQ(wc_InitRsaKey_ex(key, nullptr, dev_id), 0);
+  word32 idx = 0;
+  if (!public_only) {
+    ASSERT_EQ(wc_RsaPrivateKeyDecode(client_key_der_2048, &idx, key, sizeof_client_key_der_2048),
+              0);
+    return;
+  }
+  RsaKey full;
+  load_rsa(&full, INVALID_DEVID, false);
+  byte n[256];
+  byte e[8];
+  word32 n_sz = sizeof n;
+  word32 e_sz = sizeof e;
+  ASSERT_EQ(wc_RsaFlattenPublicKey(&full, e, &e_sz, n, &n_sz), 0);
+  wc_FreeRsaKey(&full);
+  ASSERT_EQ(wc_RsaPublicKeyDecodeRaw(n, n_sz, e, e_sz, key), 0);
+}
+
+// One raw RSA operation (public or private) on key, waited for. Returns
+// true when it pended.
+bool rsa_once(RsaKey* key, WC_RNG* rng, bool private_op) {
+  byte in[256] = {};
+  in[255] = 3;  // below the modulus
+  byte out[256];
+  word32 out_sz = sizeof out;
+  const int type = private_op ? RSA_PRIVATE_DECRYPT : RSA_PUBLIC_ENCRYPT;
+  int ret = wc_RsaFunction(in, sizeof in, out, &out_sz, type, key, rng);
+  const bool pended = ret == WC_PENDING_E;
+  if (pended) ret = wc_AsyncWait(ret, &key->asyncDev, WC_ASYNC_FLAG_NONE);
+  EXPECT_EQ(ret, 0);
+  return pended;
+}
+
+// Median microseconds of a synchronous RSA operation on this machine.
+double median_us(RsaKey* key, WC_RNG* rng, bool private_op) {
+  std::vector<double> us;
+  for (int i = 0; i < 5; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(rsa_once(key, rng, private_op));
+    us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(us.begin(), us.end());
+  return us[2];
+}
+
+// wolfCrypt records both as ASYNC_SW_RSA_FUNC, but an operation on a
+// public key (a peer's certificate) costs far less than a signature: they
+// are learned apart, so public-key operations can be declined while
+// private-key ones keep going to the workers.
+TEST(ThreadsDecline, PublicAndPrivateRsaAreLearnedApart) {
+  WC_RNG rng;
+  ASSERT_EQ(wc_InitRng(&rng), 0);
+  RsaKey sync_private;
+  RsaKey sync_public;
+  load_rsa(&sync_private, INVALID_DEVID, false);
+  load_rsa(&sync_public, INVALID_DEVID, true);
+  const double private_us = median_us(&sync_private, &rng, true);
+  const double public_us = median_us(&sync_public, &rng, false);
+  wc_FreeRsaKey(&sync_private);
+  wc_FreeRsaKey(&sync_public);
+  if (private_us < 8 * public_us) {
+    wc_FreeRng(&rng);
+    GTEST_SKIP() << "RSA private " << private_us << " us vs public " << public_us
+                 << " us: too close to set a threshold between them";
+  }
+  // A threshold between the two (their geometric mean).
+  const int threshold_us = static_cast<int>(std::sqrt(private_us * public_us));
+  const std::string spec = "threads:workers=3,inline_us=" + std::to_string(threshold_us);
+  Device dev(spec.c_str());
   ASSERT_EQ(dev.open_ret, 0);
-  GcmOp op(dev.id, 13);
-  ASSERT_EQ(op.init_ret, 0);
-  for (int i = 0; i < 200; ++i) EXPECT_TRUE(encrypt_once(op)) << i;
-  EXPECT_EQ(dev.stats().declined, 0u);
+  RsaKey private_key;
+  RsaKey public_key;
+  load_rsa(&private_key, dev.id, false);
+  load_rsa(&public_key, dev.id, true);
+  wc_RsaSetRNG(&private_key, &rng);
+  int private_pended = 0;
+  int public_pended = 0;
+  constexpr int kRuns = 40;
+  for (int i = 0; i < kRuns; ++i) {
+    private_pended += rsa_once(&private_key, &rng, true) ? 1 : 0;
+    public_pended += rsa_once(&public_key, &rng, false) ? 1 : 0;
+  }
+  EXPECT_EQ(private_pended, kRuns) << "private " << private_us << " us, threshold " << threshold_us;
+  EXPECT_LT(public_pended, kRuns / 4)
+      << "public " << public_us << " us, threshold " << threshold_us;
+  wc_FreeRsaKey(&private_key);
+  wc_FreeRsaKey(&public_key);
+  wc_FreeRng(&rng);
 }
 
 TEST(ThreadsDecline, ObjectsWithoutADeviceAreUntouched) {

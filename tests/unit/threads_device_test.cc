@@ -43,27 +43,16 @@
 #include "core/op.h"
 #include "core/registry.h"
 #include "support/mini_json.h"
+#include "support/test_queue.h"
+#include "support/test_random.h"
 
 namespace {
 
 using asynccrypt::ThreadsDevice;
-using Bytes = std::vector<std::uint8_t>;
-
-// Every randomized test prints its seed; ASYNCCRYPT_SEED=N replays one.
-std::uint32_t test_seed() {
-  const char* env = std::getenv("ASYNCCRYPT_SEED");
-  const std::uint32_t seed = env != nullptr
-                                 ? static_cast<std::uint32_t>(std::strtoul(env, nullptr, 10))
-                                 : static_cast<std::uint32_t>(std::random_device{}());
-  std::printf("seed: ASYNCCRYPT_SEED=%u\n", seed);
-  return seed;
-}
-
-Bytes random_bytes(std::mt19937& gen, std::size_t n) {
-  Bytes out(n);
-  for (auto& b : out) b = static_cast<std::uint8_t>(gen());
-  return out;
-}
+using testing_support::Bytes;
+using testing_support::new_queue;
+using testing_support::random_bytes;
+using testing_support::test_seed;  // every randomized test prints its seed
 
 // The tests here want every operation to pend, so threads devices send all
 // of them to the workers (inline_us=0); threads_decline_test.cc covers the
@@ -96,16 +85,6 @@ asynccrypt_DevStats stats_of(const asynccrypt::DeviceHandle& dev) {
   auto s = dev.stats();
   EXPECT_TRUE(s) << s.error().describe();
   return s ? *s : asynccrypt_DevStats{};
-}
-
-// A new event queue; its completion fd is released with it.
-asynccrypt::EventQueue new_queue() {
-  auto queue = asynccrypt::EventQueue::create();
-  if (!queue) {
-    ADD_FAILURE() << queue.error().describe();
-    return {};
-  }
-  return std::move(*queue);
 }
 
 // One asynchronous operation of a batch: `start` calls the wolfCrypt API;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "asynccrypt/queue.h"
 #include "driver.h"
 #include "report.h"
 #include "workloads.h"
@@ -289,29 +290,6 @@ class Rng {
   int ret_;
 };
 
-class Queue {
- public:
-  Queue() { ret_ = wolfEventQueue_Init(&queue_); }
-  ~Queue() {
-    if (fd_ >= 0) asynccrypt_QueueRelease(&queue_);
-    if (ret_ == 0) wolfEventQueue_Free(&queue_);
-  }
-  Queue(const Queue&) = delete;
-  Queue& operator=(const Queue&) = delete;
-  int open_fd() {
-    if (ret_ != 0) return ret_;
-    fd_ = asynccrypt_QueueFd(&queue_);
-    return fd_;
-  }
-  WOLF_EVENT_QUEUE* get() { return &queue_; }
-  int fd() const { return fd_; }
-
- private:
-  WOLF_EVENT_QUEUE queue_{};
-  int ret_ = 0;
-  int fd_ = -1;
-};
-
 class Devices {
  public:
   Devices() = default;
@@ -366,14 +344,21 @@ int run(const Options& options) {
     return 1;
   }
   Devices devices;
-  Queue queue;
+  auto queue = EventQueue::create();  // with its fd (queue_fd) for the device modes
+  if (!queue) {
+    std::fprintf(stderr, "asynccrypt bench: %s\n", queue.error().describe().c_str());
+    return 1;
+  }
+  int queue_fd = -1;
   std::vector<Mode> modes;
   if (options.sw) modes.push_back(Mode{"sync", INVALID_DEVID, 1});
   if (options.hw) {
-    if (queue.open_fd() < 0) {
-      std::fprintf(stderr, "asynccrypt bench: asynccrypt_QueueFd failed: %d\n", queue.fd());
+    const auto fd = queue->fd();
+    if (!fd) {
+      std::fprintf(stderr, "asynccrypt bench: asynccrypt_QueueFd failed: %d\n", fd.error().code());
       return 1;
     }
+    queue_fd = *fd;
     for (const std::string& kind : options.devices) {
       std::string spec = kind;
       if (kind == "threads") {
@@ -439,8 +424,8 @@ int run(const Options& options) {
   }
 
   AsyncTarget target;
-  target.queue = queue.get();
-  target.queue_fd = queue.fd();
+  target.queue = queue->get();
+  target.queue_fd = queue_fd;
   std::vector<RowResult> results;
   bool all_ok = true;
   for (const RowSpec* spec : selected) {

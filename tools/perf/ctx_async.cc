@@ -2,30 +2,31 @@
 #include "perf/ctx_async.h"
 
 #include <cstdio>
+#include <utility>
 
 namespace perf {
 
 bool CtxAsync::attach(WOLFSSL_CTX* ctx, std::string* error) {
-  WOLF_EVENT_QUEUE* queue = perf_ctx_event_queue(ctx);
-  const int fd = asynccrypt_QueueFd(queue);
-  if (fd < 0) {
-    *error = "asynccrypt_QueueFd failed: " + error_text(fd);
+  auto queue = asynccrypt::QueueFd::attach(perf_ctx_event_queue(ctx));
+  if (!queue) {
+    *error = "asynccrypt_QueueFd failed: " + error_text(queue.error().code());
     return false;
   }
   ctx_ = ctx;
-  queue_ = queue;
-  fd_ = fd;
+  queue_ = std::move(*queue);
   return true;
 }
 
 void CtxAsync::release() {
-  if (queue_ == nullptr) return;
-  if (const int ret = asynccrypt_QueueRelease(queue_); ret != 0) {
-    std::fprintf(stderr, "asynccrypt_QueueRelease: %s\n", error_text(ret).c_str());
+  if (!queue_.attached()) return;
+  if (auto released = queue_.release(); !released) {
+    std::fprintf(stderr, "asynccrypt_QueueRelease: %s\n",
+                 error_text(released.error().code()).c_str());
+    // Forget the queue anyway (the move tries once more): it lives in the
+    // context, which is freed next, and must not be released after that.
+    queue_ = asynccrypt::QueueFd();
   }
-  queue_ = nullptr;
   ctx_ = nullptr;
-  fd_ = -1;
 }
 
 }  // namespace perf

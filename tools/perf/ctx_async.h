@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "asynccrypt/queue.h"
 #include "perf/ctx_queue.h"
 #include "perf/stats.h"
 #include "perf/tls_common.h"
@@ -23,8 +24,8 @@ class CtxAsync {
   // attach asks asynccrypt for ctx's completion fd. false with *error set.
   bool attach(WOLFSSL_CTX* ctx, std::string* error);
   // fd is readable while completions (or simulator work) wait for a poll.
-  int fd() const { return fd_; }
-  bool attached() const { return queue_ != nullptr; }
+  int fd() const { return queue_.fd(); }
+  bool attached() const { return queue_.attached(); }
 
   // harvest polls the context until no completed event is left and calls
   // on_ready(WOLFSSL*) for each TLS connection whose operation finished.
@@ -33,12 +34,12 @@ class CtxAsync {
   template <typename OnReady>
   bool harvest(OnReady on_ready, double* poll_s, std::string* error);
 
+  // release gives asynccrypt's queue state back (a failure is printed).
   void release();
 
  private:
   WOLFSSL_CTX* ctx_ = nullptr;
-  WOLF_EVENT_QUEUE* queue_ = nullptr;
-  int fd_ = -1;
+  asynccrypt::QueueFd queue_;  // ctx's event queue and its fd
 };
 
 template <typename OnReady>

@@ -53,7 +53,7 @@ class Client {
   void finish();
 
   const Counters& counters() const { return counters_; }
-  const std::string& device_name() const { return device_.name(); }
+  const std::string& device_name() const { return device_name_; }
   const std::string& first_error() const { return first_error_; }
   long started() const { return started_; }
 
@@ -91,7 +91,8 @@ class Client {
   void fire_aborts();
 
   const PerfOptions& opt_;
-  Device device_;
+  asynccrypt::DeviceHandle device_;
+  std::string device_name_ = "none";  // for the report; stays after close
   CtxPtr ctx_;
   CtxAsync async_;  // after ctx_: released before the context is freed
   Epoll epoll_;
@@ -108,7 +109,7 @@ class Client {
 };
 
 bool Client::setup(std::string* error) {
-  if (!device_.open(opt_.device, false, error)) return false;
+  if (!open_device(opt_.device, false, &device_, &device_name_, error)) return false;
   TlsConfig cfg;
   cfg.server = false;
   cfg.version = opt_.version;
@@ -118,7 +119,7 @@ bool Client::setup(std::string* error) {
   ctx_ = make_ctx(cfg, device_.id(), error);
   if (!ctx_) return false;
   if (!epoll_.create(error)) return false;
-  if (device_.async()) {
+  if (device_.is_open()) {
     if (!async_.attach(ctx_.get(), error)) return false;
     if (!epoll_.add(async_.fd(), EPOLLIN, &queue_tag_)) {
       *error = errno_text("epoll_ctl(queue fd)");
@@ -495,7 +496,7 @@ void Client::finish() {
   slots_.clear();  // sessions go before the context
   async_.release();
   ctx_.reset();
-  device_.add_stats(&counters_.device_ops, &counters_.device_inline);
+  add_device_stats(device_, &counters_.device_ops, &counters_.device_inline);
   device_.close();
 }
 
@@ -516,8 +517,8 @@ int run_perf_client(int argc, char** argv) {
                  opt.abort_percent, opt.seed);
   }
 
-  WolfSslLibrary library;
-  if (!library.ok()) {
+  const auto library = asynccrypt::WolfSslLibrary::init();
+  if (!library) {
     std::fprintf(stderr, "perf-client: wolfSSL_Init failed\n");
     return 1;
   }

@@ -95,7 +95,7 @@ class ServerLoop {
   void finish();
 
   const Counters& counters() const { return counters_; }
-  const std::string& device_name() const { return device_.name(); }
+  const std::string& device_name() const { return device_name_; }
 
  private:
   enum class Phase { kHandshake, kRead, kWrite };
@@ -124,7 +124,8 @@ class ServerLoop {
 
   Shared* shared_;
   Fd listener_;
-  Device device_;
+  asynccrypt::DeviceHandle device_;
+  std::string device_name_ = "none";  // for the report; stays after close
   CtxPtr ctx_;
   CtxAsync async_;  // after ctx_: released before the context is freed
   Epoll epoll_;
@@ -140,7 +141,7 @@ class ServerLoop {
 
 bool ServerLoop::setup(bool per_thread, std::string* error) {
   const PerfOptions& opt = *shared_->opt;
-  if (!device_.open(opt.device, per_thread, error)) return false;
+  if (!open_device(opt.device, per_thread, &device_, &device_name_, error)) return false;
   TlsConfig cfg;
   cfg.server = true;
   cfg.version = opt.version;
@@ -151,7 +152,7 @@ bool ServerLoop::setup(bool per_thread, std::string* error) {
   ctx_ = make_ctx(cfg, device_.id(), error);
   if (!ctx_) return false;
   if (!epoll_.create(error)) return false;
-  if (device_.async()) {
+  if (device_.is_open()) {
     if (!async_.attach(ctx_.get(), error)) return false;
     if (!epoll_.add(async_.fd(), EPOLLIN, &queue_tag_)) {
       *error = errno_text("epoll_ctl(queue fd)");
@@ -284,7 +285,7 @@ void ServerLoop::finish() {
   free_all();
   async_.release();
   ctx_.reset();
-  device_.add_stats(&counters_.device_ops, &counters_.device_inline);
+  add_device_stats(device_, &counters_.device_ops, &counters_.device_inline);
   device_.close();
 }
 
@@ -482,8 +483,8 @@ int run_perf_server(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  WolfSslLibrary library;
-  if (!library.ok()) {
+  const auto library = asynccrypt::WolfSslLibrary::init();
+  if (!library) {
     std::fprintf(stderr, "perf-server: wolfSSL_Init failed\n");
     return 1;
   }

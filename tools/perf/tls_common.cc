@@ -1,36 +1,41 @@
-// TLS context setup, device opening and error text for the perf tools.
+// Device opening, TLS context setup and error text for the perf tools.
 #include "perf/tls_common.h"
 
+#include <pthread.h>
+
 #include <cstdlib>
+#include <utility>
 
 namespace perf {
 
-bool Device::open(const std::string& spec, bool per_thread, std::string* error) {
-  if (spec == "none") {
-    name_ = "none";
-    return true;
-  }
-  thread_ = pthread_self();
-  void* thread_id = per_thread ? &thread_ : nullptr;
-  int ret;
-  if (spec.empty()) {
-    ret = per_thread ? wolfAsync_DevOpenThread(&id_, thread_id) : wolfAsync_DevOpen(&id_);
-  } else {
-    ret = asynccrypt_DevOpenSpec(&id_, spec.c_str(), thread_id);
-  }
-  if (ret != 0) {
-    id_ = INVALID_DEVID;
+bool open_device(const std::string& spec, bool per_thread, asynccrypt::DeviceHandle* device,
+                 std::string* name, std::string* error) {
+  *name = "none";
+  if (spec == "none") return true;
+  auto opened = per_thread ? asynccrypt::DeviceHandle::open_for_thread(spec, pthread_self())
+                           : asynccrypt::DeviceHandle::open(spec);
+  if (!opened) {
     *error = "async device open failed (" + (spec.empty() ? std::string("default") : spec) +
-             "): " + asynccrypt_LastError() + " " + error_text(ret);
+             "): " + asynccrypt_LastError() + " " + error_text(opened.error().code());
     return false;
   }
+  *device = std::move(*opened);
   if (spec.empty()) {
-    char kind[32] = {};
-    name_ = asynccrypt_DevKind(id_, kind, sizeof(kind)) == 0 ? kind : "default";
+    auto kind = device->kind();
+    *name = kind ? *kind : "default";
   } else {
-    name_ = spec;
+    *name = spec;
   }
   return true;
+}
+
+void add_device_stats(const asynccrypt::DeviceHandle& device, long long* ops,
+                      long long* inline_ops) {
+  if (!device) return;
+  auto stats = device.stats();
+  if (!stats) return;
+  *ops += static_cast<long long>(stats->submitted);
+  *inline_ops += static_cast<long long>(stats->inline_runs + stats->declined);
 }
 
 bool version_supported(int v) { return v == 3 || v == 4; }

@@ -1,5 +1,5 @@
-// Owners for wolfSSL and system resources, and the TLS context setup that
-// perf-server and perf-client share.
+// The device opening, TLS context setup and error text that perf-server and
+// perf-client share (their owners are the C++ API's, include/asynccrypt/).
 #pragma once
 
 // options.h fixes wolfSSL's structure layouts: it must come first.
@@ -10,83 +10,33 @@
 #include <wolfssl/wolfcrypt/async.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
-#include <unistd.h>
-
 #include <chrono>
-#include <memory>
 #include <string>
-#include <utility>
 
+#include "asynccrypt/device.h"
 #include "asynccrypt/fd.h"
+#include "asynccrypt/wolfssl_handles.h"
 
 namespace perf {
 
-using Fd = asynccrypt::Fd;
+using asynccrypt::CtxPtr;
+using asynccrypt::Fd;
+using asynccrypt::SessionPtr;
+using asynccrypt::SslPtr;
 
-struct CtxFree {
-  void operator()(WOLFSSL_CTX* ctx) const { wolfSSL_CTX_free(ctx); }
-};
-struct SslFree {
-  void operator()(WOLFSSL* ssl) const { wolfSSL_free(ssl); }
-};
-struct SessionFree {
-  void operator()(WOLFSSL_SESSION* session) const { wolfSSL_SESSION_free(session); }
-};
-using CtxPtr = std::unique_ptr<WOLFSSL_CTX, CtxFree>;
-using SslPtr = std::unique_ptr<WOLFSSL, SslFree>;
-using SessionPtr = std::unique_ptr<WOLFSSL_SESSION, SessionFree>;
+// open_device opens -d `spec` into *device: "" = the library default
+// (ASYNCCRYPT_DEVICE, else sim), "none" = no device (synchronous crypto, an
+// empty handle), for the calling thread when per_thread is set. *name is
+// what the report shows: the spec, or the kind the default opened, or
+// "none". Returns false with *error set on failure.
+bool open_device(const std::string& spec, bool per_thread, asynccrypt::DeviceHandle* device,
+                 std::string* name, std::string* error);
 
-// WolfSslLibrary brackets wolfSSL_Init and wolfSSL_Cleanup.
-class WolfSslLibrary {
- public:
-  WolfSslLibrary() : status_(wolfSSL_Init()) {}
-  WolfSslLibrary(const WolfSslLibrary&) = delete;
-  WolfSslLibrary& operator=(const WolfSslLibrary&) = delete;
-  ~WolfSslLibrary() {
-    if (status_ == WOLFSSL_SUCCESS) wolfSSL_Cleanup();
-  }
-  bool ok() const { return status_ == WOLFSSL_SUCCESS; }
-
- private:
-  int status_;
-};
-
-// Device is an opened asynccrypt device, or none (synchronous crypto).
-class Device {
- public:
-  Device() = default;
-  Device(const Device&) = delete;
-  Device& operator=(const Device&) = delete;
-  ~Device() { close(); }
-  // close closes the device (the name stays for the report).
-  void close() {
-    if (id_ != INVALID_DEVID) wolfAsync_DevClose(&id_);
-    id_ = INVALID_DEVID;
-  }
-  // open opens `spec` ("" = the library default, ASYNCCRYPT_DEVICE or sim;
-  // "none" = no device) for the calling thread when per_thread is set.
-  // Returns false with *error set on failure.
-  bool open(const std::string& spec, bool per_thread, std::string* error);
-  // id is the devId to give wolfSSL (INVALID_DEVID for none).
-  int id() const { return id_; }
-  bool async() const { return id_ != INVALID_DEVID; }
-  // name is the spec, or the kind the default opened, or "none".
-  const std::string& name() const { return name_; }
-  // add_stats adds the operations the device took to *ops, and those that
-  // ran on the calling thread instead (device full, or declined as cheaper
-  // than a hand-over) to *inline_ops; nothing without a device.
-  void add_stats(long long* ops, long long* inline_ops) const {
-    asynccrypt_DevStats stats{};
-    if (id_ == INVALID_DEVID || asynccrypt_DevGetStats(id_, &stats) != 0) return;
-    *ops += static_cast<long long>(stats.submitted);
-    *inline_ops += static_cast<long long>(stats.inline_runs + stats.declined);
-  }
-
- private:
-  int id_ = INVALID_DEVID;
-  pthread_t thread_{};  // wolfAsync_DevOpenThread keeps a pointer to it.
-  std::string name_ = "none";
-};
+// add_device_stats adds the operations `device` took to *ops, and those
+// that ran on the calling thread instead (device full, or declined as
+// cheaper than a hand-over) to *inline_ops; nothing without a device.
+void add_device_stats(const asynccrypt::DeviceHandle& device, long long* ops,
+                      long long* inline_ops);
 
 // TlsFiles are the PEM files a side loads.
 struct TlsFiles {

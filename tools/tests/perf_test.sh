@@ -23,19 +23,13 @@ version=${5:-4}
 shift $(($# < 5 ? $# : 5))
 extra=("$@")
 export ASYNCCRYPT_CERTS=$certs
+# shellcheck source=scripts/lib/perf-server.sh
+. "$(dirname "$0")/../../scripts/lib/perf-server.sh"
 readonly limit=60 # seconds any one program may run
 
 work=$(mktemp -d)
 server_pid=
-# shellcheck disable=SC2317  # called through the EXIT trap
-cleanup() {
-  if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_perf_server "$server_pid"; rm -rf "$work"' EXIT
 
 fail() {
   echo "FAIL: $*" >&2
@@ -52,14 +46,8 @@ start_server() {
   timeout "$limit" "$tool" perf-server -p 0 -d "$device" "$@" >"$work/server.out" \
     2>"$work/server.err" &
   server_pid=$!
-  port=
-  for _ in $(seq 1 200); do
-    port=$(sed -n 's/^perf-server: listening on port \([0-9][0-9]*\).*/\1/p' "$work/server.out" || true)
-    [[ -n $port ]] && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  fail "the server never reported its port"
+  port=$(perf_server_port "$work/server.out" "$server_pid")
+  [[ -n $port ]] || fail "the server never reported its port"
 }
 
 # wait_server: waits for the server to exit and checks its status.

@@ -637,25 +637,30 @@ WOLFSSL_API int asynccrypt_DevGetStats(int devId, asynccrypt_DevStats* stats);
 /* asynccrypt_DevCapabilities writes to *mask the operation types (one bit,
  * ASYNCCRYPT_CAP(ASYNC_SW_...), each) that device devId runs on its own
  * engine. Software devices (sim, threads, chaos) report every type. The
- * dpdk device reports the AES-CBC and AES-GCM types its cryptodev
- * advertises; it runs every other type through wolfCrypt on the polling
- * thread, and so it does with an operation of a reported type whose
+ * dpdk device reports the types its cryptodev advertises (AES-CBC and
+ * AES-GCM; RSA and DH agreement on drivers with asymmetric support such as
+ * crypto_openssl); it runs every other type through wolfCrypt on the
+ * polling thread, and so it does with an operation of a reported type whose
  * parameters the driver does not take (docs/hardware.md lists them).
  * Returns 0, BAD_FUNC_ARG for NULL, or NO_VALID_DEVID. */
 WOLFSSL_API int asynccrypt_DevCapabilities(int devId, word32* mask);
 
-/* asynccrypt_DevSetSliceBudget sets how much work one poll does on one
- * operation of an open "sim" device whose math runs in slices (wolfCrypt's
- * non-blocking ECC, WC_ECC_NONBLOCK, on keys given an ecc_nb_ctx_t with
- * wc_ecc_set_nonblock). A poll that visits the operation runs slices until it
- * finishes, or `slices` slices ran, or `budget_us` microseconds passed, and
- * always at least one slice; 0 means no limit for that field. A poll that
- * visits k such operations may thus last about k * budget_us. Other
- * operations run whole, as before. The same budget is set at open time with
- * the spec options "sim:slices=N" and "sim:budget_us=T" (a spec naming only
- * one of them sets the other to 0); the default is a 5 us budget with no
- * slice limit. Takes effect from the next visit; safe
- * to call from any thread while others poll.
+/* asynccrypt_DevSetSliceBudget sets how much work one poll does on the
+ * operations of an open "sim" device whose math runs in slices (wolfCrypt's
+ * non-blocking ECC, WC_ECC_NONBLOCK; keys without an ecc_nb_ctx_t of their
+ * own, such as TLS 1.3's key-share keys, are lent one for each operation).
+ * The budget is per poll: the sliced operations a poll visits share it in
+ * queue order, each running slices until it finishes or the poll has run
+ * `slices` slices or `budget_us` microseconds in all; the first operation
+ * always runs at least one slice, so the oldest one always progresses, and
+ * later ones wait for the next poll once the budget is spent. 0 means no
+ * limit for that field. So a poll lasts about budget_us however many
+ * operations are in flight (plus one slice, which wolfSSL does not divide
+ * further). Other operations run whole, as before. The same budget is set at
+ * open time with the spec options "sim:slices=N" and "sim:budget_us=T" (a
+ * spec naming only one of them sets the other to 0); the default is a 5 us
+ * budget with no slice limit. Takes effect from the next poll; safe to call
+ * from any thread while others poll.
  * Returns 0; NO_VALID_DEVID for an id that is not open; BAD_FUNC_ARG for a
  * device of another kind, a negative value, slices > 1048576, budget_us >
  * 1000000, or both 0 (see asynccrypt_LastError). */

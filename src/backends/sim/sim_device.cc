@@ -4,6 +4,7 @@
 #include <chrono>
 #include <string>
 
+#include "core/engine.h"
 #include "wolfcrypt/execute.h"
 
 namespace asynccrypt {
@@ -91,6 +92,16 @@ namespace {
 // wolfcrypt::lend_nonblock_ctx), given back when the operation ends.
 constexpr std::uint64_t kNoLoan = 1;
 
+// What the current poll on this thread has left of a simulator's slice
+// budget (see SimDevice::drive).
+struct PollAllowance {
+  const SimDevice* device = nullptr;
+  std::uint64_t poll = 0;  // engine::poll_sequence() of the poll
+  std::chrono::steady_clock::time_point deadline{};
+  int slices = 0;
+};
+thread_local PollAllowance t_allowance;
+
 void lend_if_needed(Op* op) {
   if (op->device_data != 0) return;
   wolfcrypt::NonblockLoan* loan = wolfcrypt::lend_nonblock_ctx(op->dev);
@@ -118,24 +129,38 @@ bool SimDevice::drive(Op* op, int visit) {
                                  : single_polls_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (n % static_cast<unsigned>(skip_) == 0) return false;
   }
-  lend_if_needed(op);
   const SliceBudget budget = slice_budget();
+  // The budget is per poll, shared by the operations the poll visits in
+  // order: the first always runs at least one slice (so the oldest
+  // operation always progresses), later ones run only while some is left.
   // A slice of P-256 math lasts about as long as reading the clock, so the
-  // clock is read once per kClockEvery slices: a visit overshoots its time
-  // budget by at most that many slices.
+  // clock is read once per kClockEvery slices: a poll overshoots its time
+  // budget by at most that many slices (plus one slice that wolfSSL does not
+  // divide further, tens of microseconds at most).
   constexpr int kClockEvery = 8;
   using Clock = std::chrono::steady_clock;
   const bool timed = budget.budget_us > 0;
-  const Clock::time_point deadline =
-      timed ? Clock::now() + std::chrono::microseconds(budget.budget_us) : Clock::time_point{};
+  const std::uint64_t poll = engine::poll_sequence();
+  PollAllowance& left = t_allowance;
+  if (!wolfcrypt::runs_in_slices(op->dev)) {
+    // Not sliced (RSA, AES, ...): runs whole, outside the budget.
+  } else if (left.device != this || left.poll != poll) {
+    left = PollAllowance{
+        this, poll,
+        timed ? Clock::now() + std::chrono::microseconds(budget.budget_us) : Clock::time_point{},
+        budget.slices};
+  } else if ((budget.slices > 0 && left.slices <= 0) || (timed && Clock::now() >= left.deadline)) {
+    return false;  // spent on the operations before this one
+  }
+  lend_if_needed(op);
   int ret;
   int done = 0;
   for (;;) {
     ret = wolfcrypt::execute(op->dev);
     if (ret != WC_PENDING_E) break;
     ++done;
-    if (budget.slices > 0 && done >= budget.slices) return false;
-    if (timed && done % kClockEvery == 0 && Clock::now() >= deadline) return false;
+    if (budget.slices > 0 && --left.slices <= 0) return false;
+    if (timed && done % kClockEvery == 0 && Clock::now() >= left.deadline) return false;
   }
   op->result = ret;
   give_back(op);
