@@ -154,6 +154,13 @@ ecc_nb_ctx_t* nonblock_ctx(const WC_ASYNC_SW& sw) {
 
 }  // namespace
 
+bool can_decline(int type) {
+#if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC)
+  if (type == ASYNC_SW_ECC_SHARED_SEC) return false;
+#endif
+  return type > ASYNC_SW_NONE;
+}
+
 int cost_class(const WC_ASYNC_DEV* dev, int type) {
 #if !defined(NO_RSA) && defined(WC_ASYNC_ENABLE_RSA)
   static_assert(kPublicRsaClass > 14, "WC_ASYNC_SW_TYPE values are 1..14");

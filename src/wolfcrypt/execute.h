@@ -27,6 +27,15 @@ int execute_to_completion(WC_ASYNC_DEV* dev);
 // operation, a key with a context of its own, no memory, or a build without
 // WC_ECC_NONBLOCK), which must be given back with return_nonblock_ctx once
 // the operation has ended or been withdrawn, while the key still exists.
+// Whether wolfCrypt computes an operation of `type` correctly when
+// wc_AsyncSwInit declines it on an object that has a device. Not so for
+// ECDH: wolfSSL 5.5.4's wc_ecc_shared_secret, on a key with a device,
+// advances its state machine to "result" after a synchronous secret and
+// returns before resetting it, expecting a call-again that a declined
+// operation never gets; the key's next ECDH would then return at once
+// without computing (docs/known-issues.md, item 10).
+bool can_decline(int type);
+
 // True when dev's recorded operation runs in slices (non-blocking ECC),
 // with a context of its key's own or a lent one.
 bool runs_in_slices(const WC_ASYNC_DEV* dev);

@@ -3,9 +3,12 @@
 // wolfssl_api.h first: it brings wolfSSL's options.h.
 #include "core/wolfssl_api.h"
 
+#include <wolfssl/wolfcrypt/asn_public.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/rsa.h>
 #define USE_CERT_BUFFERS_2048
+#define USE_CERT_BUFFERS_256
 #include <wolfssl/certs_test.h>
 
 #include <gtest/gtest.h>
@@ -21,6 +24,7 @@
 namespace {
 
 using testing_support::GcmOp;
+using Bytes = std::vector<byte>;
 
 // Device opens a spec and closes it at the end of the test.
 struct Device {
@@ -200,6 +204,92 @@ TEST(ThreadsDecline, PublicAndPrivateRsaAreLearnedApart) {
   wc_FreeRsaKey(&public_key);
   wc_FreeRng(&rng);
 }
+
+#if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC)
+// Known issue 10 (docs/known-issues.md): on a key with a device, wolfSSL
+// 5.5.4's wc_ecc_shared_secret leaves its state at "result" after a
+// synchronous secret, expecting a call-again; so the key's next ECDH returns
+// at once with nothing computed. A declined ECDH would be such a call: this
+// shows the bug (by recording a dummy operation so that wc_AsyncSwInit
+// answers 0, as a decline does), and that asynccrypt never declines ECDH.
+class EcdhDecline : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(wc_InitRng(&rng_), 0);
+    ASSERT_EQ(wc_ecc_init_ex(&peer_a_, nullptr, INVALID_DEVID), 0);
+    ASSERT_EQ(wc_ecc_init_ex(&peer_b_, nullptr, INVALID_DEVID), 0);
+    ASSERT_EQ(wc_ecc_make_key(&rng_, 32, &peer_a_), 0);
+    ASSERT_EQ(wc_ecc_make_key(&rng_, 32, &peer_b_), 0);
+  }
+  void TearDown() override {
+    wc_ecc_free(&peer_a_);
+    wc_ecc_free(&peer_b_);
+    wc_FreeRng(&rng_);
+  }
+  // Loads wolfSSL's P-256 test key into key, bound to dev_id.
+  void load(ecc_key* key, int dev_id) {
+    ASSERT_EQ(wc_ecc_init_ex(key, nullptr, dev_id), 0);
+    word32 idx = 0;
+    ASSERT_EQ(wc_EccPrivateKeyDecode(ecc_key_der_256, &idx, key, sizeof_ecc_key_der_256), 0);
+    wc_ecc_set_rng(key, &rng_);
+  }
+  // The secret of key and peer computed without a device.
+  Bytes expected(ecc_key* peer) {
+    ecc_key sync;
+    load(&sync, INVALID_DEVID);
+    Bytes out(32);
+    word32 sz = 32;
+    EXPECT_EQ(wc_ecc_shared_secret(&sync, peer, out.data(), &sz), 0);
+    wc_ecc_free(&sync);
+    return out;
+  }
+  WC_RNG rng_;
+  ecc_key peer_a_;
+  ecc_key peer_b_;
+};
+
+TEST_F(EcdhDecline, KnownIssue10ASynchronousSecretLeavesTheKeyStale) {
+  Device dev("sim");
+  ASSERT_EQ(dev.open_ret, 0);
+  ecc_key key;
+  load(&key, dev.id);
+  Bytes first(32);
+  word32 sz = 32;
+  key.asyncDev.sw.type = ASYNC_SW_ECC_SHARED_SEC;  // wc_AsyncSwInit now answers 0
+  ASSERT_EQ(wc_ecc_shared_secret(&key, &peer_a_, first.data(), &sz), 0);
+  key.asyncDev.sw.type = ASYNC_SW_NONE;
+  EXPECT_EQ(first, expected(&peer_a_)) << "the synchronous secret itself is right";
+  EXPECT_NE(key.state, 0) << "but the key is left mid-state";
+  Bytes second(32, 0xEE);
+  sz = 32;
+  EXPECT_EQ(wc_ecc_shared_secret(&key, &peer_b_, second.data(), &sz), 0);
+  EXPECT_EQ(second, Bytes(32, 0xEE)) << "the next ECDH returned without computing";
+  wc_ecc_free(&key);
+}
+
+TEST_F(EcdhDecline, EcdhIsNeverDeclined) {
+  // A threshold no operation stays under: every other kind is declined
+  // once measured, ECDH never.
+  Device dev("threads:workers=3,inline_us=1000000");
+  ASSERT_EQ(dev.open_ret, 0);
+  ecc_key key;
+  load(&key, dev.id);
+  for (int i = 0; i < 20; ++i) {
+    ecc_key* peer = i % 2 == 0 ? &peer_a_ : &peer_b_;
+    Bytes out(32);
+    word32 sz = 32;
+    int ret = wc_ecc_shared_secret(&key, peer, out.data(), &sz);
+    ASSERT_EQ(ret, WC_PENDING_E) << "run " << i;
+    ret = wc_AsyncWait(ret, &key.asyncDev, WC_ASYNC_FLAG_NONE);
+    ASSERT_EQ(ret, 0);
+    sz = 32;
+    ASSERT_EQ(wc_ecc_shared_secret(&key, peer, out.data(), &sz), 0);  // the call-again
+    EXPECT_EQ(out, expected(peer)) << "run " << i;
+  }
+  EXPECT_EQ(dev.stats().declined, 0u);
+  wc_ecc_free(&key);
+}
+#endif
 
 TEST(ThreadsDecline, ObjectsWithoutADeviceAreUntouched) {
   GcmOp op(INVALID_DEVID, 15);

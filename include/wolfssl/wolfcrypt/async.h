@@ -495,9 +495,10 @@ WOLFSSL_API int wc_AsyncSleep(word32 ms);
  * its arguments in asyncDev->sw and returns WC_PENDING_E. Otherwise it
  * returns 0 and the caller computes (the device is running the operation).
  * It also returns 0, recording nothing, when the object's device declines
- * the operation as cheaper than a hand-over (threads:inline_us=, counted in
- * asynccrypt_DevStats.declined): wolfCrypt then computes it synchronously
- * and no WC_PENDING_E is returned. NULL returns 0. */
+ * the operation (counted in asynccrypt_DevStats.declined): threads declines
+ * operations cheaper than a hand-over (inline_us=), dpdk the types its
+ * cryptodev does not take. wolfCrypt then computes it synchronously and no
+ * WC_PENDING_E is returned. NULL returns 0. */
 WOLFSSL_API int wc_AsyncSwInit(WC_ASYNC_DEV* asyncDev, int type);
 #endif
 
@@ -622,8 +623,7 @@ typedef struct asynccrypt_DevStats {
     word64 cancelled;   /* dropped before they ran (object freed) */
     word32 in_flight;   /* accepted and not yet finished */
     word64 declined;    /* left to the caller, computed synchronously there
-                         * without pending: cheaper than a hand-over
-                         * (threads: inline_us=) */
+                         * without pending (see wc_AsyncSwInit) */
 } asynccrypt_DevStats;
 
 /* asynccrypt_DevGetStats copies the counters of an open device. Returns 0,
@@ -639,9 +639,10 @@ WOLFSSL_API int asynccrypt_DevGetStats(int devId, asynccrypt_DevStats* stats);
  * engine. Software devices (sim, threads, chaos) report every type. The
  * dpdk device reports the types its cryptodev advertises (AES-CBC and
  * AES-GCM; RSA and DH agreement on drivers with asymmetric support such as
- * crypto_openssl); it runs every other type through wolfCrypt on the
- * polling thread, and so it does with an operation of a reported type whose
- * parameters the driver does not take (docs/hardware.md lists them).
+ * crypto_openssl); it declines every other type (wc_AsyncSwInit answers 0
+ * and wolfCrypt computes at once, without pending), and an operation of a
+ * reported type whose parameters the driver does not take pends and runs
+ * through wolfCrypt on the polling thread (docs/hardware.md lists them).
  * Returns 0, BAD_FUNC_ARG for NULL, or NO_VALID_DEVID. */
 WOLFSSL_API int asynccrypt_DevCapabilities(int devId, word32* mask);
 

@@ -514,6 +514,11 @@ std::uint32_t DpdkDevice::capabilities() const {
   return mask;
 }
 
+bool DpdkDevice::declines(const WC_ASYNC_DEV* dev, int type) {
+  (void)dev;
+  return type > 0 && type < 32 && (capabilities() & (1u << type)) == 0;
+}
+
 namespace {
 
 // The session for op's key and parameters on qp, created on first use;

@@ -62,6 +62,10 @@ class DpdkDevice final : public Device {
   // driver returns it, and its result is dropped. Always returns true.
   bool cancel(Op* op) override;
   std::uint32_t capabilities() const override;
+  // Declines the operation types the cryptodev does not take (see
+  // capabilities()): wolfCrypt computes them at once on the caller's thread,
+  // instead of pending to be computed in software at the next poll.
+  bool declines(const WC_ASYNC_DEV* dev, int type) override;
 
   DpdkCounters& dpdk_counters() { return dpdk_counters_; }
   int queue_pair_id() const;
