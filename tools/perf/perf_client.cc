@@ -224,20 +224,12 @@ void Client::step(Slot* s) {
         s->handshake_s += seconds_between(t0, t1);
         ++s->steps;
         if (ret == WOLFSSL_SUCCESS) {
-          ++counters_.handshakes;
-          if (wolfSSL_session_reused(ssl)) {
-            ++counters_.resumed;
-            counters_.resume_s += s->handshake_s;
-          } else {
-            counters_.handshake_s += s->handshake_s;
-          }
-          counters_.latency_ms.push_back(seconds_between(s->start, t1) * 1000);
+          counters_.note_handshake(ssl, s->handshake_s, s->start, t1);
           s->phase = Phase::kWrite;
           break;
         }
         const int err = wolfSSL_get_error(ssl, ret);
-        if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE ||
-            err == WC_PENDING_E) {
+        if (must_wait(err)) {
           if (s->abort_after > 0 && s->steps >= s->abort_after && !s->abort_armed) {
             // Give the server 0..3 ms to get its crypto in flight first.
             s->abort_armed = true;
@@ -250,17 +242,16 @@ void Client::step(Slot* s) {
         return;
       }
       case Phase::kWrite: {
-        const auto t0 = Clock::now();
-        const int ret = wolfSSL_write(ssl, request_.data(), static_cast<int>(request_.size()));
-        counters_.write_s += seconds_between(t0, Clock::now());
+        const int ret = timed(&counters_.write_s, [&] {
+          return wolfSSL_write(ssl, request_.data(), static_cast<int>(request_.size()));
+        });
         if (ret > 0) {
           counters_.write_bytes += ret;
           s->phase = Phase::kRead;
           break;
         }
         const int err = wolfSSL_get_error(ssl, ret);
-        if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE ||
-            err == WC_PENDING_E) {
+        if (must_wait(err)) {
           wait_for(s, err);
           return;
         }
@@ -268,9 +259,9 @@ void Client::step(Slot* s) {
         return;
       }
       case Phase::kRead: {
-        const auto t0 = Clock::now();
-        const int ret = wolfSSL_read(ssl, read_buf_.data(), static_cast<int>(read_buf_.size()));
-        counters_.read_s += seconds_between(t0, Clock::now());
+        const int ret = timed(&counters_.read_s, [&] {
+          return wolfSSL_read(ssl, read_buf_.data(), static_cast<int>(read_buf_.size()));
+        });
         if (ret > 0) {
           counters_.read_bytes += ret;
           if (opt_.http) break;  // read the response until the server closes
@@ -282,8 +273,7 @@ void Client::step(Slot* s) {
           return;
         }
         const int err = wolfSSL_get_error(ssl, ret);
-        if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE ||
-            err == WC_PENDING_E) {
+        if (must_wait(err)) {
           wait_for(s, err);
           return;
         }

@@ -338,20 +338,12 @@ void ServerLoop::step(Conn* c) {
         const auto t1 = Clock::now();
         c->handshake_s += seconds_between(t0, t1);
         if (ret == WOLFSSL_SUCCESS) {
-          ++counters_.handshakes;
-          if (wolfSSL_session_reused(ssl)) {
-            ++counters_.resumed;
-            counters_.resume_s += c->handshake_s;
-          } else {
-            counters_.handshake_s += c->handshake_s;
-          }
-          counters_.latency_ms.push_back(seconds_between(c->start, t1) * 1000);
+          counters_.note_handshake(ssl, c->handshake_s, c->start, t1);
           c->phase = Phase::kRead;
           break;
         }
         const int err = wolfSSL_get_error(ssl, ret);
-        if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE ||
-            err == WC_PENDING_E) {
+        if (must_wait(err)) {
           wait_for(c, err);
           return;
         }
@@ -359,9 +351,9 @@ void ServerLoop::step(Conn* c) {
         return;
       }
       case Phase::kRead: {
-        const auto t0 = Clock::now();
-        const int ret = wolfSSL_read(ssl, read_buf_.data(), static_cast<int>(read_buf_.size()));
-        counters_.read_s += seconds_between(t0, Clock::now());
+        const int ret = timed(&counters_.read_s, [&] {
+          return wolfSSL_read(ssl, read_buf_.data(), static_cast<int>(read_buf_.size()));
+        });
         if (ret > 0) {
           counters_.read_bytes += ret;
           shared_->note_bytes(ret, 0);
@@ -369,8 +361,7 @@ void ServerLoop::step(Conn* c) {
           break;
         }
         const int err = wolfSSL_get_error(ssl, ret);
-        if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE ||
-            err == WC_PENDING_E) {
+        if (must_wait(err)) {
           wait_for(c, err);
           return;
         }
@@ -379,10 +370,9 @@ void ServerLoop::step(Conn* c) {
         return;
       }
       case Phase::kWrite: {
-        const auto t0 = Clock::now();
-        const int ret =
-            wolfSSL_write(ssl, shared_->reply.data(), static_cast<int>(shared_->reply.size()));
-        counters_.write_s += seconds_between(t0, Clock::now());
+        const int ret = timed(&counters_.write_s, [&] {
+          return wolfSSL_write(ssl, shared_->reply.data(), static_cast<int>(shared_->reply.size()));
+        });
         if (ret > 0) {
           counters_.write_bytes += ret;
           shared_->note_bytes(0, ret);
@@ -396,8 +386,7 @@ void ServerLoop::step(Conn* c) {
           break;
         }
         const int err = wolfSSL_get_error(ssl, ret);
-        if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE ||
-            err == WC_PENDING_E) {
+        if (must_wait(err)) {
           wait_for(c, err);
           return;
         }

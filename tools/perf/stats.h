@@ -39,6 +39,19 @@ struct Counters {
     }
     last = now;
   }
+  // note_handshake counts the completed handshake of ssl: spent_s inside
+  // accept/connect, from TCP start to done.
+  void note_handshake(WOLFSSL* ssl, double spent_s, Clock::time_point start,
+                      Clock::time_point done) {
+    ++handshakes;
+    if (wolfSSL_session_reused(ssl)) {
+      ++resumed;
+      resume_s += spent_s;
+    } else {
+      handshake_s += spent_s;
+    }
+    latency_ms.push_back(seconds_between(start, done) * 1000);
+  }
   // merge adds another loop's counters.
   void merge(const Counters& other);
 };

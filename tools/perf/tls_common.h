@@ -74,4 +74,19 @@ inline double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
+// must_wait says that a wolfSSL call stopped only to wait: for the socket
+// (WANT_READ, WANT_WRITE) or for the async device (WC_PENDING_E).
+inline bool must_wait(int err) {
+  return err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE || err == WC_PENDING_E;
+}
+
+// timed runs call() and adds the time it took to *seconds; returns its result.
+template <typename Call>
+int timed(double* seconds, Call call) {
+  const auto t0 = Clock::now();
+  const int ret = call();
+  *seconds += seconds_between(t0, Clock::now());
+  return ret;
+}
+
 }  // namespace perf
