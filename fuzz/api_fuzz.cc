@@ -261,7 +261,7 @@ class Session {
     const WOLF_EVENT_STATE before = ev->state;
     const int ret = wolfAsync_EventPop(ev, WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT);
     if (ev->type != WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT) {
-      FUZZ_CHECK(ret == WC_NOT_PENDING_E);
+      FUZZ_CHECK(ret == WC_NO_PENDING_E);
     } else if (before == WOLF_EVENT_STATE_PENDING) {
       FUZZ_CHECK(ret == WC_PENDING_E);
     } else {

@@ -239,7 +239,7 @@ int wolfAsync_EventWait(WOLF_EVENT* event) {
 
 int wolfAsync_EventPop(WOLF_EVENT* event, WOLF_EVENT_TYPE type) {
   if (event == nullptr) return BAD_FUNC_ARG;
-  if (event->type != type) return WC_NOT_PENDING_E;
+  if (event->type != type) return WC_NO_PENDING_E;
   if (event->state == WOLF_EVENT_STATE_PENDING) return WC_PENDING_E;
   event->state = WOLF_EVENT_STATE_READY;
   return event->ret;

@@ -218,7 +218,7 @@ int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
 std::uint64_t poll_sequence() { return t_poll_sequence; }
 
 bool declines(WC_ASYNC_DEV* dev, int type) {
-  if (!wolfcrypt::can_decline(type)) return false;
+  if (!wolfcrypt::can_decline(dev, type)) return false;
   std::shared_ptr<Device> device = Registry::instance().find(dev->devId);
   if (!device || !device->declines(dev, type)) return false;
   device->counters().declined.fetch_add(1, std::memory_order_relaxed);

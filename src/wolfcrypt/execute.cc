@@ -12,6 +12,9 @@
 #include <wolfssl/wolfcrypt/dh.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/rsa.h>
+#ifdef HAVE_CURVE25519
+#include <wolfssl/wolfcrypt/curve25519.h>
+#endif
 
 namespace asynccrypt::wolfcrypt {
 namespace {
@@ -61,9 +64,27 @@ int dispatch(WC_ASYNC_DEV* dev) {
                                    static_cast<mp_int*>(sw.eccVerify.s), sw.eccVerify.hash,
                                    sw.eccVerify.hashlen, sw.eccVerify.stat, sw.eccVerify.key);
     case ASYNC_SW_ECC_SHARED_SEC:
+#if LIBWOLFSSL_VERSION_HEX >= 0x05006003
+      // Since 5.6.3 wc_ecc_shared_secret_ex moves the key to its "result"
+      // state when it pends and, called again, returns that (not yet
+      // computed) result: compute the secret outside the state machine.
+      return wc_ecc_shared_secret_gen_sync(sw.eccSharedSec.private_key,
+                                           static_cast<ecc_point*>(sw.eccSharedSec.public_point),
+                                           sw.eccSharedSec.out, sw.eccSharedSec.outLen);
+#else
       return wc_ecc_shared_secret_ex(sw.eccSharedSec.private_key,
                                      static_cast<ecc_point*>(sw.eccSharedSec.public_point),
                                      sw.eccSharedSec.out, sw.eccSharedSec.outLen);
+#endif
+#endif
+#if defined(HAVE_CURVE25519) && defined(WC_ASYNC_ENABLE_X25519)
+    // Recorded by wolfSSL 5.9.0 and later: the same calls again compute.
+    case ASYNC_SW_X25519_MAKE:
+      return wc_curve25519_make_key(sw.x25519Make.rng, sw.x25519Make.size, sw.x25519Make.key);
+    case ASYNC_SW_X25519_SHARED_SEC:
+      return wc_curve25519_shared_secret_ex(sw.x25519SharedSec.priv, sw.x25519SharedSec.pub,
+                                            sw.x25519SharedSec.out, sw.x25519SharedSec.outLen,
+                                            sw.x25519SharedSec.endian);
 #endif
 #if !defined(NO_RSA) && defined(WC_ASYNC_ENABLE_RSA)
 #ifdef WOLFSSL_KEY_GEN
@@ -152,18 +173,57 @@ ecc_nb_ctx_t* nonblock_ctx(const WC_ASYNC_SW& sw) {
 }
 #endif
 
+// Whether the key of the recorded RSA, DH or X25519 operation carries a
+// non-blocking context of its own (wolfSSL 5.9: WC_RSA_NONBLOCK,
+// WC_DH_NONBLOCK, WC_X25519_NONBLOCK). wolfCrypt then computes it one slice
+// per call, answering MP_WOULDBLOCK until the last.
+bool other_key_has_nonblock_ctx(const WC_ASYNC_SW& sw) {
+  switch (sw.type) {
+#if !defined(NO_RSA) && defined(WC_RSA_NONBLOCK)
+    case ASYNC_SW_RSA_FUNC:
+      return sw.rsaFunc.key != nullptr && sw.rsaFunc.key->nb != nullptr;
+#endif
+#if !defined(NO_DH) && defined(WC_DH_NONBLOCK)
+    case ASYNC_SW_DH_AGREE:
+      return sw.dhAgree.key != nullptr && sw.dhAgree.key->nb != nullptr;
+    case ASYNC_SW_DH_GEN:
+      return sw.dhGen.key != nullptr && sw.dhGen.key->nb != nullptr;
+#endif
+#if defined(HAVE_CURVE25519) && defined(WC_X25519_NONBLOCK)
+    case ASYNC_SW_X25519_MAKE:
+      return sw.x25519Make.key != nullptr && sw.x25519Make.key->nb_ctx != nullptr;
+    case ASYNC_SW_X25519_SHARED_SEC:
+      return sw.x25519SharedSec.priv != nullptr && sw.x25519SharedSec.priv->nb_ctx != nullptr;
+#endif
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
-bool can_decline(int type) {
+bool can_decline(const WC_ASYNC_DEV* dev, int type) {
+  if (type <= ASYNC_SW_NONE) return false;
 #if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC)
-  if (type == ASYNC_SW_ECC_SHARED_SEC) return false;
+#if LIBWOLFSSL_VERSION_HEX < 0x05006003
+  if (type == ASYNC_SW_ECC_SHARED_SEC) return false;  // known issue 10
 #endif
-  return type > ASYNC_SW_NONE;
+#ifdef WC_ECC_NONBLOCK
+  // With non-blocking ECC, wolfCrypt's synchronous path for a key with a
+  // device may answer FP_WOULDBLOCK after one slice: ECC must pend.
+  if (type >= ASYNC_SW_ECC_MAKE && type <= ASYNC_SW_ECC_SHARED_SEC) return false;
+#endif
+#endif
+  // Likewise for any key with a non-blocking context: declined, wolfCrypt
+  // would hand MP_WOULDBLOCK to TLS, which reports it as pending with
+  // nothing queued.
+  if (dev != nullptr && dev->sw.type == type && other_key_has_nonblock_ctx(dev->sw)) return false;
+  return true;
 }
 
 int cost_class(const WC_ASYNC_DEV* dev, int type) {
 #if !defined(NO_RSA) && defined(WC_ASYNC_ENABLE_RSA)
-  static_assert(kPublicRsaClass > 14, "WC_ASYNC_SW_TYPE values are 1..14");
+  static_assert(kPublicRsaClass > 16, "WC_ASYNC_SW_TYPE values are 1..16");
   if (dev != nullptr && type == ASYNC_SW_RSA_FUNC && dev->marker == WOLFSSL_ASYNC_MARKER_RSA) {
     // The marker says dev is the asyncDev of an RsaKey.
     const auto* key = reinterpret_cast<const RsaKey*>(reinterpret_cast<const char*>(dev) -
@@ -184,7 +244,8 @@ struct NonblockLoan {
 };
 
 bool runs_in_slices(const WC_ASYNC_DEV* dev) {
-  return dev != nullptr && nonblock_key(dev->sw) != nullptr;
+  return dev != nullptr &&
+         (nonblock_key(dev->sw) != nullptr || other_key_has_nonblock_ctx(dev->sw));
 }
 
 NonblockLoan* lend_nonblock_ctx(WC_ASYNC_DEV* dev) {
@@ -209,7 +270,9 @@ void return_nonblock_ctx(NonblockLoan* loan) {
 }
 #else
 struct NonblockLoan {};
-bool runs_in_slices(const WC_ASYNC_DEV*) { return false; }
+bool runs_in_slices(const WC_ASYNC_DEV* dev) {
+  return dev != nullptr && other_key_has_nonblock_ctx(dev->sw);
+}
 NonblockLoan* lend_nonblock_ctx(WC_ASYNC_DEV*) { return nullptr; }
 void return_nonblock_ctx(NonblockLoan*) {}
 #endif
@@ -231,6 +294,16 @@ int execute(WC_ASYNC_DEV* dev) {
   // issue 8). The operation has ended: start the key's next one afresh, as
   // wc_ecc_set_nonblock does.
   if (ecc_nb_ctx_t* nb = nonblock_ctx(dev->sw); nb != nullptr) std::memset(nb, 0, sizeof(*nb));
+#endif
+#if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC) && LIBWOLFSSL_VERSION_HEX >= 0x05006003
+  // Since 5.6.3 a pending ECDH leaves its key in the "result" state, where
+  // the call-again only collects. After a failure nobody collects, and the
+  // key's next ECDH would return at once with nothing computed (the ECDH
+  // case of known issue 5): start the key's next one afresh.
+  if (ret != 0 && dev->sw.type == ASYNC_SW_ECC_SHARED_SEC &&
+      dev->sw.eccSharedSec.private_key != nullptr) {
+    dev->sw.eccSharedSec.private_key->state = 0;  // ECC_STATE_NONE
+  }
 #endif
   dev->sw.type = ASYNC_SW_NONE;
   return ret;
@@ -274,6 +347,10 @@ const char* op_name(int sw_type) {
       return "3DES-CBC encrypt";
     case 14:
       return "3DES-CBC decrypt";
+    case 15:
+      return "X25519 make key";
+    case 16:
+      return "X25519 shared secret";
     default:
       return "none";
   }

@@ -27,17 +27,22 @@ int execute_to_completion(WC_ASYNC_DEV* dev);
 // operation, a key with a context of its own, no memory, or a build without
 // WC_ECC_NONBLOCK), which must be given back with return_nonblock_ctx once
 // the operation has ended or been withdrawn, while the key still exists.
-// Whether wolfCrypt computes an operation of `type` correctly when
-// wc_AsyncSwInit declines it on an object that has a device. Not so for
-// ECDH: wolfSSL 5.5.4's wc_ecc_shared_secret, on a key with a device,
-// advances its state machine to "result" after a synchronous secret and
-// returns before resetting it, expecting a call-again that a declined
-// operation never gets; the key's next ECDH would then return at once
-// without computing (docs/known-issues.md, item 10).
-bool can_decline(int type);
+// Whether wolfCrypt computes an operation of `type`, recorded in dev (may
+// be NULL), correctly when wc_AsyncSwInit declines it on an object that has
+// a device. Not so:
+//  - for ECDH before wolfSSL 5.6.3: wc_ecc_shared_secret, on a key with a
+//    device, advances its state machine to "result" after a synchronous
+//    secret and returns before resetting it, expecting a call-again that a
+//    declined operation never gets; the key's next ECDH would then return
+//    at once without computing (docs/known-issues.md, item 10);
+//  - for ECC in non-blocking ECC builds, and for any operation on a key with
+//    a non-blocking context (RSA, DH, X25519 on 5.9): the synchronous path
+//    returns after one slice with MP_WOULDBLOCK.
+bool can_decline(const WC_ASYNC_DEV* dev, int type);
 
-// True when dev's recorded operation runs in slices (non-blocking ECC),
-// with a context of its key's own or a lent one.
+// True when dev's recorded operation runs in slices: non-blocking ECC, with
+// a context of its key's own or a lent one, or an RSA, DH or X25519 key with
+// a non-blocking context of its own (wolfSSL 5.9).
 bool runs_in_slices(const WC_ASYNC_DEV* dev);
 struct NonblockLoan;
 NonblockLoan* lend_nonblock_ctx(WC_ASYNC_DEV* dev);
@@ -47,8 +52,10 @@ void return_nonblock_ctx(NonblockLoan* loan);
 // dev's object costs (threads: OpCosts): the WC_ASYNC_SW_TYPE itself, except
 // that an RSA operation on a public key (a peer's certificate: tens of
 // microseconds) is told apart from one on a private key (a signature:
-// milliseconds in software) as kPublicRsaClass. Classes are below 16.
-constexpr int kPublicRsaClass = 15;
+// milliseconds in software) as kPublicRsaClass. Classes are below
+// kCostClasses.
+constexpr int kPublicRsaClass = 17;
+constexpr int kCostClasses = 18;
 int cost_class(const WC_ASYNC_DEV* dev, int type);
 
 // The operation's name, for messages ("RSA", "ECC sign", ...).

@@ -4,6 +4,9 @@
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/rsa.h>
+#ifdef HAVE_CURVE25519
+#include <wolfssl/wolfcrypt/curve25519.h>
+#endif
 
 #include "wolfcrypt/execute.h"
 
@@ -45,6 +48,17 @@ struct Swap {
   return nullptr;
 #endif
 }
+
+#ifdef HAVE_CURVE25519
+[[maybe_unused]] WC_RNG** key_rng(curve25519_key* key) {
+#ifdef WOLFSSL_CURVE25519_BLINDING
+  return key != nullptr ? &key->rng : nullptr;
+#else
+  (void)key;
+  return nullptr;
+#endif
+}
+#endif
 
 }  // namespace
 
@@ -108,6 +122,17 @@ int execute_with_rng(WC_ASYNC_DEV* dev, WorkerRng& rng) {
       arg = &sw.dhGen.rng;
       break;
 #endif
+#ifdef HAVE_CURVE25519
+    // X25519 key generation under blinding also stores its RNG argument in
+    // the key, for the key's later shared secrets.
+    case ASYNC_SW_X25519_MAKE:
+      arg = &sw.x25519Make.rng;
+      key = key_rng(sw.x25519Make.key);
+      break;
+    case ASYNC_SW_X25519_SHARED_SEC:
+      key = key_rng(sw.x25519SharedSec.priv);
+      break;
+#endif
     default:
       break;  // no randomness involved
   }
@@ -120,12 +145,17 @@ int execute_with_rng(WC_ASYNC_DEV* dev, WorkerRng& rng) {
     sw.type = ASYNC_SW_NONE;
     return error;
   }
+  WC_RNG* const caller_arg = arg != nullptr ? *arg : nullptr;
   Swap arg_swap;
   Swap key_swap;
   arg_swap.replace(arg, own);
   key_swap.replace(key, own);
   const int ret = execute_to_completion(dev);
   key_swap.restore();
+  // An operation that stores its RNG argument in the key (X25519 key
+  // generation) stored ours: the key keeps the caller's, as it would
+  // synchronously. The worker's generator never outlives the operation.
+  if (key != nullptr && *key == own) *key = caller_arg;
   return ret;
 }
 

@@ -488,7 +488,7 @@ TEST(EventPopTest, Arguments) {
   WOLF_EVENT event{};
   event.type = WOLF_EVENT_TYPE_ASYNC_WOLFSSL;
   event.state = WOLF_EVENT_STATE_DONE;
-  EXPECT_EQ(wolfAsync_EventPop(&event, WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT), WC_NOT_PENDING_E);
+  EXPECT_EQ(wolfAsync_EventPop(&event, WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT), WC_NO_PENDING_E);
   EXPECT_EQ(wolfAsync_EventPop(&event, WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT), WC_NO_PENDING_E);
   EXPECT_EQ(event.state, WOLF_EVENT_STATE_DONE);  // untouched
 }
@@ -509,7 +509,7 @@ TEST(EventPopTest, PendingThenResultThenReady) {
 TEST_F(AsyncApiTest, PopOfAQueuedEvent) {
   GcmOp& op = submit();
   EXPECT_EQ(wolfAsync_EventPop(op.event(), WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT), WC_PENDING_E);
-  EXPECT_EQ(wolfAsync_EventPop(op.event(), WOLF_EVENT_TYPE_ASYNC_WOLFSSL), WC_NOT_PENDING_E);
+  EXPECT_EQ(wolfAsync_EventPop(op.event(), WOLF_EVENT_TYPE_ASYNC_WOLFSSL), WC_NO_PENDING_E);
   WOLF_EVENT* events[1];
   ASSERT_EQ(poll(events, 1), 1);
   EXPECT_EQ(wolfAsync_EventPop(op.event(), WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT), 0);

@@ -207,11 +207,13 @@ TEST(ThreadsDecline, PublicAndPrivateRsaAreLearnedApart) {
 
 #if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC)
 // Known issue 10 (docs/known-issues.md): on a key with a device, wolfSSL
-// 5.5.4's wc_ecc_shared_secret leaves its state at "result" after a
-// synchronous secret, expecting a call-again; so the key's next ECDH returns
-// at once with nothing computed. A declined ECDH would be such a call: this
-// shows the bug (by recording a dummy operation so that wc_AsyncSwInit
-// answers 0, as a decline does), and that asynccrypt never declines ECDH.
+// before 5.6.3 (5.5.4 here) leaves wc_ecc_shared_secret's state at "result"
+// after a synchronous secret, expecting a call-again; so the key's next ECDH
+// returns at once with nothing computed. A declined ECDH would be such a
+// call: this shows the bug (by recording a dummy operation so that
+// wc_AsyncSwInit answers 0, as a decline does), and that asynccrypt never
+// declines ECDH there. From 5.6.3 on the state moves only when the
+// operation pends, so a declined ECDH is right and may be declined.
 class EcdhDecline : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -248,6 +250,7 @@ class EcdhDecline : public ::testing::Test {
   ecc_key peer_b_;
 };
 
+#if LIBWOLFSSL_VERSION_HEX < 0x05006003
 TEST_F(EcdhDecline, KnownIssue10ASynchronousSecretLeavesTheKeyStale) {
   Device dev("sim");
   ASSERT_EQ(dev.open_ret, 0);
@@ -289,6 +292,48 @@ TEST_F(EcdhDecline, EcdhIsNeverDeclined) {
   EXPECT_EQ(dev.stats().declined, 0u);
   wc_ecc_free(&key);
 }
+#else
+TEST_F(EcdhDecline, ASynchronousSecretLeavesTheKeyReady) {
+  Device dev("sim");
+  ASSERT_EQ(dev.open_ret, 0);
+  ecc_key key;
+  load(&key, dev.id);
+  for (ecc_key* peer : {&peer_a_, &peer_b_}) {
+    Bytes out(32);
+    word32 sz = 32;
+    key.asyncDev.sw.type = ASYNC_SW_ECC_SHARED_SEC;  // wc_AsyncSwInit now answers 0
+    ASSERT_EQ(wc_ecc_shared_secret(&key, peer, out.data(), &sz), 0);
+    key.asyncDev.sw.type = ASYNC_SW_NONE;
+    EXPECT_EQ(out, expected(peer));
+    EXPECT_EQ(key.state, 0) << "the key is ready for its next ECDH";
+  }
+  wc_ecc_free(&key);
+}
+
+TEST_F(EcdhDecline, DeclinedEcdhIsRight) {
+  // A threshold no operation stays under: once measured, ECDH is declined
+  // and computed at once, with the right secret.
+  Device dev("threads:workers=3,inline_us=1000000");
+  ASSERT_EQ(dev.open_ret, 0);
+  ecc_key key;
+  load(&key, dev.id);
+  for (int i = 0; i < 20; ++i) {
+    ecc_key* peer = i % 2 == 0 ? &peer_a_ : &peer_b_;
+    Bytes out(32);
+    word32 sz = 32;
+    int ret = wc_ecc_shared_secret(&key, peer, out.data(), &sz);
+    if (ret == WC_PENDING_E) {
+      ASSERT_EQ(wc_AsyncWait(ret, &key.asyncDev, WC_ASYNC_FLAG_NONE), 0);
+      sz = 32;
+      ret = wc_ecc_shared_secret(&key, peer, out.data(), &sz);  // the call-again
+    }
+    ASSERT_EQ(ret, 0) << "run " << i;
+    EXPECT_EQ(out, expected(peer)) << "run " << i;
+  }
+  EXPECT_GT(dev.stats().declined, 0u);
+  wc_ecc_free(&key);
+}
+#endif
 #endif
 
 TEST(ThreadsDecline, ObjectsWithoutADeviceAreUntouched) {

@@ -7,18 +7,28 @@
  * by polling an event queue (wolfAsync_EventQueuePoll, wolfSSL_AsyncPoll,
  * wolfSSL_CTX_AsyncPoll) or by waiting (wc_AsyncWait).
  *
- * Names, signatures and return codes follow what wolfSSL 5.5.4 expects. The
+ * Names, signatures and return codes follow what wolfSSL expects; one header
+ * serves wolfSSL 5.5.4, 5.7.2 and 5.9.2 (version checks below). The
  * asynccrypt_* functions at the end are our extensions: devices chosen at run
  * time, a completion file descriptor per queue, and counters.
  */
 #ifndef WOLF_CRYPT_ASYNC_H
 #define WOLF_CRYPT_ASYNC_H
 
+#include <wolfssl/version.h>
 #include <wolfssl/wolfcrypt/types.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/wolfevent.h>
 
 #ifdef WOLFSSL_ASYNC_CRYPT
+
+/* asynccrypt's devices run the operations wolfCrypt records for its
+ * software backend (WOLFSSL_ASYNC_CRYPT_SW). From wolfSSL 5.7 on, configure
+ * leaves that backend out when crypto callbacks or PK callbacks are on (as
+ * --enable-all does); nothing would then ever pend on our devices. */
+#if !defined(WOLFSSL_ASYNC_CRYPT_SW) && !defined(HAVE_CAVIUM) && !defined(HAVE_INTEL_QA)
+    #error "asynccrypt needs wolfSSL's asynchronous software records: configure wolfSSL with --enable-asynccrypt-sw (crypto or PK callbacks, as in --enable-all, turn them off)"
+#endif
 
 #ifndef WC_NO_ASYNC_THREADING
     #include <pthread.h>
@@ -110,6 +120,11 @@ extern "C" {
 #if !defined(WC_ASYNC_NO_DH) && !defined(NO_DH)
     #define WC_ASYNC_ENABLE_DH
 #endif
+/* X25519 goes through the layer from wolfSSL 5.9.0 on (older versions never
+ * record it). WC_ASYNC_NO_X25519 keeps it synchronous. */
+#if !defined(WC_ASYNC_NO_X25519) && !defined(WC_ASYNC_NO_PKI) && defined(HAVE_CURVE25519)
+    #define WC_ASYNC_ENABLE_X25519
+#endif
 #if !defined(WC_ASYNC_NO_SHA512) && defined(WOLFSSL_SHA512)
     #define WC_ASYNC_ENABLE_SHA512
 #endif
@@ -194,8 +209,11 @@ extern "C" {
     #define WOLF_ASYNC_SW_SKIP_MOD (WOLF_ASYNC_MAX_PENDING / 2)
 #endif
 
-/* Newer wolfSSL spells WC_NOT_PENDING_E as WC_NO_PENDING_E; accept both. */
-#ifndef WC_NO_PENDING_E
+/* "No event of that type is pending" (-109) was called WC_NOT_PENDING_E
+ * before wolfSSL 5.6.4 and WC_NO_PENDING_E since; the newer name works with
+ * every version. */
+#if defined(LIBWOLFSSL_VERSION_HEX) && LIBWOLFSSL_VERSION_HEX < 0x05006004 && \
+    !defined(WC_NO_PENDING_E)
     #define WC_NO_PENDING_E WC_NOT_PENDING_E
 #endif
 
@@ -235,6 +253,10 @@ typedef enum WC_ASYNC_SW_TYPE {
     ASYNC_SW_DES3_CBC_ENCRYPT = 13,
     ASYNC_SW_DES3_CBC_DECRYPT = 14,
 #endif
+#ifdef HAVE_CURVE25519
+    ASYNC_SW_X25519_MAKE = 15,       /* wolfSSL 5.9.0 and later */
+    ASYNC_SW_X25519_SHARED_SEC = 16, /* likewise, WC_X25519_NONBLOCK only */
+#endif
 } WC_ASYNC_SW_TYPE;
 
 struct RsaKey;
@@ -243,6 +265,7 @@ struct DhKey;
 struct Aes;
 struct Des3;
 struct WC_RNG;
+struct curve25519_key;
 
 /* The arguments of one deferred operation, filled in by wolfCrypt after
  * wc_AsyncSwInit returned 1. Every pointer belongs to the caller, which must
@@ -339,6 +362,20 @@ typedef struct WC_ASYNC_SW {
             const byte* in;
             word32 sz;
         } des;
+#endif
+#ifdef HAVE_CURVE25519
+        struct {
+            struct WC_RNG* rng;
+            struct curve25519_key* key;
+            int size;
+        } x25519Make;
+        struct {
+            struct curve25519_key* priv;
+            struct curve25519_key* pub;
+            byte* out;
+            word32* outLen;
+            int endian;
+        } x25519SharedSec;
 #endif
         byte none; /* keeps the union non-empty in minimal builds */
     };
@@ -454,7 +491,7 @@ WOLFSSL_API int wolfAsync_EventPoll(WOLF_EVENT* event, WOLF_EVENT_FLAG flags);
 
 /* wolfAsync_EventPop returns WC_PENDING_E while the event of that type is in
  * flight; once done, returns the operation's result and sets the event
- * READY. Another type gives WC_NOT_PENDING_E; NULL gives BAD_FUNC_ARG. */
+ * READY. Another type gives WC_NO_PENDING_E; NULL gives BAD_FUNC_ARG. */
 WOLFSSL_API int wolfAsync_EventPop(WOLF_EVENT* event, WOLF_EVENT_TYPE type);
 
 /* wolfAsync_EventQueuePush queues an event whose operation wolfCrypt has

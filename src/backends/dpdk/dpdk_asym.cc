@@ -201,11 +201,13 @@ bool DpdkAsym::offloadable(const WC_ASYNC_DEV& dev) const {
 #ifdef WC_RSA_BLINDING
       if (r.rng == nullptr) return false;  // wolfCrypt's blinding needs one
 #endif
+#ifndef RSA_LOW_MEM  // RSA_LOW_MEM keys keep no CRT parameters
       if (rsa_crt_) {
         return !mp_iszero(const_cast<mp_int*>(&key.p)) && !mp_iszero(const_cast<mp_int*>(&key.q)) &&
                !mp_iszero(const_cast<mp_int*>(&key.dP)) &&
                !mp_iszero(const_cast<mp_int*>(&key.dQ)) && !mp_iszero(const_cast<mp_int*>(&key.u));
       }
+#endif
       return rsa_exp_ && !mp_iszero(const_cast<mp_int*>(&key.d));
     }
 #endif
@@ -260,12 +262,15 @@ AsymStage DpdkAsym::stage(Op* op, rte_crypto_op** out) {
          // reduces larger ones, so those keep wolfCrypt's result.
          std::memcmp(input, xform.rsa.n.data, mod_len) < 0;
     if (ok && is_private_rsa(r.type)) {
+#ifndef RSA_LOW_MEM
       if (rsa_crt_) {
         xform.rsa.key_type = RTE_RSA_KEY_TYPE_QT;
         ok = take(key.p, &xform.rsa.qt.p) && take(key.q, &xform.rsa.qt.q) &&
              take(key.dP, &xform.rsa.qt.dP) && take(key.dQ, &xform.rsa.qt.dQ) &&
              take(key.u, &xform.rsa.qt.qInv);
-      } else {
+      } else
+#endif
+      {
         xform.rsa.key_type = RTE_RSA_KEY_TYPE_EXP;
         ok = take(key.d, &xform.rsa.d);
       }

@@ -31,7 +31,7 @@ namespace asynccrypt {
 // at once may lose one sample, which an estimate can afford.
 class OpCosts {
  public:
-  static constexpr int kTypes = 16;  // cost classes fit below this
+  static constexpr int kTypes = 18;  // cost classes fit below this (wolfcrypt::kCostClasses)
   static constexpr std::uint32_t kResample = 64;
 
   // Adds one sample: an operation of `type` took `ns` of a worker's CPU.

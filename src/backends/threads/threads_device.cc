@@ -10,6 +10,9 @@
 #include "wolfcrypt/execute.h"
 
 namespace asynccrypt {
+
+static_assert(OpCosts::kTypes >= wolfcrypt::kCostClasses, "every cost class has an estimate");
+
 namespace {
 
 bool all_digits(const std::string& s) {
@@ -70,11 +73,6 @@ bool ThreadsDevice::cancel(Op* op) { return pool_->withdraw(lane_, op); }
 
 bool ThreadsDevice::declines(const WC_ASYNC_DEV* dev, int type) {
   if (inline_ns_ == 0) return false;
-#ifdef WC_ECC_NONBLOCK
-  // With non-blocking ECC, wolfCrypt's synchronous path for a key with a
-  // device returns FP_WOULDBLOCK after one slice: ECC must pend.
-  if (type >= ASYNC_SW_ECC_MAKE && type <= ASYNC_SW_ECC_SHARED_SEC) return false;
-#endif
   return pool_->costs().cheaper_than(wolfcrypt::cost_class(dev, type), inline_ns_);
 }
 
