@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Builds one wolfSSL configuration against asynccrypt.
+# Builds one wolfSSL configuration of one wolfSSL version against asynccrypt.
 #
-#   scripts/build-wolfssl.sh NAME [configure options...]
+#   scripts/build-wolfssl.sh [--version V] NAME [configure options...]
 #
-# Copies Debian's wolfSSL source to build/wolfssl-NAME, places our async.h
-# and C glue where wolfSSL's build expects them, configures it, builds
-# libasynccrypt against that configuration (CMake, build/asynccrypt-NAME) and
-# links it into libwolfssl. wolfSSL's own code is not modified.
+# V is a supported wolfSSL version (scripts/lib/wolfssl-versions.sh; default
+# $WOLFSSL_VERSION, else the newest). Copies that version's source to
+# build/wolfssl-V-NAME, places our async.h and C glue where wolfSSL's build
+# expects them (over the in-tree layer that 5.9.2 ships), configures it,
+# builds libasynccrypt against that configuration (CMake,
+# build/asynccrypt-V-NAME) and links it into libwolfssl. wolfSSL's own code is
+# not modified. The tree's path is printed last.
 #
 # ASYNCCRYPT_LIB_SANITIZE=address builds libasynccrypt with gcc's
 # AddressSanitizer (wolfSSL itself stays uninstrumented) and links libasan
@@ -15,12 +18,17 @@
 # name of its own (for example default-asan).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=scripts/lib/wolfssl-versions.sh
+. "$root/scripts/lib/wolfssl-versions.sh"
+version=""
+if [ "${1:-}" = --version ]; then version="$2"; shift 2; fi
+version="$(wolfssl_version "$version")"
 name="$1"; shift
-src="$root/build/wolfssl-src"
-tree="$root/build/wolfssl-$name"
-libdir="$root/build/asynccrypt-$name"
+src="$root/build/wolfssl-src-$version"
+tree="$root/build/wolfssl-$version-$name"
+libdir="$root/build/asynccrypt-$version-$name"
 jobs="${JOBS:-$(nproc)}"
-"$root/scripts/fetch-wolfssl.sh" >/dev/null
+"$root/scripts/fetch-wolfssl.sh" "$version" >/dev/null
 stamp_inputs="$* $(cat "$src/.fetched" 2>/dev/null) $(cat "$root/include/wolfssl/wolfcrypt/async.h" "$root/glue/async.c" | sha1sum)"
 
 if [ ! -x "$src/configure" ]; then
@@ -32,8 +40,12 @@ if [ ! -f "$tree/.configured" ] || [ "$(cat "$tree/.configured")" != "$stamp_inp
   echo "== configure wolfSSL ($name): $*"
   rm -rf "$tree"
   cp -a "$src" "$tree"
+  # 5.9.2 ships a layer of its own in these two files; ours replaces it.
   cp "$root/include/wolfssl/wolfcrypt/async.h" "$tree/wolfssl/wolfcrypt/async.h"
   cp "$root/glue/async.c" "$tree/wolfcrypt/src/async.c"
+  cmp -s "$root/glue/async.c" "$tree/wolfcrypt/src/async.c" &&
+    cmp -s "$root/include/wolfssl/wolfcrypt/async.h" "$tree/wolfssl/wolfcrypt/async.h" || {
+      echo "build-wolfssl: our async.h/async.c did not replace the tree's" >&2; exit 1; }
   (cd "$tree" && ./configure -q "$@" >"$tree/configure.out" 2>&1) || {
     tail -30 "$tree/configure.out"; exit 1; }
   echo "$stamp_inputs" >"$tree/.configured"
@@ -56,9 +68,28 @@ echo "== build wolfSSL ($name)"
 # built) are written by its CMake configuration.
 extra_libs="$(cat "$libdir/asynccrypt-link-libs.txt" 2>/dev/null || true)"
 cat >"$tree/.asynccrypt-make" <<VARS
-LIB_STATIC_ADD=$libdir/libasynccrypt.a $extra_libs $san_libs -lstdc++
+LIB_STATIC_ADD=$libdir/libasynccrypt.a $extra_libs $san_libs -lstdc++ -Wl,--wrap=wc_curve25519_free
 src_libwolfssl_la_DEPENDENCIES=$libdir/libasynccrypt.a
 VARS
 "$root/scripts/wolfssl-make.sh" "$tree" -j "$jobs" -s >"$tree/make.out" 2>&1 || {
   tail -40 "$tree/make.out"; exit 1; }
+echo "$version" >"$tree/.wolfssl-version"
+
+# Proof that the library is ours and only ours: the shared libwolfssl holds
+# our extension, and no wolfAsync_* symbol is defined twice; the static one
+# holds only the glue (programs link libasynccrypt.a beside it), never a
+# wolfAsync_* of its own. A surviving in-tree async.c (5.9.2) would either
+# clash at link time or make every test run wolfSSL's own simulator.
+so="$tree/src/.libs/libwolfssl.so"
+if [ -f "$so" ]; then
+  syms="$(nm -D --defined-only "$so")"
+  grep -q ' T asynccrypt_DevOpenSpec$' <<<"$syms" || {
+    echo "build-wolfssl: $so lacks asynccrypt_DevOpenSpec: not our layer" >&2; exit 1; }
+  dups="$(nm --defined-only "$so" | awk '$3 ~ /^wolfAsync_/ { print $3 }' | sort | uniq -d)"
+  [ -z "$dups" ] || { echo "build-wolfssl: $so defines twice: $dups" >&2; exit 1; }
+fi
+a="$tree/src/.libs/libwolfssl.a"
+if [ -f "$a" ] && nm --defined-only "$a" 2>/dev/null | grep -qE ' T wolfAsync_'; then
+  echo "build-wolfssl: $a defines wolfAsync_* itself: wolfSSL's own layer was built" >&2; exit 1
+fi
 echo "$tree"

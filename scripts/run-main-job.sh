@@ -36,12 +36,13 @@ preset=${BUILD_PRESET:-perf}
 jobs=${JOBS:-$(nproc)}
 cores=$(nproc)
 
-if [[ ! -f build/wolfssl-fast/src/.libs/libwolfssl.a && $preset == perf ]]; then
-  echo "run-main-job: build/wolfssl-fast is missing (make wolfssl-fast)" >&2
+fast_tree="build/wolfssl-${WOLFSSL_VERSION:-5.9.2}-fast"
+if [[ ! -f $fast_tree/src/.libs/libwolfssl.a && $preset == perf ]]; then
+  echo "run-main-job: $fast_tree is missing (make wolfssl-fast)" >&2
   exit 1
 fi
 echo "== build asynccrypt perf tools (preset $preset)"
-cmake --preset "$preset" >/dev/null
+cmake --preset "$preset" ${WOLFSSL_VERSION:+-DASYNCCRYPT_WOLFSSL_DIR="$root/$fast_tree"} >/dev/null
 cmake --build --preset "$preset" --target asynccrypt_tool -j "$jobs" >/dev/null
 tool="$root/build/$preset/tools/asynccrypt"
 scripts/gen-certs.sh build/certs >/dev/null

@@ -4,8 +4,8 @@
 # libasynccrypt was built with -fsanitize=address (build-wolfssl.sh with
 # ASYNCCRYPT_LIB_SANITIZE=address; wolfSSL's own code is not instrumented,
 # but every allocation goes through ASan's allocator, so LeakSanitizer sees
-# wolfSSL's leaks too). The runtime is preloaded with faketime (wolfSSL
-# 5.5.4's test certificates expired in 2025); faketime goes first (with the
+# wolfSSL's leaks too). The runtime is preloaded with faketime (at the
+# version's date, as in conformance.sh); faketime goes first (with the
 # runtime first, the program hangs at start-up in a futex) and ASan's
 # link-order check is off. Neither defines what the other intercepts.
 # Reports are not symbolized (ASan's symbolizer aborts in a futex under
@@ -14,13 +14,17 @@
 #
 #   scripts/sanitizer-conformance.sh NAME DEVICE [DEVICE...]
 #
-# NAME is the tree (for example default-asan: build/wolfssl-default-asan).
+# NAME is the tree (for example 5.9.2-default-asan: build/wolfssl-5.9.2-default-asan).
 # SANCONF_PROGRAMS overrides the programs run (default: testsuite unit).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=scripts/lib/wolfssl-versions.sh
+. "$root/scripts/lib/wolfssl-versions.sh"
 name="$1"; shift
 tree="$root/build/wolfssl-$name"
-fake_date="${ASYNCCRYPT_FAKE_DATE:-2023-01-10 12:00:00}"
+version="$(cat "$tree/.wolfssl-version" 2>/dev/null)" || {
+  echo "sanitizer-conformance: build $tree first (make wolfssl-default-asan)" >&2; exit 2; }
+fake_date="${ASYNCCRYPT_FAKE_DATE:-$(wolfssl_fake_date "$version")}"
 programs="${SANCONF_PROGRAMS:-testsuite unit}"
 asan_rt="$(gcc -print-file-name=libasan.so)"
 faketime_lib=""
