@@ -21,7 +21,8 @@ enum LongOnly {
   kAbortHandshake,
   kAbortPercent,
   kSeed,
-  kFreePendingNow
+  kFreePendingNow,
+  kGroups
 };
 
 void print_usage(Tool tool) {
@@ -54,9 +55,12 @@ void print_usage(Tool tool) {
                "  -d <spec>    async device: sim, sim:skip=N, threads, threads:workers=N,...\n"
                "               or none (synchronous); default $ASYNCCRYPT_DEVICE, else sim\n"
                "  -q           do not print the cipher suite line\n"
+               "  --groups <list>  key-exchange groups, colon-separated, preferred first\n"
+               "               (the client's key share): %s\n"
                "  --json       also print one JSON object with the results on stdout\n"
                "  --http       %s\n"
                "  --no-client-cert  %s\n",
+               group_names().c_str(),
                server ? "answer each request with an HTTP/1.1 response, then close"
                       : "send an HTTP/1.0 GET and read the reply until the server closes",
                server ? "do not ask for a client certificate" : "do not send a client certificate");
@@ -103,6 +107,7 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
       {"abort-percent", required_argument, nullptr, kAbortPercent},
       {"seed", required_argument, nullptr, kSeed},
       {"free-pending-now", no_argument, nullptr, kFreePendingNow},
+      {"groups", required_argument, nullptr, kGroups},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
@@ -206,6 +211,9 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
       case kFreePendingNow:
         if (!server) return bad("option");
         out->free_pending_now = true;
+        break;
+      case kGroups:
+        if (!parse_groups(optarg, &out->groups)) return bad("--groups (see the list)");
         break;
       default:
         return bad("option");

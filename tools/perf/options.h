@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace perf {
 
@@ -30,6 +31,7 @@ struct PerfOptions {
   unsigned long long seed = 0;    // --seed S: which connections abort (0 = from the clock)
   bool free_pending_now = false;  // --free-pending-now (server, test aid)
   bool quiet = false;             // -q: no "SSL cipher suite" line
+  std::vector<int> groups;        // --groups: key-exchange groups, first = the key share
 };
 
 enum class Tool { kServer, kClient };

@@ -116,6 +116,7 @@ bool Client::setup(std::string* error) {
   cfg.cipher_list = opt_.cipher_list;
   cfg.files = {opt_.cert, opt_.key, opt_.ca};
   cfg.client_cert = opt_.client_cert;
+  cfg.groups = opt_.groups;
   ctx_ = make_ctx(cfg, device_.id(), error);
   if (!ctx_) return false;
   if (!epoll_.create(error)) return false;

@@ -149,6 +149,7 @@ bool ServerLoop::setup(bool per_thread, std::string* error) {
   cfg.cipher_list = opt.cipher_list;
   cfg.files = {opt.cert, opt.key, opt.ca};
   cfg.client_cert = opt.client_cert;
+  cfg.groups = opt.groups;
   ctx_ = make_ctx(cfg, device_.id(), error);
   if (!ctx_) return false;
   if (!epoll_.create(error)) return false;

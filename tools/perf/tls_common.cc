@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <utility>
 
@@ -41,6 +42,32 @@ void add_device_stats(const asynccrypt::DeviceHandle& device, long long* ops,
 bool version_supported(int v) { return v == 3 || v == 4; }
 
 namespace {
+
+struct NamedGroup {
+  const char* name;
+  int id;
+};
+
+// The key-exchange groups this build of wolfSSL offers, by their usual names.
+constexpr NamedGroup kGroups[] = {
+#ifdef HAVE_ECC
+    {"P-256", WOLFSSL_ECC_SECP256R1},
+    {"P-384", WOLFSSL_ECC_SECP384R1},
+    {"P-521", WOLFSSL_ECC_SECP521R1},
+#endif
+#ifdef HAVE_CURVE25519
+    {"X25519", WOLFSSL_ECC_X25519},
+#endif
+#if LIBWOLFSSL_VERSION_HEX >= 0x05009000 && defined(WOLFSSL_HAVE_MLKEM)
+    {"P256MLKEM768", WOLFSSL_SECP256R1MLKEM768},
+#ifdef HAVE_CURVE25519
+    {"X25519MLKEM768", WOLFSSL_X25519MLKEM768},
+#endif
+#endif
+#ifndef NO_DH
+    {"ffdhe2048", WOLFSSL_FFDHE_2048},
+#endif
+};
 
 WOLFSSL_METHOD* method_for(const TlsConfig& cfg) {
   if (cfg.server) {
@@ -95,11 +122,44 @@ CtxPtr make_ctx(const TlsConfig& cfg, int dev_id, std::string* error) {
   } else {
     wolfSSL_CTX_set_verify(ctx.get(), WOLFSSL_VERIFY_NONE, nullptr);
   }
+  if (!cfg.groups.empty()) {
+    std::vector<int> groups = cfg.groups;  // wolfSSL takes a non-const array
+    if (wolfSSL_CTX_set_groups(ctx.get(), groups.data(), static_cast<int>(groups.size())) !=
+        WOLFSSL_SUCCESS) {
+      *error = "key-exchange groups not accepted (--groups)";
+      return nullptr;
+    }
+  }
   if (dev_id != INVALID_DEVID && wolfSSL_CTX_SetDevId(ctx.get(), dev_id) != WOLFSSL_SUCCESS) {
     *error = "wolfSSL_CTX_SetDevId failed";
     return nullptr;
   }
   return ctx;
+}
+
+bool parse_groups(const std::string& list, std::vector<int>* ids) {
+  ids->clear();
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t end = std::min(list.find(':', start), list.size());
+    const std::string name = list.substr(start, end - start);
+    bool found = false;
+    for (const NamedGroup& g : kGroups) {
+      if (name == g.name) {
+        ids->push_back(g.id);
+        found = true;
+      }
+    }
+    if (!found) return false;
+    start = end + 1;
+  }
+  return !ids->empty();
+}
+
+std::string group_names() {
+  std::string names;
+  for (const NamedGroup& g : kGroups) names += (names.empty() ? "" : ", ") + std::string(g.name);
+  return names;
 }
 
 std::string default_cert_dir() {

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "asynccrypt/device.h"
 #include "asynccrypt/fd.h"
@@ -53,7 +54,13 @@ struct TlsConfig {
   std::string cipher_list;   // "" = wolfSSL's default
   TlsFiles files;
   bool client_cert = true;  // server: ask for one; client: send one
+  std::vector<int> groups;  // key-exchange groups, preferred first ({} = wolfSSL's default)
 };
+
+// parse_groups turns "X25519:P-256" into wolfSSL's group ids; false when a
+// name is unknown or not built in. group_names lists the names it takes.
+bool parse_groups(const std::string& list, std::vector<int>* ids);
+std::string group_names();
 
 // make_ctx builds a context for `cfg` that sends its crypto to devId.
 // Returns null with *error set on failure.

@@ -101,7 +101,9 @@ pair | pair-threads)
   [[ $scenario == pair-threads ]] && threads=(-t 2)
   quiet=(-q)
   [[ -n ${PERF_EXPECT_SUITE:-} ]] && quiet=()
-  start_server -n "$n" -v "$version" "${quiet[@]}" --json "${threads[@]}"
+  # PERF_SERVER_ARGS: more server options (another certificate, say).
+  read -r -a server_args <<<"${PERF_SERVER_ARGS:-}"
+  start_server -n "$n" -v "$version" "${quiet[@]}" --json "${threads[@]}" "${server_args[@]}"
   run_client -n "$n" -N 8 -q --json "${extra[@]}" || fail "perf-client exited $?"
   wait_server
   got=$(json_field "$work/client.out" connections)

@@ -41,6 +41,31 @@ perf_test(perf_chaos_fail_tls13 chaos-fail "chaos:seed=7,fail=5" 4)
 perf_test(perf_chaos_fail_tls12 chaos-fail "chaos:seed=8,fail=5" 3 -r)
 perf_test(perf_chaos_fail_over_threads chaos-fail "chaos:seed=9,over=threads,workers=2,fail=5" 4)
 
+# TLS 1.3 key-exchange groups (the client offers only the one named, so
+# that one is negotiated) and an ECDSA P-256 server certificate, on a
+# poll-driven device, workers and chaos: P-256 always; the P-256 + ML-KEM-768
+# hybrid (wolfSSL 5.9's default key share) and X25519 where the wolfSSL tree
+# has them (make x25519 runs these tests on a curve25519 build).
+file(STRINGS ${ASYNCCRYPT_WOLFSSL_DIR}/wolfssl/options.h _wolfssl_defines REGEX "^#define ")
+file(STRINGS ${ASYNCCRYPT_WOLFSSL_DIR}/wolfssl/version.h _wolfssl_version
+     REGEX "^#define LIBWOLFSSL_VERSION_HEX")
+set(perf_groups P-256)
+if("#define WOLFSSL_HAVE_MLKEM" IN_LIST _wolfssl_defines AND _wolfssl_version MATCHES "0x0509")
+  list(APPEND perf_groups P256MLKEM768)
+endif()
+if("#define HAVE_CURVE25519" IN_LIST _wolfssl_defines)
+  list(APPEND perf_groups X25519)
+endif()
+foreach(device sim threads:inline_us=0 chaos:seed=11)
+  string(REGEX REPLACE "[^a-z0-9]+" "_" device_name ${device})
+  foreach(group ${perf_groups})
+    perf_test(perf_group_${group}_${device_name} pair ${device} 4 --groups ${group})
+  endforeach()
+  perf_test(perf_ecdsa_cert_${device_name} pair ${device} 4)
+  set_tests_properties(perf_ecdsa_cert_${device_name} PROPERTIES ENVIRONMENT
+    "PERF_SERVER_ARGS=-c ${perf_cert_dir}/server-ecc-cert.pem -k ${perf_cert_dir}/server-ecc-key.pem")
+endforeach()
+
 # The dpdk device (DPDK's crypto_aesni_mb software driver) on both sides:
 # TLS 1.3, TLS 1.2 with an AES-GCM and an AES-CBC suite (records go to the
 # cryptodev), two server threads (a queue pair each), curl and openssl
@@ -52,14 +77,15 @@ set(perf_dpdk "dpdk:vdev=crypto_aesni_mb")
 perf_test(perf_dpdk_pair_tls13 pair ${perf_dpdk} 4 -l TLS13-AES128-GCM-SHA256)
 perf_test(perf_dpdk_pair_tls12_gcm pair ${perf_dpdk} 3 -l ECDHE-RSA-AES128-GCM-SHA256)
 perf_test(perf_dpdk_pair_tls12_cbc pair ${perf_dpdk} 3 -l ECDHE-RSA-AES128-SHA256)
-perf_test(perf_dpdk_pair_threads_t2 pair-threads ${perf_dpdk} 4)
+perf_test(perf_dpdk_pair_threads_t2 pair-threads ${perf_dpdk} 4 -l TLS13-AES128-GCM-SHA256)
 perf_test(perf_dpdk_interop_clients interop-clients ${perf_dpdk})
 perf_test(perf_dpdk_interop_s_server_tls12 interop-s_server ${perf_dpdk} 3)
 perf_test(perf_dpdk_chaos_pair_tls12_gcm pair "chaos:seed=3,over=dpdk,vdev=crypto_aesni_mb" 3
           -l ECDHE-RSA-AES128-GCM-SHA256)
-perf_test(perf_dpdk_chaos_pair_tls13 pair "chaos:seed=4,over=dpdk,vdev=crypto_aesni_mb" 4)
+perf_test(perf_dpdk_chaos_pair_tls13 pair "chaos:seed=4,over=dpdk,vdev=crypto_aesni_mb" 4
+          -l TLS13-AES128-GCM-SHA256)
 perf_test(perf_dpdk_chaos_pair_threads_t2 pair-threads
-          "chaos:seed=5,over=dpdk,vdev=crypto_aesni_mb" 4)
+          "chaos:seed=5,over=dpdk,vdev=crypto_aesni_mb" 4 -l TLS13-AES128-GCM-SHA256)
 perf_test(perf_dpdk_bench bench ${perf_dpdk})
 perf_test(perf_dpdk_chaos_bench bench "chaos:seed=6,over=dpdk,vdev=crypto_aesni_mb,burst=8")
 set_tests_properties(perf_dpdk_pair_tls13 perf_dpdk_pair_tls12_gcm perf_dpdk_pair_threads_t2
