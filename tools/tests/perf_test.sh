@@ -104,7 +104,8 @@ pair | pair-threads)
   # PERF_SERVER_ARGS: more server options (another certificate, say).
   read -r -a server_args <<<"${PERF_SERVER_ARGS:-}"
   start_server -n "$n" -v "$version" "${quiet[@]}" --json "${threads[@]}" "${server_args[@]}"
-  run_client -n "$n" -N 8 -q --json "${extra[@]}" || fail "perf-client exited $?"
+  read -r -a client_args <<<"${PERF_CLIENT_ARGS:-}"
+  run_client -n "$n" -N 8 -q --json "${extra[@]}" "${client_args[@]}" || fail "perf-client exited $?"
   wait_server
   got=$(json_field "$work/client.out" connections)
   [[ $got == "$n" ]] || fail "client completed $got of $n handshakes"
