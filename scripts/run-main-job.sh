@@ -30,7 +30,9 @@ handshakes=${HANDSHAKES:-1500}
 concurrency=${CONCURRENCY:-64}
 rounds=${ROUNDS:-3}
 read -r -a devices <<<"${DEVICES:-none sim threads}"
-read -r -a auths <<<"${AUTHS:-server mutual}"
+# server: server authentication, RSA-2048 certificate; ecdsa: the same with
+# the ECDSA P-256 certificate; mutual: both sides sign (RSA-2048).
+read -r -a auths <<<"${AUTHS:-server ecdsa mutual}"
 client_device=${CLIENT_DEVICE:-none}
 preset=${BUILD_PRESET:-perf}
 jobs=${JOBS:-$(nproc)}
@@ -57,11 +59,13 @@ field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | tail -1; }
 
 # run_one AUTH DEVICE ROUND: one server/client pair; appends a result line.
 run_one() {
-  local auth=$1 dev=$2 round=$3 port='' auth_flag=()
-  [[ $auth == server ]] && auth_flag=(--no-client-cert)
+  local auth=$1 dev=$2 round=$3 port='' auth_flag=() cert_flag=()
+  [[ $auth == server || $auth == ecdsa ]] && auth_flag=(--no-client-cert)
+  [[ $auth == ecdsa ]] &&
+    cert_flag=(-c "$ASYNCCRYPT_CERTS/server-ecc-cert.pem" -k "$ASYNCCRYPT_CERTS/server-ecc-key.pem")
   : >"$work/server.out"
   timeout 300 "$tool" perf-server -p 0 -n "$handshakes" -N "$concurrency" -d "$dev" -q --json \
-    "${auth_flag[@]}" >"$work/server.out" 2>"$work/server.err" &
+    "${auth_flag[@]}" "${cert_flag[@]}" >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
   port=$(perf_server_port "$work/server.out" "$server_pid")
   if [[ -z $port ]]; then
@@ -154,7 +158,9 @@ median() {
 table() {
   local auth=$1 base_hs='' base_s='' base_l=''
   echo
-  echo "Medians of $rounds rounds, $auth authentication (client device: $client_device)"
+  local what="$auth authentication, RSA-2048 certificate"
+  [[ $auth == ecdsa ]] && what="server authentication, ECDSA P-256 certificate"
+  echo "Medians of $rounds rounds, $what (client device: $client_device)"
   printf '%-10s %11s %8s %11s %9s %11s %10s %9s %9s %9s\n' device handshakes/s p99_ms \
     server_ms/hs loop_ms/hs client_ms/hs bound/s of_bound vs_none server_vs_none
   for dev in "${devices[@]}"; do
@@ -180,7 +186,7 @@ table() {
   done
 }
 
-echo "== TLS 1.3 full handshakes, RSA-2048 server certificate: $handshakes per run," \
+echo "== TLS 1.3 full handshakes (wolfSSL ${WOLFSSL_VERSION:-5.9.2}), RSA-2048 and ECDSA P-256 server certificates: $handshakes per run," \
   "-N $concurrency, $rounds rounds, $cores cores shared by server and client"
 : >"$work/results"
 for round in $(seq 1 "$rounds"); do
