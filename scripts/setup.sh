@@ -7,7 +7,7 @@ packages=(
   build-essential cmake clang libclang-rt-14-dev lld pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   autoconf automake libtool dpkg-dev
-  faketime openssl curl valgrind procps
+  faketime openssl curl gnutls-bin valgrind procps
   # the dpdk device (optional at build time): DPDK 22.11 and its software
   # crypto drivers crypto_aesni_mb (intel-ipsec-mb) and crypto_openssl
   libdpdk-dev librte-crypto-ipsec-mb23 librte-crypto-openssl23

@@ -161,6 +161,44 @@ interop-clients)
   done
   ;;
 
+interop-groups)
+  # TLS 1.3 peers of other libraries, each offering a single key-exchange
+  # group (so that one is negotiated) against perf-server: curl and openssl
+  # s_client (OpenSSL) and gnutls-cli (GnuTLS). PERF_GROUPS names the groups
+  # (default P-256).
+  read -r -a groups <<<"${PERF_GROUPS:-P-256}"
+  command -v gnutls-cli >/dev/null || fail "gnutls-cli is missing (scripts/setup.sh installs gnutls-bin)"
+  start_server -n $((3 * ${#groups[@]})) -v 4 --http -W 3000
+  request=$'GET / HTTP/1.0\r\n\r\n'
+  for g in "${groups[@]}"; do
+    case $g in
+      P-256) ossl=P-256 gnu=SECP256R1 ;;
+      X25519) ossl=X25519 gnu=X25519 ;;
+      *) fail "no OpenSSL/GnuTLS name for group $g" ;;
+    esac
+    got=$(curl -sS --max-time 20 --cacert "$certs/ca-cert.pem" --tlsv1.3 --curves "$ossl" \
+      -o "$work/body" --resolve "localhost:$port:127.0.0.1" \
+      -w '%{http_code} %{size_download}' "https://localhost:$port/" 2>"$work/curl.err") ||
+      fail "curl with $g failed"
+    [[ $got == "200 3000" ]] || fail "curl with $g got '$got', want '200 3000'"
+    printf '%s' "$request" |
+      timeout 20 openssl s_client -connect "127.0.0.1:$port" -tls1_3 -groups "$ossl" \
+        -servername localhost -CAfile "$certs/ca-cert.pem" -verify_return_error -quiet \
+        >"$work/s_client.body" 2>"$work/s_client.err" || fail "openssl s_client with $g failed"
+    grep -q '^HTTP/1.1 200 OK' "$work/s_client.body" || fail "s_client with $g: no HTTP status"
+    printf '%s' "$request" |
+      timeout 20 gnutls-cli --x509cafile "$certs/ca-cert.pem" --port "$port" \
+        --priority "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-$gnu" localhost \
+        >"$work/gnutls.out" 2>"$work/gnutls.err" || fail "gnutls-cli with $g failed"
+    grep -q '^HTTP/1.1 200 OK' "$work/gnutls.out" || fail "gnutls-cli with $g: no HTTP status"
+    grep -q -- "- Description: (TLS1.3.*)-(ECDHE-$gnu)" "$work/gnutls.out" ||
+      fail "gnutls-cli did not negotiate $gnu: $(grep -- '- Description' "$work/gnutls.out")"
+    echo "curl, openssl s_client and gnutls-cli with $g: ok"
+  done
+  wait_server
+  [[ $(server_errors) == 0 ]] || fail "server counted errors"
+  ;;
+
 interop-s_server)
   # perf-client against openssl s_server -www (one HTTP page per connection).
   sv=-tls1_3
