@@ -2,7 +2,7 @@
 # over scripts/ and CMake presets; each target installs what it needs.
 .PHONY: run test setup wolfssl-default wolfssl-all wolfssl-fast wolfssl-default-asan unit sanitizers \
         valgrind soak soak-short conformance sanitizer-conformance bench-wolfcrypt \
-        wolfssl-nonblock nonblock
+        wolfssl-nonblock nonblock exports
 
 JOBS ?= $(shell nproc)
 export JOBS
@@ -102,7 +102,14 @@ conformance: wolfssl-default wolfssl-all wolfssl-nonblock
 	scripts/conformance.sh all $(ALL_DEVICES)
 	scripts/conformance.sh nonblock $(NONBLOCK_DEVICES)
 
-# Everything: unit tests, examples, sanitizers, valgrind, then wolfSSL's own
+# Every function of async.h is exported by the libwolfssl of each
+# configuration `make test` builds, and a program linked with -lwolfssl
+# alone calls them (scripts/check-exports.sh).
+exports: wolfssl-default wolfssl-all wolfssl-nonblock wolfssl-default-asan
+	for tree in build/wolfssl-default build/wolfssl-all build/wolfssl-nonblock build/wolfssl-default-asan; do \
+	  scripts/check-exports.sh $$tree || exit 1; done
+
+# Everything: exports, unit tests, examples, sanitizers, valgrind, then wolfSSL's own
 # suite (plain, and a subset with libasynccrypt under ASan).
-test: unit sanitizers valgrind nonblock conformance sanitizer-conformance
+test: exports unit sanitizers valgrind nonblock conformance sanitizer-conformance
 	@echo "make test: all passed"
