@@ -6,7 +6,7 @@
 #
 # Usage: perf_test.sh TOOL CERT_DIR SCENARIO DEVICE [VERSION] [extra client options]
 #   SCENARIO  pair | pair-threads | interop-clients | interop-s_server | abort |
-#             abort-free-now | no-server | bad-ca | chaos-fail | bench
+#             abort-free-now | no-server | bad-ca | cert-dir | chaos-fail | bench
 #   DEVICE    none | sim | threads | any spec the tools take with -d
 #             (a dpdk spec, or chaos over=dpdk, exits 77 = skipped when DPDK
 #             cannot start here: see dpdk_probe)
@@ -259,6 +259,44 @@ no-server)
   grep -q 'cannot connect to 127.0.0.1:1: .*is the server running' "$work/client.err" ||
     fail "no clear message"
   cat "$work/client.err"
+  ;;
+
+cert-dir)
+  # Where the tools find their default certificates without -c/-k/-A: a copy
+  # of the tool, away from the build tree, with ASYNCCRYPT_CERTS unset.
+  mkdir -p "$work/bin" "$work/run"
+  cp "$tool" "$work/bin/asynccrypt"
+  tool=$work/bin/asynccrypt
+  certs=$(cd "$certs" && pwd)
+  cd "$work/run"
+  unset ASYNCCRYPT_CERTS
+  rc=0
+  timeout "$limit" "$tool" perf-server -p 0 -d "$device" >"$work/server.out" \
+    2>"$work/server.err" || rc=$?
+  [[ $rc -eq 2 ]] || fail "perf-server without certificates exited $rc, want 2"
+  grep -q 'no certificate directory found: set ASYNCCRYPT_CERTS' "$work/server.err" ||
+    fail "no message naming ASYNCCRYPT_CERTS"
+  head -1 "$work/server.err"
+  # certs/ beside the executable.
+  ln -s "$certs" "$work/bin/certs"
+  start_server -n 2 -v "$version" -q
+  run_client -n 2 -N 1 -q || fail "perf-client with certs/ beside it exited $?"
+  wait_server
+  rm "$work/bin/certs"
+  # ./certs in the current directory.
+  ln -s "$certs" "$work/run/certs"
+  start_server -n 2 -v "$version" -q
+  run_client -n 2 -N 1 -q || fail "perf-client with ./certs exited $?"
+  wait_server
+  rm "$work/run/certs"
+  # An explicit ASYNCCRYPT_CERTS that holds nothing fails loudly.
+  rc=0
+  ASYNCCRYPT_CERTS=$work/run/missing timeout "$limit" "$tool" perf-server -p 0 -d "$device" \
+    >"$work/server.out" 2>"$work/server.err" || rc=$?
+  [[ $rc -ne 0 ]] || fail "perf-server started with an empty ASYNCCRYPT_CERTS"
+  grep -q "cannot load certificate $work/run/missing/server-rsa-cert.pem" "$work/server.err" ||
+    fail "no message naming the missing certificate"
+  cd /
   ;;
 
 bad-ca)
