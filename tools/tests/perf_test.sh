@@ -9,7 +9,7 @@
 #             abort-free-now | no-server | bad-ca | cert-dir | chaos-fail | bench
 #   DEVICE    none | sim | threads | any spec the tools take with -d
 #             (a dpdk spec, or chaos over=dpdk, exits 77 = skipped when DPDK
-#             cannot start here: see dpdk_probe)
+#             cannot start here, 1 under ASYNCCRYPT_REQUIRE_DPDK=1: see dpdk_probe)
 #   VERSION   3 (TLS 1.2) or 4 (TLS 1.3), default 4
 # The certificates come from scripts/gen-certs.sh CERT_DIR (ASYNCCRYPT_CERTS).
 set -euo pipefail
@@ -25,6 +25,8 @@ extra=("$@")
 export ASYNCCRYPT_CERTS=$certs
 # shellcheck source=scripts/lib/perf-server.sh
 . "$(dirname "$0")/../../scripts/lib/perf-server.sh"
+# shellcheck source=scripts/lib/dpdk-skip.sh
+. "$(dirname "$0")/../../scripts/lib/dpdk-skip.sh"
 readonly limit=60 # seconds any one program may run
 
 work=$(mktemp -d)
@@ -74,9 +76,10 @@ run_client() {
 }
 
 # dpdk_probe: a device spec that needs DPDK must be able to start here, or
-# the test is skipped (exit 77, CTest's SKIP_RETURN_CODE), saying why:
-# `asynccrypt bench` leaves out a device that cannot start (ASYNC_INIT_E),
-# printing "skipped: ..." with the reason.
+# the test ends through dpdk_unavailable (skipped, exit 77, saying why; a
+# failure under ASYNCCRYPT_REQUIRE_DPDK=1): `asynccrypt bench` leaves out a
+# device that cannot start (ASYNC_INIT_E), printing "skipped: ..." with the
+# reason.
 dpdk_probe() {
   [[ $device == *dpdk* ]] || return 0
   local out rc=0
@@ -84,8 +87,7 @@ dpdk_probe() {
     --duration 0.01 2>&1) || rc=$?
   if grep -q '^skipped: cannot open device' <<<"$out"; then
     grep '^skipped: cannot open device' <<<"$out"
-    echo "SKIP: $scenario on $device: DPDK cannot start here"
-    exit 77
+    dpdk_unavailable "$scenario on $device: DPDK cannot start here"
   fi
   [[ $rc -eq 0 ]] || fail "asynccrypt bench on $device exited $rc: $out"
 }
