@@ -20,6 +20,13 @@ NONBLOCK_FLAGS := --enable-asynccrypt --enable-static --enable-ecc=nonblock --en
 DEFAULT_DEVICES ?= sim threads threads:inline_us=0 chaos:seed=1 chaos:seed=2 chaos:seed=3 \
                    $(shell scripts/dpdk-available.sh && echo dpdk:vdev=crypto_aesni_mb chaos:seed=1,over=dpdk,vdev=crypto_aesni_mb \
                      && ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/librte_crypto_openssl.so* >/dev/null 2>&1 && echo dpdk:vdev=crypto_openssl)
+# ASYNCCRYPT_REQUIRE_DPDK=1 (.ci/run sets it where libdpdk is installed):
+# DPDK must be usable, or the dpdk devices above would silently drop out.
+ifeq ($(ASYNCCRYPT_REQUIRE_DPDK),1)
+  ifneq ($(shell scripts/dpdk-available.sh && echo yes),yes)
+    $(error ASYNCCRYPT_REQUIRE_DPDK=1, but scripts/dpdk-available.sh finds no libdpdk with crypto_aesni_mb)
+  endif
+endif
 ALL_DEVICES     ?= sim threads:inline_us=0
 # Non-blocking ECC runs in slices on the simulator only.
 NONBLOCK_DEVICES ?= sim
