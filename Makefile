@@ -3,7 +3,7 @@
 .PHONY: run test setup wolfssl-default wolfssl-all wolfssl-fast wolfssl-default-asan unit sanitizers \
         wolfssl-x25519 x25519 conformance-older conformance-full \
         valgrind soak soak-short conformance sanitizer-conformance bench-wolfcrypt \
-        wolfssl-nonblock nonblock
+        wolfssl-nonblock nonblock exports
 
 JOBS ?= $(shell nproc)
 export JOBS
@@ -39,6 +39,13 @@ X25519_FLAGS  := --enable-asynccrypt --enable-static --enable-curve25519
 DEFAULT_DEVICES ?= sim threads threads:inline_us=0 chaos:seed=1 chaos:seed=2 chaos:seed=3 \
                    $(shell scripts/dpdk-available.sh && echo dpdk:vdev=crypto_aesni_mb chaos:seed=1,over=dpdk,vdev=crypto_aesni_mb \
                      && ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/librte_crypto_openssl.so* >/dev/null 2>&1 && echo dpdk:vdev=crypto_openssl)
+# ASYNCCRYPT_REQUIRE_DPDK=1 (.ci/run sets it where libdpdk is installed):
+# DPDK must be usable, or the dpdk devices above would silently drop out.
+ifeq ($(ASYNCCRYPT_REQUIRE_DPDK),1)
+  ifneq ($(shell scripts/dpdk-available.sh && echo yes),yes)
+    $(error ASYNCCRYPT_REQUIRE_DPDK=1, but scripts/dpdk-available.sh finds no libdpdk with crypto_aesni_mb)
+  endif
+endif
 ALL_DEVICES     ?= sim threads:inline_us=0
 # Non-blocking ECC runs in slices on the simulator only.
 NONBLOCK_DEVICES ?= sim
@@ -176,7 +183,14 @@ conformance-full: setup
 	scripts/conformance.sh 5.5.4-default $(FULL_DEVICES)
 	scripts/conformance.sh 5.5.4-nonblock sim
 
-# Everything: unit tests, examples, sanitizers, valgrind, then wolfSSL's own
+# Every function of async.h is exported by the libwolfssl of each
+# configuration `make test` builds, and a program linked with -lwolfssl
+# alone calls them (scripts/check-exports.sh).
+exports: wolfssl-default wolfssl-all wolfssl-nonblock wolfssl-x25519 wolfssl-default-asan
+	for c in default all nonblock x25519 default-asan; do \
+	  scripts/check-exports.sh $(call TREE,$(V),$$c) || exit 1; done
+
+# Everything: exports, unit tests, examples, sanitizers, valgrind, then wolfSSL's own
 # suite (plain, and a subset with libasynccrypt under ASan).
-test: unit sanitizers valgrind nonblock x25519 conformance sanitizer-conformance
+test: exports unit sanitizers valgrind nonblock x25519 conformance sanitizer-conformance
 	@echo "make test: all passed"

@@ -3,6 +3,8 @@
 #   target_link_libraries(app PRIVATE asynccrypt::asynccrypt)
 # and get the C contract (wolfssl/wolfcrypt/async.h), the C++ API
 # (asynccrypt/*.h), libasynccrypt and the wolfSSL it was built against.
+# Everything the package refers to is inside the prefix, by paths relative
+# to it: the prefix can be moved (tests/install checks).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -20,6 +22,15 @@ endif()
 
 install(TARGETS asynccrypt EXPORT asynccrypt-targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT asynccrypt)
+# The wolfSSL it was built against, as wolfSSL's own `make install` lays it
+# out: its headers with the configuration's options.h (which fixes every
+# shared struct layout) and libwolfssl.a. Our async.h, installed below,
+# replaces the tree's copy.
+install(DIRECTORY ${ASYNCCRYPT_WOLFSSL_DIR}/wolfssl
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT asynccrypt
+        FILES_MATCHING PATTERN "*.h")
+install(FILES ${ASYNCCRYPT_WOLFSSL_DIR}/src/.libs/libwolfssl.a
+        DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT asynccrypt OPTIONAL)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/asynccrypt
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT asynccrypt
         FILES_MATCHING PATTERN "*.h")
@@ -28,12 +39,15 @@ install(FILES ${PROJECT_SOURCE_DIR}/include/wolfssl/wolfcrypt/async.h
 install(EXPORT asynccrypt-targets NAMESPACE asynccrypt::
         DESTINATION ${ASYNCCRYPT_INSTALL_CMAKEDIR} COMPONENT asynccrypt)
 
-# Struct layouts depend on the wolfSSL configuration, so the package records
-# the configured tree it was built against (a consumer may point
-# asynccrypt_WOLFSSL_DIR at another build of the same configuration).
+# The package config finds the installed wolfSSL relative to the prefix (a
+# consumer may point asynccrypt_WOLFSSL_DIR at another build tree of the
+# same configuration instead).
+set(ASYNCCRYPT_INSTALL_WOLFSSL_LIB ${CMAKE_INSTALL_LIBDIR}/libwolfssl.a)
+set(ASYNCCRYPT_INSTALL_WOLFSSL_INCLUDE ${CMAKE_INSTALL_INCLUDEDIR})
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/asynccrypt-config.cmake.in
   ${PROJECT_BINARY_DIR}/asynccrypt-config.cmake
-  INSTALL_DESTINATION ${ASYNCCRYPT_INSTALL_CMAKEDIR})
+  INSTALL_DESTINATION ${ASYNCCRYPT_INSTALL_CMAKEDIR}
+  PATH_VARS ASYNCCRYPT_INSTALL_WOLFSSL_LIB ASYNCCRYPT_INSTALL_WOLFSSL_INCLUDE)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/asynccrypt-config-version.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/asynccrypt-config.cmake

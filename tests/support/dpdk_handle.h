@@ -1,5 +1,5 @@
-// A test helper: an open dpdk device (asynccrypt::DeviceHandle) that remembers why it could not
-// open, and DPDK_OPEN_OR_SKIP, which skips a test where DPDK is missing or cannot start.
+// Test helpers for the dpdk device: DpdkHandle, an open device that remembers why it could not
+// open; DPDK_UNAVAILABLE, the one way a test ends because DPDK is missing or cannot start.
 #pragma once
 
 // wolfssl_api.h first: it brings wolfSSL's options.h.
@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -15,6 +17,14 @@
 #include "core/registry.h"
 
 namespace testing_support {
+
+// dpdk_required says whether this run demands the dpdk device
+// (ASYNCCRYPT_REQUIRE_DPDK=1: CI sets it where libdpdk is installed, see
+// .ci/run). Then "DPDK is missing or cannot start" is a failure, not a skip.
+inline bool dpdk_required() {
+  const char* v = std::getenv("ASYNCCRYPT_REQUIRE_DPDK");
+  return v != nullptr && std::strcmp(v, "1") == 0;
+}
 
 // DpdkHandle is a device opened from `spec`, closed at scope exit. When the
 // open fails, ret() is its code and error() asynccrypt_LastError()'s text.
@@ -53,12 +63,32 @@ class DpdkHandle {
 
 }  // namespace testing_support
 
-// DPDK_OPEN_OR_SKIP declares `handle`, the device `spec` names, or skips
-// the test, saying why, where DPDK is missing or cannot start here.
-#define DPDK_OPEN_OR_SKIP(handle, spec)                                               \
-  testing_support::DpdkHandle handle(spec);                                           \
-  if (!asynccrypt::dpdk_built()) GTEST_SKIP() << "asynccrypt was built without DPDK"; \
-  if ((handle).ret() == ASYNC_INIT_E) {                                               \
-    GTEST_SKIP() << "DPDK cannot start here: " << (handle).error();                   \
-  }                                                                                   \
+// DPDK_UNAVAILABLE(reason) ends the current test because DPDK is missing or
+// cannot start here: skipped, saying `reason` (anything that streams into a
+// gtest message), or failed when dpdk_required(). Every such skip of the
+// unit tests goes through it (tools/tests/perf_test.sh has the shell twin,
+// scripts/lib/dpdk-skip.sh).
+#define DPDK_UNAVAILABLE(reason)                                   \
+  do {                                                             \
+    if (testing_support::dpdk_required()) {                        \
+      GTEST_FAIL() << "ASYNCCRYPT_REQUIRE_DPDK=1, but " << reason; \
+    }                                                              \
+    GTEST_SKIP() << reason;                                        \
+  } while (0)
+
+// DPDK_REQUIRE_BUILT() ends the test (DPDK_UNAVAILABLE) in a build without
+// the dpdk device.
+#define DPDK_REQUIRE_BUILT()                                                              \
+  do {                                                                                    \
+    if (!asynccrypt::dpdk_built()) DPDK_UNAVAILABLE("asynccrypt was built without DPDK"); \
+  } while (0)
+
+// DPDK_OPEN_OR_SKIP declares `handle`, the device `spec` names, or ends the
+// test (DPDK_UNAVAILABLE) where DPDK is missing or cannot start here.
+#define DPDK_OPEN_OR_SKIP(handle, spec)                               \
+  testing_support::DpdkHandle handle(spec);                           \
+  DPDK_REQUIRE_BUILT();                                               \
+  if ((handle).ret() == ASYNC_INIT_E) {                               \
+    DPDK_UNAVAILABLE("DPDK cannot start here: " << (handle).error()); \
+  }                                                                   \
   ASSERT_EQ((handle).ret(), 0) << (handle).error()

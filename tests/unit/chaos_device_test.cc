@@ -18,6 +18,7 @@
 #include "backends/dpdk/dpdk_device.h"
 #include "core/device_spec.h"
 #include "core/registry.h"
+#include "support/dpdk_handle.h"
 #include "support/gcm_op.h"
 
 namespace {
@@ -453,7 +454,7 @@ std::string dpdk_unavailable() {
 
 #define SKIP_WITHOUT_DPDK()                                       \
   if (const std::string why = dpdk_unavailable(); !why.empty()) { \
-    GTEST_SKIP() << "DPDK cannot start here: " << why;            \
+    DPDK_UNAVAILABLE("DPDK cannot start here: " << why);          \
   }
 
 #ifdef ASYNCCRYPT_HAVE_DPDK

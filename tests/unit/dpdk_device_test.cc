@@ -85,7 +85,7 @@ TEST(DpdkDeviceSpec, WithoutDpdkOpeningFailsWithAReason) {
 }
 
 TEST(DpdkDeviceSpec, BadOptionsAreRejectedBeforeDpdkStarts) {
-  if (!asynccrypt::dpdk_built()) GTEST_SKIP() << "asynccrypt was built without DPDK";
+  DPDK_REQUIRE_BUILT();
   for (const char* spec : {"dpdk", "dpdk:qps=2", "dpdk:vdev=crypto_aesni_mb,bogus=1",
                            "dpdk:vdev=crypto_aesni_mb,burst=0", "dpdk:vdev=crypto_aesni_mb,depth=x",
                            "dpdk:vdev=crypto_aesni_mb,qps=65"}) {
@@ -99,7 +99,7 @@ TEST(DpdkDeviceSpec, BadOptionsAreRejectedBeforeDpdkStarts) {
 // A driver the EAL cannot find fails the open with a message, in a fresh
 // process (the EAL starts once per process).
 TEST(DpdkDeviceSpec, MissingDriverFailsTheOpen) {
-  if (!asynccrypt::dpdk_built()) GTEST_SKIP() << "asynccrypt was built without DPDK";
+  DPDK_REQUIRE_BUILT();
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {

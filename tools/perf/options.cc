@@ -27,7 +27,8 @@ enum LongOnly {
 
 void print_usage(Tool tool) {
   const bool server = tool == Tool::kServer;
-  const std::string certs = default_cert_dir();
+  const std::string found = default_cert_dir();
+  const std::string certs = found.empty() ? "CERTS" : found;
   std::fprintf(stderr, "usage: asynccrypt %s [options]\n", server ? "perf-server" : "perf-client");
   std::fprintf(stderr,
                "  -?, -h       help\n"
@@ -80,7 +81,10 @@ void print_usage(Tool tool) {
                  "               it) instead of after the operation; unsafe with worker\n"
                  "               devices on wolfSSL 5.5.4 (docs/known-issues.md)\n");
   }
-  std::fprintf(stderr, "Certificates: scripts/gen-certs.sh %s\n", certs.c_str());
+  std::fprintf(stderr,
+               "Certificates: scripts/gen-certs.sh DIR writes them; the tools look in\n"
+               "$ASYNCCRYPT_CERTS, else certs/ beside the executable, ./certs, ./build/certs%s%s\n",
+               found.empty() ? " (none found)" : "; using ", found.c_str());
 }
 
 // to_number parses a whole decimal argument within [lo, hi].
@@ -225,7 +229,22 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
                  argv[0], out->version);
     return 2;
   }
-  const std::string dir = default_cert_dir() + "/";
+  // Only the files this run loads need a default: its own certificate and
+  // key (the server's always, the client's for mutual authentication) and
+  // the CA that verifies the peer (the client always, the server when it
+  // asks for a client certificate).
+  const bool need_own = server || out->client_cert;
+  const bool need_ca = !server || out->client_cert;
+  const bool need_default =
+      (need_own && (out->cert.empty() || out->key.empty())) || (need_ca && out->ca.empty());
+  if (!need_default) return 0;
+  const std::string certs = default_cert_dir();
+  if (certs.empty()) {
+    std::fprintf(stderr, "asynccrypt %s: no certificate directory found: %s\n", argv[0],
+                 cert_dir_help().c_str());
+    return 2;
+  }
+  const std::string dir = certs + "/";
   if (out->cert.empty()) out->cert = dir + (server ? "server-rsa-cert.pem" : "client-cert.pem");
   if (out->key.empty()) out->key = dir + (server ? "server-rsa-key.pem" : "client-key.pem");
   if (out->ca.empty()) out->ca = dir + "ca-cert.pem";

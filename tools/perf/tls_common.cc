@@ -1,11 +1,15 @@
 // Device opening, TLS context setup and error text for the perf tools.
 #include "perf/tls_common.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <utility>
+#include <vector>
 
 namespace perf {
 
@@ -99,8 +103,8 @@ CtxPtr make_ctx(const TlsConfig& cfg, int dev_id, std::string* error) {
   if (load_own) {
     if (wolfSSL_CTX_use_certificate_chain_file(ctx.get(), cfg.files.cert.c_str()) !=
         WOLFSSL_SUCCESS) {
-      *error = "cannot load certificate " + cfg.files.cert + " (run scripts/gen-certs.sh " +
-               default_cert_dir() + ", or pass -c)";
+      *error =
+          "cannot load certificate " + cfg.files.cert + " (pass -c, or " + cert_dir_help() + ")";
       return nullptr;
     }
     if (wolfSSL_CTX_use_PrivateKey_file(ctx.get(), cfg.files.key.c_str(), WOLFSSL_FILETYPE_PEM) !=
@@ -162,11 +166,46 @@ std::string group_names() {
   return names;
 }
 
+namespace {
+
+// The directory of the running executable ("" when /proc cannot say).
+std::string executable_dir() {
+  char buf[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  const std::string path(buf, static_cast<std::size_t>(n));
+  const std::size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash);
+}
+
+bool holds_certs(const std::string& dir) {
+  struct stat st;
+  return stat((dir + "/ca-cert.pem").c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace
+
 std::string default_cert_dir() {
+  // An explicit choice is taken as it is: a wrong one fails loudly when the
+  // files are loaded, never silently falls back to another directory.
   if (const char* env = std::getenv("ASYNCCRYPT_CERTS"); env != nullptr && *env != '\0') {
     return env;
   }
-  return ASYNCCRYPT_DEFAULT_CERT_DIR;
+  std::vector<std::string> candidates;
+  if (std::string exe = executable_dir(); !exe.empty()) candidates.push_back(exe + "/certs");
+  candidates.emplace_back("certs");
+  // Where the README's `scripts/gen-certs.sh build/certs` writes them, for a
+  // tool started from the top of a checkout.
+  candidates.emplace_back("build/certs");
+  for (const std::string& dir : candidates) {
+    if (holds_certs(dir)) return dir;
+  }
+  return "";
+}
+
+std::string cert_dir_help() {
+  return "set ASYNCCRYPT_CERTS to a directory made by scripts/gen-certs.sh DIR, put a certs/ "
+         "directory beside the executable or in the current directory, or pass -c, -k and -A";
 }
 
 std::string error_text(int err) {

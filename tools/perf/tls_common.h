@@ -66,9 +66,14 @@ std::string group_names();
 // Returns null with *error set on failure.
 CtxPtr make_ctx(const TlsConfig& cfg, int dev_id, std::string* error);
 
-// default_cert_dir is where scripts/gen-certs.sh wrote the tools' default
-// certificates ($ASYNCCRYPT_CERTS, else build/certs of the source tree).
+// default_cert_dir is the directory of the tools' default certificates
+// (those scripts/gen-certs.sh DIR writes): $ASYNCCRYPT_CERTS when set, else
+// the first of certs/ beside the executable, ./certs and ./build/certs that
+// holds ca-cert.pem. Returns "" when there is none.
 std::string default_cert_dir();
+
+// cert_dir_help says how to give the tools their certificates, for errors.
+std::string cert_dir_help();
 
 // error_text describes a wolfSSL or wolfCrypt error code.
 std::string error_text(int err);

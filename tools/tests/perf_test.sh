@@ -6,10 +6,10 @@
 #
 # Usage: perf_test.sh TOOL CERT_DIR SCENARIO DEVICE [VERSION] [extra client options]
 #   SCENARIO  pair | pair-threads | interop-clients | interop-s_server | abort |
-#             abort-free-now | no-server | bad-ca | chaos-fail | bench
+#             abort-free-now | no-server | bad-ca | cert-dir | chaos-fail | bench
 #   DEVICE    none | sim | threads | any spec the tools take with -d
 #             (a dpdk spec, or chaos over=dpdk, exits 77 = skipped when DPDK
-#             cannot start here: see dpdk_probe)
+#             cannot start here, 1 under ASYNCCRYPT_REQUIRE_DPDK=1: see dpdk_probe)
 #   VERSION   3 (TLS 1.2) or 4 (TLS 1.3), default 4
 # The certificates come from scripts/gen-certs.sh CERT_DIR (ASYNCCRYPT_CERTS).
 set -euo pipefail
@@ -25,6 +25,8 @@ extra=("$@")
 export ASYNCCRYPT_CERTS=$certs
 # shellcheck source=scripts/lib/perf-server.sh
 . "$(dirname "$0")/../../scripts/lib/perf-server.sh"
+# shellcheck source=scripts/lib/dpdk-skip.sh
+. "$(dirname "$0")/../../scripts/lib/dpdk-skip.sh"
 readonly limit=60 # seconds any one program may run
 
 work=$(mktemp -d)
@@ -74,9 +76,10 @@ run_client() {
 }
 
 # dpdk_probe: a device spec that needs DPDK must be able to start here, or
-# the test is skipped (exit 77, CTest's SKIP_RETURN_CODE), saying why:
-# `asynccrypt bench` leaves out a device that cannot start (ASYNC_INIT_E),
-# printing "skipped: ..." with the reason.
+# the test ends through dpdk_unavailable (skipped, exit 77, saying why; a
+# failure under ASYNCCRYPT_REQUIRE_DPDK=1): `asynccrypt bench` leaves out a
+# device that cannot start (ASYNC_INIT_E), printing "skipped: ..." with the
+# reason.
 dpdk_probe() {
   [[ $device == *dpdk* ]] || return 0
   local out rc=0
@@ -84,8 +87,7 @@ dpdk_probe() {
     --duration 0.01 2>&1) || rc=$?
   if grep -q '^skipped: cannot open device' <<<"$out"; then
     grep '^skipped: cannot open device' <<<"$out"
-    echo "SKIP: $scenario on $device: DPDK cannot start here"
-    exit 77
+    dpdk_unavailable "$scenario on $device: DPDK cannot start here"
   fi
   [[ $rc -eq 0 ]] || fail "asynccrypt bench on $device exited $rc: $out"
 }
@@ -300,6 +302,44 @@ no-server)
   grep -q 'cannot connect to 127.0.0.1:1: .*is the server running' "$work/client.err" ||
     fail "no clear message"
   cat "$work/client.err"
+  ;;
+
+cert-dir)
+  # Where the tools find their default certificates without -c/-k/-A: a copy
+  # of the tool, away from the build tree, with ASYNCCRYPT_CERTS unset.
+  mkdir -p "$work/bin" "$work/run"
+  cp "$tool" "$work/bin/asynccrypt"
+  tool=$work/bin/asynccrypt
+  certs=$(cd "$certs" && pwd)
+  cd "$work/run"
+  unset ASYNCCRYPT_CERTS
+  rc=0
+  timeout "$limit" "$tool" perf-server -p 0 -d "$device" >"$work/server.out" \
+    2>"$work/server.err" || rc=$?
+  [[ $rc -eq 2 ]] || fail "perf-server without certificates exited $rc, want 2"
+  grep -q 'no certificate directory found: set ASYNCCRYPT_CERTS' "$work/server.err" ||
+    fail "no message naming ASYNCCRYPT_CERTS"
+  head -1 "$work/server.err"
+  # certs/ beside the executable.
+  ln -s "$certs" "$work/bin/certs"
+  start_server -n 2 -v "$version" -q
+  run_client -n 2 -N 1 -q || fail "perf-client with certs/ beside it exited $?"
+  wait_server
+  rm "$work/bin/certs"
+  # ./certs in the current directory.
+  ln -s "$certs" "$work/run/certs"
+  start_server -n 2 -v "$version" -q
+  run_client -n 2 -N 1 -q || fail "perf-client with ./certs exited $?"
+  wait_server
+  rm "$work/run/certs"
+  # An explicit ASYNCCRYPT_CERTS that holds nothing fails loudly.
+  rc=0
+  ASYNCCRYPT_CERTS=$work/run/missing timeout "$limit" "$tool" perf-server -p 0 -d "$device" \
+    >"$work/server.out" 2>"$work/server.err" || rc=$?
+  [[ $rc -ne 0 ]] || fail "perf-server started with an empty ASYNCCRYPT_CERTS"
+  grep -q "cannot load certificate $work/run/missing/server-rsa-cert.pem" "$work/server.err" ||
+    fail "no message naming the missing certificate"
+  cd /
   ;;
 
 bad-ca)

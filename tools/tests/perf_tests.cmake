@@ -35,6 +35,7 @@ perf_test(perf_abort_free_now_sim_skip3 abort-free-now sim:skip=3 4)
 perf_test(perf_abort_free_now_sim abort-free-now sim 4)
 perf_test(perf_no_server no-server none)
 perf_test(perf_bad_ca bad-ca sim 4)
+perf_test(perf_cert_dir cert-dir sim 4)
 # Failure injection: chaos devices that fail some operations on both sides;
 # the tools count the failed connections and go on.
 perf_test(perf_chaos_fail_tls13 chaos-fail "chaos:seed=7,fail=5" 4)
