@@ -37,15 +37,21 @@ if [ "$hog_workers" -gt 0 ] && ! command -v stress-ng >/dev/null; then
   apt-get install -y -qq --no-install-recommends stress-ng >/dev/null
 fi
 
-# Build first, without the hog: the builds are not under test.
-for preset in $presets; do
-  echo "== build $preset"
-  cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset" -j "$jobs" >/dev/null
-done
-
 rm -rf "$logdir"
 mkdir -p "$logdir"
+
+# Build first, without the hog: the builds are not under test. Their
+# output (compiler warnings included) goes to a log, shown on failure.
+for preset in $presets; do
+  echo "== build $preset"
+  build_log="$logdir/build-$preset.log"
+  if ! { cmake --preset "$preset" && cmake --build --preset "$preset" -j "$jobs"; } \
+    >"$build_log" 2>&1; then
+    tail -40 "$build_log" >&2
+    echo "flaky.sh: building $preset failed (log: $build_log)" >&2
+    exit 2
+  fi
+done
 
 hog_pid=""
 stop_hog() {
