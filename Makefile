@@ -3,7 +3,7 @@
 .PHONY: run test setup wolfssl-default wolfssl-all wolfssl-fast wolfssl-default-asan unit sanitizers \
         wolfssl-x25519 x25519 conformance-older conformance-full \
         valgrind soak soak-short conformance sanitizer-conformance bench-wolfcrypt \
-        wolfssl-nonblock nonblock exports
+        wolfssl-nonblock nonblock exports flaky
 
 JOBS ?= $(shell nproc)
 export JOBS
@@ -96,6 +96,15 @@ sanitizers: wolfssl-default
 	ctest --preset asan
 	cmake --preset tsan $(PRESET_WOLFSSL) >/dev/null && cmake --build --preset tsan -j $(JOBS)
 	ctest --preset tsan
+
+# Flaky-test hunt (scripts/flaky.sh): the unit suite (CTest label "unit")
+# FLAKY_REPEAT times on the dev, asan and tsan presets while stress-ng keeps
+# every CPU busy; lists every test that failed and how often, fails if any
+# did. Not part of `make test`: see the README for how long it takes.
+FLAKY_REPEAT ?= 20
+export FLAKY_REPEAT
+flaky: wolfssl-default
+	scripts/flaky.sh
 
 # perf-server and perf-client under valgrind (memcheck, leaks): normal,
 # failing (chaos fail=5) and aborted connections. About 40 s.

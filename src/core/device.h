@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/clock.h"
 #include "core/op.h"
 #include "core/status.h"
 
@@ -97,6 +98,12 @@ class Device {
   // or when the first held completion has waited QueueState::kMaxHold (see
   // QueueState::hold_locked).
   virtual int completion_batch() const { return 1; }
+
+  // The clock that the core measures this device's completions on (how long
+  // a held completion has waited, see completion_batch): Clock::steady()
+  // unless the device was given another (tests give a ManualClock). Must
+  // outlive every operation the device reports.
+  virtual const Clock& clock() const { return Clock::steady(); }
 
   // Every WC_ASYNC_SW_TYPE a device may be given, one bit (1u << type) each.
   static constexpr std::uint32_t kAllOps = 0x7FFEu;  // types 1..14

@@ -65,7 +65,7 @@ class EngineSink final : public CompletionSink {
       // mark_done has returned.
       std::lock_guard lock(qs->mu);
       qs->done.push_back(op);
-      if (!qs->hold_locked(batch, busy)) signal = qs->wake_after_unlock_locked();
+      if (!qs->hold_locked(batch, busy, device.clock())) signal = qs->wake_after_unlock_locked();
       mark_done(op);
     }
     // The write to the owner's fd happens outside qs->mu (see QueueState).

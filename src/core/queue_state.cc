@@ -43,14 +43,14 @@ void QueueState::signal(const Signal& s) {
   [[maybe_unused]] ssize_t n = ::write(s.fd, &one, sizeof one);
 }
 
-bool QueueState::hold_locked(int batch, bool busy) {
+bool QueueState::hold_locked(int batch, bool busy, const Clock& clock) {
   // Signalled already (or no fd): nothing to hold back, nothing to write.
   if (event_fd < 0 || fd_signalled) return false;
   const std::size_t waiting = done.size();
   if (batch <= 1 || !busy || waiting >= static_cast<std::size_t>(batch) || live_ops <= waiting) {
     return false;
   }
-  const Clock::time_point now = Clock::now();
+  const Clock::time_point now = clock.now();
   if (waiting == 1) {
     held_since = now;  // the first held completion (done was empty)
     return true;

@@ -1,11 +1,11 @@
 // asynccrypt's side state for one WOLF_EVENT_QUEUE (wolfSSL owns the queue itself).
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
 
+#include "core/clock.h"
 #include "core/op_list.h"
 #include "core/wolfssl_api.h"
 
@@ -37,14 +37,14 @@ namespace asynccrypt {
 //    harvest of the queue follows and decides again;
 //  - the report that brings done to the device's batch, that finds nothing
 //    else pending, that is not `busy` (its pool is running out of queued
-//    work), or that comes kMaxHold after the first held one, wakes;
+//    work), or that comes kMaxHold after the first held one (on the
+//    reporting device's clock, Device::clock), wakes;
 //  - whoever else takes an operation off live without a report (cancel(),
 //    a failed push) or leaves completions behind (a poll limited by
 //    maxEvents or a filter) wakes when done is not empty.
 // So a held completion waits at most until the queue's next report, and
 // never past the end of the operations in flight with it.
 struct QueueState : std::enable_shared_from_this<QueueState> {
-  using Clock = std::chrono::steady_clock;
   // How long a report may keep the first held completion waiting.
   static constexpr Clock::duration kMaxHold = std::chrono::microseconds(200);
 
@@ -72,8 +72,9 @@ struct QueueState : std::enable_shared_from_this<QueueState> {
   // For a worker's report just pushed onto done: true when the owner's
   // wake-up may wait (see "Batched wake-ups"), false when the caller must
   // wake it (wake_after_unlock_locked). `batch` is the reporting device's
-  // completion_batch(), `busy` the report's hint. Needs mu.
-  bool hold_locked(int batch, bool busy);
+  // completion_batch(), `busy` the report's hint, `clock` the device's
+  // clock(), read only when the report would be held. Needs mu.
+  bool hold_locked(int batch, bool busy, const Clock& clock);
 
   // A write to make after unlocking mu (see wake_after_unlock_locked).
   struct Signal {

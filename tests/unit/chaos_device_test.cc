@@ -18,6 +18,7 @@
 #include "backends/dpdk/dpdk_device.h"
 #include "core/device_spec.h"
 #include "core/registry.h"
+#include "support/deadline.h"
 #include "support/dpdk_handle.h"
 #include "support/gcm_op.h"
 
@@ -390,7 +391,8 @@ TEST(ChaosDeviceLayered, OverThreadsCompletesEverythingCorrectly) {
   Bench bench("chaos:seed=4,over=threads,workers=2,delay=300");
   for (int i = 0; i < 24; ++i) bench.submit();
   std::vector<int> order;
-  for (int p = 0; p < 200000 && order.size() < 24; ++p) {
+  const testing_support::Deadline deadline;  // workers: bounded in time, not polls
+  while (!deadline.passed() && order.size() < 24) {
     for (int k : bench.poll()) {
       order.push_back(k);
       EXPECT_EQ(bench.ops[static_cast<std::size_t>(k)]->event()->ret, 0);
@@ -410,7 +412,8 @@ TEST(ChaosDeviceLayered, InjectedFailuresAndCancellation) {
   // withdrawn, drained or discarded, never reported.
   for (std::size_t i = 0; i < 12; i += 2) bench.ops[i].reset();
   std::size_t done = 0;
-  for (int p = 0; p < 200000 && done < 6; ++p) {
+  const testing_support::Deadline deadline;  // workers: bounded in time, not polls
+  while (!deadline.passed() && done < 6) {
     std::vector<WOLF_EVENT*> events(16);
     int count = 0;
     ASSERT_EQ(wolfAsync_EventQueuePoll(&bench.queue(), nullptr, events.data(), 16,

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -27,7 +28,13 @@
 #include <string>
 #include <vector>
 
+#include "support/deadline.h"
+
 namespace {
+
+// How long both sides of a handshake may make no progress before it counts
+// as hung (a healthy one waits at most for one delayed operation).
+constexpr std::chrono::seconds kIdleLimit{10};
 
 // Chaos devices that fail a share of their operations: poll-driven, layered
 // over the worker pool, and one that fails every operation.
@@ -480,8 +487,13 @@ class TlsFailureTest : public ::testing::TestWithParam<std::tuple<FailSpec, bool
     wolfSSL_SetIOWriteCtx(server, &pipe);
     HandshakeResult r;
     bool client_end = false, server_end = false;
-    int idle = 0;
-    for (int step = 0; step < 100000 && !(client_end && server_end); ++step) {
+    // Both sides can wait for data while a worker still runs an operation
+    // (chaos over threads, delayed): no progress is a hang only after
+    // seconds, never after a number of steps, which a loaded machine's
+    // scheduler decides.
+    testing_support::Deadline idle_deadline(kIdleLimit);
+    const testing_support::Deadline deadline;
+    while (!deadline.passed() && !(client_end && server_end)) {
       bool progress = false;
       for (int side = 0; side < 2; ++side) {
         WOLFSSL* ssl = side == 0 ? client : server;
@@ -507,8 +519,11 @@ class TlsFailureTest : public ::testing::TestWithParam<std::tuple<FailSpec, bool
         progress = true;
       }
       // Both sides waiting for data that never comes: a hang.
-      idle = progress ? 0 : idle + 1;
-      if (idle > 50) break;
+      if (progress) {
+        idle_deadline = testing_support::Deadline(kIdleLimit);
+      } else if (idle_deadline.passed()) {
+        break;
+      }
     }
     r.hung = !(client_end && server_end);
     wolfSSL_free(client);

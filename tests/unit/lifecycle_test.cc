@@ -24,6 +24,7 @@
 #include "asynccrypt/queue.h"
 #include "core/queue_state.h"
 #include "core/registry.h"
+#include "support/deadline.h"
 
 // wolfSSL 5.5.4 leaks SendServerKeyExchange's temporary message buffer
 // (args->input) when a connection is freed while its ServerKeyExchange
@@ -230,8 +231,10 @@ TEST_P(LifecycleTest, FreeKeysBetweenPolls) {
 TEST_P(LifecycleTest, FreeKeysWithUnharvestedResults) {
   start_all(2);
   // Let everything finish without harvesting: a poll without events[]
-  // harvests too, so drive single events instead.
-  for (int round = 0; round < 2000; ++round) {
+  // harvests too, so drive single events instead. Workers: bounded in
+  // time, not rounds.
+  const testing_support::Deadline deadline;
+  while (!deadline.passed()) {
     bool pending = false;
     for (auto& job : jobs_) {
       EXPECT_EQ(wolfAsync_EventPoll(&job->dev()->event, WOLF_POLL_FLAG_CHECK_HW), 0);
@@ -258,7 +261,8 @@ TEST_P(LifecycleTest, CloseDeviceWhileInFlight) {
   EXPECT_EQ(asynccrypt::Registry::instance().find(closed), nullptr);
   EXPECT_FALSE(device.expired());  // kept alive by its operations
   int harvested = 0;
-  for (int round = 0; round < 100000 && harvested < 6; ++round) {
+  const testing_support::Deadline deadline;  // workers: bounded in time, not rounds
+  while (!deadline.passed() && harvested < 6) {
     harvested += poll();
     if (harvested < 6) wc_AsyncSleep(0);
   }
@@ -286,7 +290,8 @@ TEST_P(LifecycleTest, HardwareStopWhileInFlight) {
   wolfAsync_HardwareStop();
   wolfAsync_HardwareStop();  // an extra one too
   int harvested = 0;
-  for (int round = 0; round < 100000 && harvested < 6; ++round) {
+  const testing_support::Deadline deadline;  // workers: bounded in time, not rounds
+  while (!deadline.passed() && harvested < 6) {
     harvested += poll();
     if (harvested < 6) wc_AsyncSleep(0);
   }
@@ -384,7 +389,8 @@ bool handshake_until(Tls& t, int abort_at, WOLFSSL** aborted) {
   int pendings = 0;
   bool client_done = false;
   bool server_done = false;
-  for (int step = 0; step < 200000 && !(client_done && server_done); ++step) {
+  const testing_support::Deadline deadline;  // workers: bounded in time, not steps
+  while (!deadline.passed() && !(client_done && server_done)) {
     for (int side = 0; side < 2; ++side) {
       WOLFSSL* ssl = side == 0 ? t.client : t.server;
       bool& done = side == 0 ? client_done : server_done;

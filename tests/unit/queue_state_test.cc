@@ -3,8 +3,8 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 
+#include <chrono>
 #include <memory>
-#include <thread>
 
 #include "core/op.h"
 #include "core/queue_state.h"
@@ -120,7 +120,7 @@ class QueueStateHold : public QueueStateFd {
   bool report(std::size_t i, int batch, bool busy) {
     std::lock_guard lock(qs_->mu);
     qs_->done.push_back(&ops_[i]);
-    return qs_->hold_locked(batch, busy);
+    return qs_->hold_locked(batch, busy, clock_);
   }
   void set_live(std::size_t n) {
     std::lock_guard lock(qs_->mu);
@@ -128,6 +128,7 @@ class QueueStateHold : public QueueStateFd {
   }
 
   Op ops_[8];
+  asynccrypt::ManualClock clock_;  // moves only when a test advances it
 };
 
 TEST_F(QueueStateHold, HoldsUntilTheBatchIsFull) {
@@ -161,15 +162,17 @@ TEST_F(QueueStateHold, NothingToHoldWhenSignalledOrWithoutFd) {
   std::lock_guard lock(no_fd->mu);
   no_fd->live_ops = 8;
   no_fd->done.push_back(&ops_[1]);
-  EXPECT_FALSE(no_fd->hold_locked(8, true));
+  EXPECT_FALSE(no_fd->hold_locked(8, true, clock_));
   no_fd->done.erase(&ops_[1]);
 }
 
 TEST_F(QueueStateHold, HoldsNoLongerThanTheBound) {
   set_live(8);
   EXPECT_TRUE(report(0, 8, true));
-  std::this_thread::sleep_for(QueueState::kMaxHold * 2);
-  EXPECT_FALSE(report(1, 8, true)) << "the first held completion waited kMaxHold";
+  clock_.advance(QueueState::kMaxHold - std::chrono::nanoseconds(1));
+  EXPECT_TRUE(report(1, 8, true)) << "the first held completion is just inside kMaxHold";
+  clock_.advance(std::chrono::nanoseconds(1));
+  EXPECT_FALSE(report(2, 8, true)) << "the first held completion waited kMaxHold";
 }
 
 }  // namespace

@@ -13,18 +13,23 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "backends/threads/threads_device.h"
+#include "backends/threads/worker_pool.h"
+#include "core/clock.h"
+#include "core/registry.h"
 #include "support/gcm_op.h"
 
 namespace {
 
 using testing_support::GcmOp;
 using Bytes = std::vector<byte>;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
 
 // Device opens a spec and closes it at the end of the test.
 struct Device {
@@ -41,6 +46,40 @@ struct Device {
   }
   int id = INVALID_DEVID;
   int open_ret = -1;
+};
+
+// CostedDevice is a threads device (one worker, a pool of its own) on which
+// every operation costs what the test says, whatever it took on this
+// machine: the pool measures costs on a ManualClock that moves by `cost`
+// at each reading, and a worker reads it once before and once after an
+// operation. Set cost before starting an operation; the estimate is learned
+// before the operation is reported, so before its wait returns.
+struct CostedDevice {
+  CostedDevice(int inline_us, asynccrypt::Clock::duration initial_cost) {
+    clock->set_step(initial_cost);
+    auto pool = asynccrypt::WorkerPool::create(1, clock);
+    EXPECT_TRUE(pool.is_ok());
+    if (!pool.is_ok()) return;
+    auto device = std::make_shared<asynccrypt::ThreadsDevice>(
+        pool.take(), asynccrypt::ThreadsDevice::kDefaultDepth,
+        asynccrypt::ThreadsDevice::kDefaultBatch, inline_us);
+    auto adopted = asynccrypt::Registry::instance().adopt(device);
+    EXPECT_TRUE(adopted.is_ok());
+    if (adopted.is_ok()) id = adopted.value();
+  }
+  ~CostedDevice() {
+    if (id != INVALID_DEVID) asynccrypt::Registry::instance().close(id);
+  }
+  CostedDevice(const CostedDevice&) = delete;
+  CostedDevice& operator=(const CostedDevice&) = delete;
+  void set_cost(asynccrypt::Clock::duration cost) { clock->set_step(cost); }
+  asynccrypt_DevStats stats() const {
+    asynccrypt_DevStats s{};
+    EXPECT_EQ(asynccrypt_DevGetStats(id, &s), 0);
+    return s;
+  }
+  std::shared_ptr<asynccrypt::ManualClock> clock = std::make_shared<asynccrypt::ManualClock>();
+  int id = INVALID_DEVID;
 };
 
 // Runs one encryption to the end. Returns true when it pended.
@@ -61,17 +100,18 @@ TEST(ThreadsDecline, BadInlineOptionFails) {
 }
 
 TEST(ThreadsDecline, CheapOperationsRunInTheCallerOnceMeasured) {
-  // A pool of its own (workers=3 is used by no other test here), so no
-  // earlier test has measured AES-GCM on it yet.
-  Device dev("threads:workers=3,inline_us=1000000");
-  ASSERT_EQ(dev.open_ret, 0);
+  // A pool of its own, so nothing has measured AES-GCM on it yet; each
+  // operation costs 1 us there, below the 10 us threshold.
+  CostedDevice dev(/*inline_us=*/10, microseconds(1));
+  ASSERT_NE(dev.id, INVALID_DEVID);
   GcmOp op(dev.id, 7);
   ASSERT_EQ(op.init_ret, 0);
   EXPECT_TRUE(encrypt_once(op)) << "an unmeasured kind goes to a worker";
   int pended = 0;
   constexpr int kRuns = 2000;
   for (int i = 0; i < kRuns; ++i) pended += encrypt_once(op) ? 1 : 0;
-  // Measured below 1 s: declined, except about one in 64 (resampling).
+  // Measured below the threshold: declined, except about one in 64
+  // (resampling).
   EXPECT_GT(pended, 0) << "some still go to a worker to keep the estimate current";
   EXPECT_LT(pended, kRuns / 16);
   const asynccrypt_DevStats s = dev.stats();
@@ -79,17 +119,23 @@ TEST(ThreadsDecline, CheapOperationsRunInTheCallerOnceMeasured) {
   EXPECT_EQ(s.submitted, static_cast<word64>(1 + pended));
 }
 
-// Runs `runs` encryptions on a device opened from `spec`; returns how many
-// pended, and the device's declined count in *declined.
-int pended_on(const char* spec, byte seed, int runs, word64* declined) {
-  Device dev(spec);
-  EXPECT_EQ(dev.open_ret, 0) << spec;
+// Runs `runs` encryptions on dev; returns how many pended, and the device's
+// declined count in *declined.
+template <typename D>
+int pended_on(D& dev, byte seed, int runs, word64* declined) {
   GcmOp op(dev.id, seed);
   EXPECT_EQ(op.init_ret, 0);
   int pended = 0;
   for (int i = 0; i < runs; ++i) pended += encrypt_once(op) ? 1 : 0;
   *declined = dev.stats().declined;
   return pended;
+}
+
+// The same on a device opened from `spec`.
+int pended_on(const char* spec, byte seed, int runs, word64* declined) {
+  Device dev(spec);
+  EXPECT_EQ(dev.open_ret, 0) << spec;
+  return pended_on(dev, seed, runs, declined);
 }
 
 TEST(ThreadsDecline, InlineZeroSendsEverythingToTheWorkers) {
@@ -99,10 +145,11 @@ TEST(ThreadsDecline, InlineZeroSendsEverythingToTheWorkers) {
 }
 
 TEST(ThreadsDecline, ExpensiveOperationsKeepGoingToTheWorkers) {
-  // One microsecond: nothing wolfCrypt does to 256 bytes with AES-GCM in
-  // software (or with AES-NI, counting the call) is measured below that.
+  // Each operation costs 100 us, above the 10 us threshold.
+  CostedDevice dev(/*inline_us=*/10, microseconds(100));
+  ASSERT_NE(dev.id, INVALID_DEVID);
   word64 declined = 0;
-  EXPECT_GT(pended_on("threads:workers=3,inline_us=1", 11, 300, &declined), 290);
+  EXPECT_GT(pended_on(dev, 11, 300, &declined), 290);
 }
 
 TEST(ThreadsDecline, OtherDeviceKindsNeverDecline) {
@@ -147,44 +194,20 @@ bool rsa_once(RsaKey* key, WC_RNG* rng, bool private_op) {
   return pended;
 }
 
-// Median microseconds of a synchronous RSA operation on this machine.
-double median_us(RsaKey* key, WC_RNG* rng, bool private_op) {
-  std::vector<double> us;
-  for (int i = 0; i < 5; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    EXPECT_FALSE(rsa_once(key, rng, private_op));
-    us.push_back(
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(us.begin(), us.end());
-  return us[2];
-}
-
 // wolfCrypt records both as ASYNC_SW_RSA_FUNC, but an operation on a
 // public key (a peer's certificate) costs far less than a signature: they
 // are learned apart, so public-key operations can be declined while
-// private-key ones keep going to the workers.
+// private-key ones keep going to the workers. The costs are set (2 ms and
+// 20 us, about what RSA-2048 takes) around a 200 us threshold, so the
+// answer does not depend on this machine's speed.
 TEST(ThreadsDecline, PublicAndPrivateRsaAreLearnedApart) {
+  constexpr int kThresholdUs = 200;
+  constexpr auto kPrivateCost = milliseconds(2);
+  constexpr auto kPublicCost = microseconds(20);
   WC_RNG rng;
   ASSERT_EQ(wc_InitRng(&rng), 0);
-  RsaKey sync_private;
-  RsaKey sync_public;
-  load_rsa(&sync_private, INVALID_DEVID, false);
-  load_rsa(&sync_public, INVALID_DEVID, true);
-  const double private_us = median_us(&sync_private, &rng, true);
-  const double public_us = median_us(&sync_public, &rng, false);
-  wc_FreeRsaKey(&sync_private);
-  wc_FreeRsaKey(&sync_public);
-  if (private_us < 8 * public_us) {
-    wc_FreeRng(&rng);
-    GTEST_SKIP() << "RSA private " << private_us << " us vs public " << public_us
-                 << " us: too close to set a threshold between them";
-  }
-  // A threshold between the two (their geometric mean).
-  const int threshold_us = static_cast<int>(std::sqrt(private_us * public_us));
-  const std::string spec = "threads:workers=3,inline_us=" + std::to_string(threshold_us);
-  Device dev(spec.c_str());
-  ASSERT_EQ(dev.open_ret, 0);
+  CostedDevice dev(kThresholdUs, kPrivateCost);
+  ASSERT_NE(dev.id, INVALID_DEVID);
   RsaKey private_key;
   RsaKey public_key;
   load_rsa(&private_key, dev.id, false);
@@ -194,12 +217,13 @@ TEST(ThreadsDecline, PublicAndPrivateRsaAreLearnedApart) {
   int public_pended = 0;
   constexpr int kRuns = 40;
   for (int i = 0; i < kRuns; ++i) {
+    dev.set_cost(kPrivateCost);
     private_pended += rsa_once(&private_key, &rng, true) ? 1 : 0;
+    dev.set_cost(kPublicCost);
     public_pended += rsa_once(&public_key, &rng, false) ? 1 : 0;
   }
-  EXPECT_EQ(private_pended, kRuns) << "private " << private_us << " us, threshold " << threshold_us;
-  EXPECT_LT(public_pended, kRuns / 4)
-      << "public " << public_us << " us, threshold " << threshold_us;
+  EXPECT_EQ(private_pended, kRuns) << "private costs 2 ms, threshold " << kThresholdUs << " us";
+  EXPECT_LT(public_pended, kRuns / 4) << "public costs 20 us, threshold " << kThresholdUs << " us";
   wc_FreeRsaKey(&private_key);
   wc_FreeRsaKey(&public_key);
   wc_FreeRng(&rng);
@@ -271,10 +295,10 @@ TEST_F(EcdhDecline, KnownIssue10ASynchronousSecretLeavesTheKeyStale) {
 }
 
 TEST_F(EcdhDecline, EcdhIsNeverDeclined) {
-  // A threshold no operation stays under: every other kind is declined
-  // once measured, ECDH never.
-  Device dev("threads:workers=3,inline_us=1000000");
-  ASSERT_EQ(dev.open_ret, 0);
+  // Every operation costs 1 us, below the threshold: every other kind is
+  // declined once measured, ECDH never.
+  CostedDevice dev(/*inline_us=*/10, microseconds(1));
+  ASSERT_NE(dev.id, INVALID_DEVID);
   ecc_key key;
   load(&key, dev.id);
   for (int i = 0; i < 20; ++i) {

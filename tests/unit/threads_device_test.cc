@@ -1360,9 +1360,13 @@ TEST(ThreadsQueueFd, ReadableSoonAfterACompletion) {
     EXPECT_TRUE(ep.wait(0).empty()) << "harvesting everything re-arms the fd";
   }
   std::printf("worst submit-to-wake-up latency: %.3f ms\n", worst_ms);
-  // A 256-byte AES-GCM takes microseconds; the wake-up must follow within a
-  // few ms (generous for sanitizers and loaded machines).
-  EXPECT_LT(worst_ms, 50.0);
+  // A real end-to-end wake-up (worker thread, eventfd, epoll), so it runs on
+  // real time; the bound only tells a late wake-up from a prompt one and
+  // must not depend on the machine: a lone completion is never held, so it
+  // wakes within microseconds of the worker's run, but a thread of a
+  // loaded 2-core machine under a sanitizer can wait for a CPU for a good
+  // part of a second. A lost wake-up fails the 5 s wait above.
+  EXPECT_LT(worst_ms, 2000.0);
   wc_AesFree(&aes);
 }
 

@@ -211,7 +211,11 @@ interop-s_server)
     openssl s_server -accept "$port" -naccept 6 -www "$sv" -cert "$certs/server-rsa-cert.pem" \
       -key "$certs/server-rsa-key.pem" >"$work/s_server.out" 2>"$work/s_server.err" &
     server_pid=$!
-    for _ in $(seq 1 100); do
+    # Up to 20 s for s_server to listen: it takes milliseconds, but a
+    # loaded machine can keep a new process off the CPU for seconds, and a
+    # server still starting when this gives up is waited for below until
+    # CTest's timeout.
+    for _ in $(seq 1 400); do
       grep -q '^ACCEPT' "$work/s_server.out" && break
       kill -0 "$server_pid" 2>/dev/null || break
       sleep 0.05

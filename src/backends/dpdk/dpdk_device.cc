@@ -393,8 +393,10 @@ void DpdkRuntime::drain_and_release(DpdkQueuePair& qp) {
   if (!qp.staged.empty()) {
     for (rte_crypto_op* cop : qp.staged) state_of(cop).done = true;
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (qp.enqueued > 0 && std::chrono::steady_clock::now() < deadline) {
+  // The runtime outlives its devices, so it reads the real clock itself.
+  const Clock& clock = Clock::steady();
+  const Clock::time_point deadline = clock.now() + std::chrono::seconds(5);
+  while (qp.enqueued > 0 && clock.now() < deadline) {
     rte_crypto_op* done[kMaxBurst];
     const std::uint16_t n = rte_cryptodev_dequeue_burst(dev_id, qp.id, done, kMaxBurst);
     qp.enqueued -= n;
@@ -863,9 +865,8 @@ bool DpdkDevice::cancel(Op* op) {
     // freed: wait until it hands the op back (a CPU driver does the work
     // inside the dequeue call, so this is short).
     job.op = nullptr;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!dequeue_locked(*runtime_, qp, kMaxBurst, cop) &&
-           std::chrono::steady_clock::now() < deadline) {
+    const Clock::time_point deadline = clock().now() + std::chrono::seconds(5);
+    while (!dequeue_locked(*runtime_, qp, kMaxBurst, cop) && clock().now() < deadline) {
     }
   } else {
     job.op = nullptr;  // in the driver: released when it comes back

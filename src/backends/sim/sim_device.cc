@@ -96,8 +96,8 @@ constexpr std::uint64_t kNoLoan = 1;
 // budget (see SimDevice::drive).
 struct PollAllowance {
   const SimDevice* device = nullptr;
-  std::uint64_t poll = 0;  // engine::poll_sequence() of the poll
-  std::chrono::steady_clock::time_point deadline{};
+  std::uint64_t poll = 0;        // engine::poll_sequence() of the poll
+  Clock::time_point deadline{};  // on the device's clock()
   int slices = 0;
 };
 thread_local PollAllowance t_allowance;
@@ -138,7 +138,6 @@ bool SimDevice::drive(Op* op, int visit) {
   // budget by at most that many slices (plus one slice that wolfSSL does not
   // divide further, tens of microseconds at most).
   constexpr int kClockEvery = 8;
-  using Clock = std::chrono::steady_clock;
   const bool timed = budget.budget_us > 0;
   const std::uint64_t poll = engine::poll_sequence();
   PollAllowance& left = t_allowance;
@@ -147,9 +146,9 @@ bool SimDevice::drive(Op* op, int visit) {
   } else if (left.device != this || left.poll != poll) {
     left = PollAllowance{
         this, poll,
-        timed ? Clock::now() + std::chrono::microseconds(budget.budget_us) : Clock::time_point{},
+        timed ? clock_.now() + std::chrono::microseconds(budget.budget_us) : Clock::time_point{},
         budget.slices};
-  } else if ((budget.slices > 0 && left.slices <= 0) || (timed && Clock::now() >= left.deadline)) {
+  } else if ((budget.slices > 0 && left.slices <= 0) || (timed && clock_.now() >= left.deadline)) {
     return false;  // spent on the operations before this one
   }
   lend_if_needed(op);
@@ -160,7 +159,7 @@ bool SimDevice::drive(Op* op, int visit) {
     if (ret != WC_PENDING_E) break;
     ++done;
     if (budget.slices > 0 && --left.slices <= 0) return false;
-    if (timed && done % kClockEvery == 0 && Clock::now() >= left.deadline) return false;
+    if (timed && done % kClockEvery == 0 && clock_.now() >= left.deadline) return false;
   }
   op->result = ret;
   give_back(op);

@@ -53,14 +53,20 @@ class SimDevice final : public Device {
   // SliceBudget; defaults kDefaultSlices and kDefaultBudgetUs).
   static Result<std::shared_ptr<Device>> create(DeviceSpec spec);
 
-  explicit SimDevice(int skip, SliceBudget budget = {SliceBudget::kDefaultSlices,
-                                                     SliceBudget::kDefaultBudgetUs})
-      : skip_(skip), slices_(budget.slices), budget_us_(budget.budget_us) {}
+  // `clock` times the slice budget's budget_us; it must outlive the device
+  // (tests pass a ManualClock, so that a poll's share does not depend on
+  // the machine's speed).
+  explicit SimDevice(int skip,
+                     SliceBudget budget = {SliceBudget::kDefaultSlices,
+                                           SliceBudget::kDefaultBudgetUs},
+                     const Clock& clock = Clock::steady())
+      : skip_(skip), slices_(budget.slices), budget_us_(budget.budget_us), clock_(clock) {}
 
   const char* kind() const override { return "sim"; }
   bool runs_on_poll() const override { return true; }
   bool drive(Op* op, int visit) override;
   bool cancel(Op* op) override;
+  const Clock& clock() const override { return clock_; }
   Status set_slice_budget(int slices, int budget_us) override;
   Status get_slice_budget(int* slices, int* budget_us) const override;
 
@@ -75,6 +81,7 @@ class SimDevice final : public Device {
   std::atomic<int> budget_us_;
   // Counts single-event polls, for the delay of single-event waits.
   std::atomic<unsigned> single_polls_{0};
+  const Clock& clock_;
 };
 
 }  // namespace asynccrypt

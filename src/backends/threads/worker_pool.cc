@@ -3,7 +3,6 @@
 
 #include <sched.h>
 #include <signal.h>
-#include <time.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -30,16 +29,6 @@ const LaunchAffinity g_launch_affinity = [] {
   return a;
 }();
 
-// CPU time of the calling thread: unlike a wall clock it leaves out the
-// time a worker was preempted, which on a busy machine dwarfs small
-// operations.
-std::uint64_t thread_cpu_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
 }  // namespace
 
 Result<std::shared_ptr<WorkerPool>> WorkerPool::shared(int workers) {
@@ -55,9 +44,16 @@ Result<std::shared_ptr<WorkerPool>> WorkerPool::shared(int workers) {
   return pool;
 }
 
-Result<std::shared_ptr<WorkerPool>> WorkerPool::create(int workers) {
+Result<std::shared_ptr<WorkerPool>> WorkerPool::create(int workers,
+                                                       std::shared_ptr<const Clock> cost_clock) {
   if (workers < 1) return Status(BAD_FUNC_ARG, "a worker pool needs at least one thread");
   auto pool = std::make_shared<WorkerPool>(Key{});
+  // CPU time rather than wall time: it leaves out the time a worker was
+  // preempted, which on a busy machine dwarfs small operations. The
+  // process-wide clock is not owned (an aliasing pointer to it).
+  pool->cost_clock_ = cost_clock ? std::move(cost_clock)
+                                 : std::shared_ptr<const Clock>(std::shared_ptr<const Clock>(),
+                                                                &Clock::thread_cpu());
   // Workers inherit a blocked signal mask, so the application's signals go
   // to the application's threads.
   sigset_t all;
@@ -186,9 +182,10 @@ void WorkerPool::run() {
     lock.unlock();
 
     const int cost_class = wolfcrypt::cost_class(job.op->dev, job.op->dev->sw.type);
-    const std::uint64_t t0 = thread_cpu_ns();
+    const Clock::time_point t0 = cost_clock_->now();
     job.op->result = wolfcrypt::execute_with_rng(job.op->dev, rng);
-    costs_.record(cost_class, thread_cpu_ns() - t0);
+    const Clock::duration cost = cost_clock_->now() - t0;
+    costs_.record(cost_class, static_cast<std::uint64_t>(cost.count()));
 
     // Busy while every worker still has a queued job to go on with: more
     // reports follow soon, so the owner's wake-up may wait for a batch.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backends/threads/op_costs.h"
+#include "core/clock.h"
 #include "core/device.h"
 #include "core/status.h"
 
@@ -42,9 +43,14 @@ class WorkerPool {
   // holds it; destroyed (its threads joined) when the last holder lets go.
   static Result<std::shared_ptr<WorkerPool>> shared(int workers);
 
-  // Starts a pool of its own. Fails with ASYNC_INIT_E when a thread cannot
+  // Starts a pool of its own. Each operation's cost (costs()) is the time
+  // between two readings of cost_clock around it on its worker; null means
+  // Clock::thread_cpu(), the worker's CPU time. Tests pass a ManualClock
+  // with a step, so that operations cost what the test says and not what
+  // they took on this machine. Fails with ASYNC_INIT_E when a thread cannot
   // be started (those already started are joined).
-  static Result<std::shared_ptr<WorkerPool>> create(int workers);
+  static Result<std::shared_ptr<WorkerPool>> create(
+      int workers, std::shared_ptr<const Clock> cost_clock = nullptr);
 
   // Use shared() or create(); public only for std::make_shared.
   struct Key {
@@ -99,11 +105,12 @@ class WorkerPool {
   // wakes drain() when that was the last one. `locked`: the caller holds mu_.
   void end_one(Lane& lane, bool locked);
 
-  std::deque<Job> jobs_;                // guarded by mu_
-  std::atomic<std::size_t> queued_{0};  // jobs_.size(), for readers without mu_
-  bool stop_ = false;                   // guarded by mu_
-  std::vector<pthread_t> threads_;      // written before any worker runs, then constant
-  OpCosts costs_;                       // lock-free
+  std::deque<Job> jobs_;                     // guarded by mu_
+  std::atomic<std::size_t> queued_{0};       // jobs_.size(), for readers without mu_
+  bool stop_ = false;                        // guarded by mu_
+  std::vector<pthread_t> threads_;           // written before any worker runs, then constant
+  std::shared_ptr<const Clock> cost_clock_;  // likewise
+  OpCosts costs_;                            // lock-free
 };
 
 }  // namespace asynccrypt
