@@ -21,8 +21,11 @@ TREE = $(CURDIR)/build/wolfssl-$(1)-$(2)
 # software backend that asynccrypt's devices are, unless --enable-asynccrypt-sw
 # asks for it (docs/wolfssl-versions.md).
 ASYNC_SW = $(if $(filter 5.5.4,$(1)),,--enable-asynccrypt-sw)
+# 5.9's wolfCrypt test gives ECCSI and SAKKE keys the async device, but their
+# code cannot pend (known issue 14): those two stay out of `all` there.
+ALL_EXTRA = $(if $(filter 5.9.2,$(1)),--disable-eccsi --disable-sakke)
 DEFAULT_FLAGS := --enable-asynccrypt --enable-static
-ALL_FLAGS      = --enable-asynccrypt --enable-all $(call ASYNC_SW,$(1))
+ALL_FLAGS      = --enable-asynccrypt --enable-all $(call ASYNC_SW,$(1)) $(call ALL_EXTRA,$(1))
 FAST_FLAGS    := --enable-asynccrypt --enable-static --enable-sp --enable-sp-asm --enable-intelasm --enable-aesni
 # Non-blocking ECC; on 5.9.2 also non-blocking DH and X25519. Not RSA:
 # wolfCrypt's own RSA non-blocking test cannot pass with any async layer
