@@ -56,7 +56,7 @@ pair() {
 }
 
 # slices FILE OP: how many non-blocking steps of OP the trace shows.
-slices() { grep -c "^asynccrypt: $2 -> -4$" "$1" || true; }
+slices() { grep -cE "^asynccrypt: $2 -> (-4|-99)$" "$1" || true; }
 
 for version in 3 4; do
   if [ "$version" = 3 ]; then suite=ECDHE-ECDSA-AES128-GCM-SHA256; else suite=TLS13-AES128-GCM-SHA256; fi
