@@ -43,7 +43,9 @@ esac
 XFAIL_API="${ASYNCCRYPT_XFAIL_API-$XFAIL_API}"
 [ -n "$XFAIL_API" ] && SKIPPED="$SKIPPED scripts/unit.test"
 
-all_tests="$(make -s -C "$tree" -f Makefile -f - print-tests <<'MK'
+# --no-print-directory: under a recursive make (make conformance-older)
+# "Entering directory" lines would otherwise join the list.
+all_tests="$(make --no-print-directory -s -C "$tree" -f Makefile -f - print-tests <<'MK'
 print-tests:
 	@echo $(TESTS)
 MK
