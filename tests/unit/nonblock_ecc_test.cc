@@ -18,6 +18,8 @@
 #include <tuple>
 #include <vector>
 
+#include "support/tls_pipe.h"
+
 namespace {
 
 #if defined(WC_ECC_NONBLOCK) && defined(WOLFSSL_ASYNC_CRYPT_SW) && defined(WC_ASYNC_ENABLE_ECC)
@@ -464,37 +466,10 @@ TEST(SliceBudget, BadCallsAreRejected) {
 }
 
 // In-memory TLS: client and server in one thread, both on `dev_id`.
-struct Pipe {
-  std::vector<byte> data;
-};
-
-int pipe_read(WOLFSSL*, char* buf, int sz, void* ctx) {
-  auto* p = static_cast<Pipe*>(ctx);
-  if (p->data.empty()) return WOLFSSL_CBIO_ERR_WANT_READ;
-  const int n = std::min(sz, static_cast<int>(p->data.size()));
-  std::memcpy(buf, p->data.data(), static_cast<std::size_t>(n));
-  p->data.erase(p->data.begin(), p->data.begin() + n);
-  return n;
-}
-
-int pipe_write(WOLFSSL*, char* buf, int sz, void* ctx) {
-  auto* p = static_cast<Pipe*>(ctx);
-  p->data.insert(p->data.end(), buf, buf + sz);
-  return sz;
-}
-
-// One handshake step: 1 done, 0 not yet, else the wolfSSL error.
-int step(WOLFSSL* ssl, bool client, int* pending) {
-  const int ret = client ? wolfSSL_connect(ssl) : wolfSSL_accept(ssl);
-  if (ret == WOLFSSL_SUCCESS) return 1;
-  const int err = wolfSSL_get_error(ssl, ret);
-  if (err == WC_PENDING_E) {
-    ++*pending;
-    return wolfSSL_AsyncPoll(ssl, WOLF_POLL_FLAG_CHECK_HW) < 0 ? -1 : 0;
-  }
-  if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE) return 0;
-  return err < 0 ? err : -1;
-}
+using testing_support::handshake_step;
+using testing_support::Pipe;
+using testing_support::pipe_read;
+using testing_support::pipe_write;
 
 struct TlsResult {
   int client = 0;
@@ -532,8 +507,8 @@ TlsResult handshake(bool tls13, const byte* cert, int cert_sz, const byte* key, 
   wolfSSL_SetIOReadCtx(client, &to_client);
   wolfSSL_SetIOWriteCtx(client, &to_server);
   for (int i = 0; i < 10'000'000 && (r.client == 0 || r.server == 0); ++i) {
-    if (r.client == 0) r.client = step(client, true, &r.pending);
-    if (r.server == 0) r.server = step(server, false, &r.pending);
+    if (r.client == 0) r.client = handshake_step(client, true, &r.pending);
+    if (r.server == 0) r.server = handshake_step(server, false, &r.pending);
     if (r.client < 0 || r.server < 0) break;
   }
   wolfSSL_free(client);

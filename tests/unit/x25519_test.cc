@@ -23,6 +23,7 @@
 
 #include "asynccrypt/device.h"
 #include "support/test_queue.h"
+#include "support/tls_pipe.h"
 
 namespace {
 
@@ -45,6 +46,15 @@ const char* const kSpecs[] = {
     "chaos:seed=1,maxpolls=4",
     "chaos:seed=2,over=threads,workers=2,delay=200",
 };
+
+// A test name for a device spec (GoogleTest allows [A-Za-z0-9_]).
+std::string spec_name(const ::testing::TestParamInfo<const char*>& info) {
+  std::string name = info.param;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
 
 class X25519 : public ::testing::TestWithParam<const char*> {
  protected:
@@ -93,8 +103,7 @@ class X25519 : public ::testing::TestWithParam<const char*> {
 Bytes public_of(curve25519_key* key) {
   Bytes priv(CURVE25519_KEYSIZE);
   word32 len = CURVE25519_KEYSIZE;
-  EXPECT_EQ(
-      wc_curve25519_export_private_raw_ex(key, priv.data(), &len, EC25519_LITTLE_ENDIAN), 0);
+  EXPECT_EQ(wc_curve25519_export_private_raw_ex(key, priv.data(), &len, EC25519_LITTLE_ENDIAN), 0);
   Bytes pub(CURVE25519_KEYSIZE);
   EXPECT_EQ(wc_curve25519_make_pub(CURVE25519_KEYSIZE, pub.data(), CURVE25519_KEYSIZE, priv.data()),
             0);
@@ -184,8 +193,8 @@ TEST_P(X25519, FreeingAKeyWithAnOperationInFlightCancelsIt) {
   constexpr int kKeys = 8;
   int queued = 0;
   for (int i = 0; i < kKeys; ++i) {
-    auto* key = static_cast<curve25519_key*>(XMALLOC(sizeof(curve25519_key), nullptr,
-                                                     DYNAMIC_TYPE_CURVE25519));
+    auto* key = static_cast<curve25519_key*>(
+        XMALLOC(sizeof(curve25519_key), nullptr, DYNAMIC_TYPE_CURVE25519));
     ASSERT_NE(key, nullptr);
     ASSERT_EQ(wc_curve25519_init_ex(key, nullptr, dev_.id()), 0);
     const int ret = wc_curve25519_make_key(&rng_, CURVE25519_KEYSIZE, key);
@@ -206,35 +215,14 @@ TEST_P(X25519, FreeingAKeyWithAnOperationInFlightCancelsIt) {
   EXPECT_EQ(queue.get()->count, 0) << queued << " queued, none left linked";
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, X25519, ::testing::ValuesIn(kSpecs),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& c : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Devices, X25519, ::testing::ValuesIn(kSpecs), spec_name);
 
 // In-memory TLS 1.3 with the X25519 key share, client and server in one
 // thread on one device.
-struct Pipe {
-  std::vector<byte> data;
-};
-
-int pipe_read(WOLFSSL*, char* buf, int sz, void* ctx) {
-  auto* p = static_cast<Pipe*>(ctx);
-  if (p->data.empty()) return WOLFSSL_CBIO_ERR_WANT_READ;
-  const int n = std::min(sz, static_cast<int>(p->data.size()));
-  std::memcpy(buf, p->data.data(), static_cast<std::size_t>(n));
-  p->data.erase(p->data.begin(), p->data.begin() + n);
-  return n;
-}
-
-int pipe_write(WOLFSSL*, char* buf, int sz, void* ctx) {
-  auto* p = static_cast<Pipe*>(ctx);
-  p->data.insert(p->data.end(), buf, buf + sz);
-  return sz;
-}
+using testing_support::handshake_step;
+using testing_support::Pipe;
+using testing_support::pipe_read;
+using testing_support::pipe_write;
 
 class X25519Tls : public ::testing::TestWithParam<const char*> {
  protected:
@@ -283,17 +271,19 @@ class X25519Tls : public ::testing::TestWithParam<const char*> {
     wolfSSL_SetIOWriteCtx(*client, &to_server_);
   }
 
-  // One step; 1 done, 0 not yet (pending counted), else the error.
-  static int step(WOLFSSL* ssl, bool client, int* pending) {
-    const int ret = client ? wolfSSL_connect(ssl) : wolfSSL_accept(ssl);
-    if (ret == WOLFSSL_SUCCESS) return 1;
-    const int err = wolfSSL_get_error(ssl, ret);
-    if (err == WC_PENDING_E) {
-      ++*pending;
-      return wolfSSL_AsyncPoll(ssl, WOLF_POLL_FLAG_CHECK_HW) < 0 ? -1 : 0;
+  // Runs the pair's handshake to its end on this thread; both must succeed.
+  void handshake(WOLFSSL* client, WOLFSSL* server) {
+    int c = 0;
+    int s = 0;
+    int pending = 0;
+    for (int i = 0; i < 1'000'000 && (c != 1 || s != 1); ++i) {
+      if (c != 1) c = handshake_step(client, true, &pending);
+      if (s != 1) s = handshake_step(server, false, &pending);
+      ASSERT_GE(c, 0);
+      ASSERT_GE(s, 0);
     }
-    if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE) return 0;
-    return err < 0 ? err : -1;
+    EXPECT_EQ(c, 1);
+    EXPECT_EQ(s, 1);
   }
 
   asynccrypt::DeviceHandle dev_;
@@ -307,17 +297,7 @@ TEST_P(X25519Tls, HandshakeWithX25519KeyShare) {
   WOLFSSL* client = nullptr;
   WOLFSSL* server = nullptr;
   pair(&client, &server);
-  int c = 0;
-  int s = 0;
-  int pending = 0;
-  for (int i = 0; i < 1'000'000 && (c != 1 || s != 1); ++i) {
-    if (c != 1) c = step(client, true, &pending);
-    if (s != 1) s = step(server, false, &pending);
-    ASSERT_GE(c, 0);
-    ASSERT_GE(s, 0);
-  }
-  EXPECT_EQ(c, 1);
-  EXPECT_EQ(s, 1);
+  handshake(client, server);
   EXPECT_STREQ(wolfSSL_get_curve_name(client), "X25519");
   asynccrypt_SslDrain(client);
   asynccrypt_SslDrain(server);
@@ -365,29 +345,14 @@ TEST_P(X25519Tls, FreeWithKeyGenerationInFlight) {
   WOLFSSL* client = nullptr;
   WOLFSSL* server = nullptr;
   pair(&client, &server);
-  int c = 0;
-  int s = 0;
-  int pending = 0;
-  for (int i = 0; i < 1'000'000 && (c != 1 || s != 1); ++i) {
-    if (c != 1) c = step(client, true, &pending);
-    if (s != 1) s = step(server, false, &pending);
-    ASSERT_GE(c, 0);
-    ASSERT_GE(s, 0);
-  }
+  handshake(client, server);
   asynccrypt_SslDrain(client);
   asynccrypt_SslDrain(server);
   wolfSSL_free(client);
   wolfSSL_free(server);
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, X25519Tls, ::testing::ValuesIn(kSpecs),
-                         [](const auto& info) {
-                           std::string name = info.param;
-                           for (char& c : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Devices, X25519Tls, ::testing::ValuesIn(kSpecs), spec_name);
 
 #else
 
