@@ -15,6 +15,9 @@
 # complete without an error, with and without a client certificate. Then a
 # short `asynccrypt bench --json` of ECDSA P-256 must have a verified
 # non-blocking row ("nonblock": true) with max_poll_us and p99_poll_us.
+# TLS 1.3 also runs once with each key-share group named (--groups): P-256
+# always, X25519 when NONBLOCK_X25519=1 (5.9: --enable-curve25519=nonblock);
+# each key generation and shared secret must run in slices.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/lib/perf-server.sh
@@ -73,6 +76,24 @@ for version in 3 4; do
     "$work/trace$version-client.out" || fail "TLS 1.$((version - 1)): unexpected suite"
   echo "TLS 1.$((version - 1)) $suite, ECDSA P-256, sim: one handshake in slices:" \
        "server sign $sign, client verify $verify, server key generation $make, server ECDH $ecdh steps"
+  if [ "$version" = 4 ]; then
+    # The default key share depends on the build (X25519 first where
+    # curve25519 is on, the ML-KEM hybrid on 5.9): name each group instead.
+    ASYNCCRYPT_TRACE=1 pair "trace-p256" 4 "$suite" 1 --no-client-cert --groups P-256
+    make="$(slices "$work/trace-p256-server.out" "ECC make key")"
+    ecdh="$(slices "$work/trace-p256-server.out" "ECDH shared secret")"
+    [ "$make" -ge 1000 ] && [ "$ecdh" -ge 1000 ] ||
+      fail "TLS 1.3 P-256 key share not in slices (key generation $make, ECDH $ecdh steps)"
+    echo "TLS 1.3 P-256 key share, sim: server key generation $make, server ECDH $ecdh steps"
+    if [ "${NONBLOCK_X25519:-0}" = 1 ]; then
+      ASYNCCRYPT_TRACE=1 pair "trace-x25519" 4 "$suite" 1 --no-client-cert --groups X25519
+      make="$(slices "$work/trace-x25519-server.out" "X25519 make key")"
+      ecdh="$(slices "$work/trace-x25519-server.out" "X25519 shared secret")"
+      [ "$make" -ge 1000 ] && [ "$ecdh" -ge 1000 ] ||
+        fail "TLS 1.3 X25519 key share not in slices (key generation $make, shared secret $ecdh steps)"
+      echo "TLS 1.3 X25519 key share, sim: server key generation $make, shared secret $ecdh steps"
+    fi
+  fi
   start=$(date +%s)
   pair "run$version" "$version" "$suite" "$conns" --no-client-cert
   pair "mutual$version" "$version" "$suite" "$conns"
