@@ -417,6 +417,51 @@ TEST(DpdkAsym, RsaEdgeCasesRunInSoftwareWithWolfCryptsAnswer) {
   }
 }
 
+// Issue 14.4: a malformed private key whose CRT numbers are each as long as
+// the largest modulus (all seven parts together exceed what staging holds)
+// must not overflow the staging buffer; such a key stays in software, and
+// wolfCrypt gives it its own answer. Before the fix, ASan reported a
+// stack-buffer-overflow in DpdkAsym::stage.
+TEST(DpdkAsym, OversizedCrtPartsStayInSoftware) {
+  OPEN_OR_SKIP(dev);
+  Rng rng;
+  constexpr std::size_t kLen = 1024;  // the largest modulus staging takes
+  const auto fill = [](mp_int* a, std::uint8_t top, std::uint8_t last) {
+    Bytes v(kLen, 0x5a);
+    v.front() = top;
+    v.back() = last;
+    return mp_read_unsigned_bin(a, v.data(), static_cast<word32>(v.size()));
+  };
+  RsaKeyHolder key(kRsaKeys[1], dev.id());
+  RsaKeyHolder sync_key(kRsaKeys[1], INVALID_DEVID);
+  if (fill(&key.get()->n, 0xc1, 0x01) != MP_OKAY) {
+    GTEST_SKIP() << "this build's big numbers hold fewer than " << kLen * 8 << " bits";
+  }
+#ifdef RSA_LOW_MEM
+  GTEST_SKIP() << "RSA_LOW_MEM keys keep no CRT parameters";
+#else
+  ASSERT_EQ(fill(&sync_key.get()->n, 0xc1, 0x01), MP_OKAY);
+  for (RsaKey* k : {key.get(), sync_key.get()}) {
+    for (mp_int* part : {&k->p, &k->q, &k->dP, &k->dQ, &k->u}) {
+      ASSERT_EQ(fill(part, 0xb3, 0x07), MP_OKAY);
+    }
+  }
+  Bytes in(kLen, 0x11), out(kLen), want_out(kLen);
+  word32 out_len = kLen, want_len = kLen;
+  const auto offloaded_before = offloaded(dev);
+  int got = wc_RsaFunction(in.data(), kLen, out.data(), &out_len, RSA_PRIVATE_DECRYPT, key.get(),
+                           rng.get());
+  if (got == WC_PENDING_E) got = run_all({&key.get()->asyncDev})[0];
+  EXPECT_EQ(offloaded(dev), offloaded_before) << "the malformed key reached the driver";
+  const int want = wc_RsaFunction(in.data(), kLen, want_out.data(), &want_len,
+                                  RSA_PRIVATE_DECRYPT, sync_key.get(), rng.get());
+  EXPECT_EQ(got, want);
+  if (want == 0) {
+    EXPECT_EQ(out, want_out);
+  }
+#endif
+}
+
 // A key the driver refuses that wolfCrypt takes: OpenSSL rejects a public
 // exponent that is not below the modulus (wolfCrypt computes with it). The
 // driver's failure is reported as WC_HW_E (counted), never silently

@@ -233,12 +233,17 @@ AsymStage DpdkAsym::stage(Op* op, rte_crypto_op** out) {
   const WC_ASYNC_DEV& dev = *op->dev;
   rte_crypto_asym_xform xform{};
   // Byte copies of the key (secrets among them), wiped once the session
-  // holds the driver's own copy.
+  // holds the driver's own copy. A well-formed CRT key needs about 3.5
+  // moduli (n, e, and five numbers of half its length); a malformed one
+  // whose parts do not fit stays in software.
   std::array<std::uint8_t, 6 * kMaxModBytes> scratch;
   std::size_t used = 0;
   const auto take = [&](const mp_int& a, rte_crypto_uint* param) {
     const int size = bin_size(a);
-    if (size < 0 || static_cast<std::size_t>(size) > kMaxModBytes) return false;
+    if (size < 0 || static_cast<std::size_t>(size) > kMaxModBytes ||
+        static_cast<std::size_t>(size) > scratch.size() - used) {
+      return false;
+    }
     std::uint8_t* p = scratch.data() + used;
     if (!to_fixed(a, p, static_cast<std::size_t>(size))) return false;
     used += static_cast<std::size_t>(size);
