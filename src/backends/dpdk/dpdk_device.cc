@@ -80,6 +80,8 @@ struct Job {
   rte_mbuf* dst;       // out-of-place destination (zero copy), or nullptr
   SessionEntry* session;
   std::uint8_t* side;                    // the pool buffer's tag and AAD area base
+  std::uint32_t copied;                  // bytes of caller data copied into the pool buffer
+  std::uint32_t aad;                     // bytes of AAD copied after kAadOffset
   std::uint8_t next_iv[AES_BLOCK_SIZE];  // CBC decrypt: the last ciphertext block
   rte_mbuf_ext_shared_info shinfo[2];    // for the external buffers
 };
@@ -116,6 +118,12 @@ DpdkJobState& state_of(rte_crypto_op* cop) {
 void wipe(const std::string& s) {
   auto* p = const_cast<volatile char*>(s.data());
   for (std::size_t i = 0; i < s.size(); ++i) p[i] = 0;
+}
+
+// Overwrites pool memory that held secrets; explicit_bzero is never
+// optimised away.
+void wipe(std::uint8_t* p, std::size_t n) {
+  if (n > 0) explicit_bzero(p, n);
 }
 
 std::vector<std::string> split_spaces(const std::string& text) {
@@ -504,6 +512,26 @@ DpdkDevice::~DpdkDevice() { runtime_->unlease(qp_); }
 int DpdkDevice::queue_pair_id() const { return qp_->id; }
 int DpdkDevice::depth() const { return runtime_->depth; }
 
+bool DpdkDevice::pool_buffers_hold(const std::uint8_t* pattern, std::size_t len) const {
+  struct Search {
+    const std::uint8_t* pattern;
+    std::size_t len;
+    bool found;
+  } search{pattern, len, false};
+  (void)rte_mempool_obj_iter(
+      runtime_->mbuf_pool,
+      [](rte_mempool*, void* arg, void* obj, unsigned) {
+        auto* s = static_cast<Search*>(arg);
+        const auto* m = static_cast<const rte_mbuf*>(obj);
+        const auto* room = static_cast<const std::uint8_t*>(m->buf_addr);
+        s->found = s->found ||
+                   std::search(room, room + m->buf_len, s->pattern, s->pattern + s->len) !=
+                       room + m->buf_len;
+      },
+      &search);
+  return search.found;
+}
+
 std::uint32_t DpdkDevice::capabilities() const {
   std::uint32_t mask = 0;
   if (runtime_->cbc != nullptr) {
@@ -668,6 +696,8 @@ Stage stage_locked(DpdkRuntime& rt, DpdkQueuePair& qp, Op* op, rte_crypto_op** o
   job->dst = dst;
   job->session = entry;
   job->side = base;
+  job->copied = zero_copy ? 0 : a.sz;
+  job->aad = is_gcm(dev.sw.type) ? a.authInSz : 0;
   if (dev.sw.type == ASYNC_SW_AES_CBC_DECRYPT) {
     // The next IV is the last ciphertext block; in place, the driver
     // overwrites it, so keep it now.
@@ -687,6 +717,12 @@ void release_locked(DpdkQueuePair& qp, rte_crypto_op* cop) {
     return;
   }
   Job* job = job_of(cop);
+  // The pool buffer held the caller's input (plaintext, when encrypting),
+  // the driver's output (plaintext, when decrypting), the tag and the AAD:
+  // wipe them before the pool hands the buffer to someone else.
+  wipe(job->side, job->copied);
+  wipe(job->side + kDigestOffset, 64);
+  wipe(job->side + kAadOffset, job->aad);
   rte_pktmbuf_free(job->mbuf);  // detaches a caller's buffer without freeing it
   rte_pktmbuf_free(job->dst);
   --job->session->refs;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -70,6 +71,10 @@ class DpdkDevice final : public Device {
   DpdkCounters& dpdk_counters() { return dpdk_counters_; }
   int queue_pair_id() const;
   int depth() const;
+  // For tests: whether any buffer of the device's mbuf pool (where data is
+  // copied for the driver) holds `pattern`. Call with no operation in
+  // flight: it reads every buffer without locks.
+  bool pool_buffers_hold(const std::uint8_t* pattern, std::size_t len) const;
 
  private:
   std::shared_ptr<DpdkRuntime> runtime_;
