@@ -22,8 +22,12 @@ TREE = $(CURDIR)/build/wolfssl-$(1)-$(2)
 # asks for it (docs/wolfssl-versions.md).
 ASYNC_SW = $(if $(filter 5.5.4,$(1)),,--enable-asynccrypt-sw)
 # 5.9's wolfCrypt test gives ECCSI and SAKKE keys the async device, but their
-# code cannot pend (known issue 14): those two stay out of `all` there.
-ALL_EXTRA = $(if $(filter 5.9.2,$(1)),--disable-eccsi --disable-sakke)
+# code cannot pend (known issue 14): those two stay out of `all` there. And a
+# TLS 1.2/DTLS 1.2 record write whose CBC encryption pends fails on 5.9.2
+# (known issue 13; `all` runs the DTLS MTU tests, 4000-byte CBC records):
+# `all` keeps CBC records synchronous there, as that issue advises.
+ALL_EXTRA = $(if $(filter 5.9.2,$(1)),--disable-eccsi --disable-sakke \
+              CPPFLAGS='-DWC_ASYNC_THRESH_AES_CBC=32768 -DWC_ASYNC_THRESH_DES3_CBC=32768')
 DEFAULT_FLAGS := --enable-asynccrypt --enable-static
 ALL_FLAGS      = --enable-asynccrypt --enable-all $(call ASYNC_SW,$(1)) $(call ALL_EXTRA,$(1))
 FAST_FLAGS    := --enable-asynccrypt --enable-static --enable-sp --enable-sp-asm --enable-intelasm --enable-aesni
