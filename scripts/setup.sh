@@ -11,6 +11,10 @@ packages=(
   # the dpdk device (optional at build time): DPDK 22.11 and its software
   # crypto drivers crypto_aesni_mb (intel-ipsec-mb) and crypto_openssl
   libdpdk-dev librte-crypto-ipsec-mb23 librte-crypto-openssl23
+  # the pkcs11 layer (optional at build time): p11-kit's pkcs11.h to compile
+  # against; SoftHSM2 as the test token, opensc's pkcs11-tool and
+  # pkcs11-spy to look at it, p11-kit server to put it behind a socket
+  libp11-kit-dev softhsm2 opensc p11-kit
 )
 missing=()
 for p in "${packages[@]}"; do
