@@ -26,6 +26,7 @@
 #include "core/registry.h"
 #include "support/deadline.h"
 #include "support/device_list.h"
+#include "support/device_open.h"
 
 // wolfSSL 5.5.4 leaks SendServerKeyExchange's temporary message buffer
 // (args->input) when a connection is freed while its ServerKeyExchange
@@ -35,20 +36,12 @@ extern "C" const char* __lsan_default_suppressions() { return "leak:SendServerKe
 
 namespace {
 
+using testing_support::open_device;
+
 constexpr word32 kGcmSz = 2 * WC_ASYNC_THRESH_AES_GCM;
 
 bool state_exists(WOLF_EVENT_QUEUE* queue) {
   return asynccrypt::QueueTable::instance().find(queue) != nullptr;
-}
-
-// Opens `spec`, or records why not: the caller asserts is_open().
-asynccrypt::DeviceHandle open_device(const char* spec) {
-  auto dev = asynccrypt::DeviceHandle::open(spec);
-  if (!dev) {
-    ADD_FAILURE() << dev.error().describe();
-    return {};
-  }
-  return std::move(*dev);
 }
 
 // Decodes a DER private key into *key with one of wolfCrypt's decoders.
