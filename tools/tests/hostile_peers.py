@@ -41,28 +41,28 @@ def server_closed(s):
 
 
 def clients(port, ca, silent, slow, idle, halfclose, hold):
-    conns = []
+    conns = []  # (kind, socket)
     for _ in range(silent):
-        conns.append(open_conn(port))
+        conns.append(("silent", open_conn(port)))
     trickle = []
     for _ in range(slow):
         s = open_conn(port)
         # A handshake record of 512 bytes: the server waits for all of them.
         s.sendall(b"\x16\x03\x01\x02\x00")
         trickle.append(s)
-        conns.append(s)
+        conns.append(("slow", s))
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_verify_locations(ca)
     for _ in range(idle):
         raw = open_conn(port)
         s = ctx.wrap_socket(raw, server_hostname="localhost")  # handshake, timeout 10 s
-        conns.append(s)
+        conns.append(("idle", s))
     for _ in range(halfclose):
         s = open_conn(port)
         s.sendall(b"\x16\x03\x01\x02\x00" + b"\x01" * 100)
         s.shutdown(socket.SHUT_WR)
-        conns.append(s)
+        conns.append(("halfclose", s))
     print("ready", flush=True)
     end = time.monotonic() + hold
     while time.monotonic() < end:
@@ -72,9 +72,11 @@ def clients(port, ca, silent, slow, idle, halfclose, hold):
                 s.send(b"\x01")
             except OSError:
                 pass
-    closed = sum(1 for s in conns if server_closed(s))
-    print(f"closed_by_server {closed}", flush=True)
-    for s in conns:
+    still_open = [kind for kind, s in conns if not server_closed(s)]
+    print(f"closed_by_server {len(conns) - len(still_open)}", flush=True)
+    if still_open:
+        print("still open: " + " ".join(still_open), flush=True)
+    for _, s in conns:
         s.close()
 
 
