@@ -59,12 +59,21 @@ void request_stop() {
   [[maybe_unused]] const ssize_t n = write(fd, &one, sizeof(one));
 }
 
-extern "C" void on_stop_signal(int) { request_stop(); }
+// Set by the handler; read by ~StopSignal (lock-free, so signal-safe).
+std::atomic<bool> g_signalled{false};
+
+extern "C" void on_stop_signal(int) {
+  g_signalled.store(true, std::memory_order_relaxed);  // only this thread's later read
+  request_stop();
+}
 
 // StopSignal makes the stop eventfd and points SIGINT, SIGTERM and g_stop_fd
-// at it for one run; its destructor takes all three back, on every way out
-// of run_perf_server, so no handler ever writes to a descriptor number that
-// was closed (and perhaps reused).
+// at it for one run; its destructor takes them back on every way out of
+// run_perf_server, so no handler ever writes to a descriptor number that
+// was closed (and perhaps reused). The previous handlers come back unless a
+// stop signal arrived: then ours stays, doing nothing (g_stop_fd is -1), to
+// absorb a second copy of that signal (timeout(1) sends one to the child and
+// one to its process group) while the process exits.
 class StopSignal {
  public:
   StopSignal() = default;
@@ -72,14 +81,17 @@ class StopSignal {
   StopSignal& operator=(const StopSignal&) = delete;
   ~StopSignal() {
     if (!installed_) return;
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
     g_stop_fd.store(-1, std::memory_order_release);
+    if (!g_signalled.load(std::memory_order_relaxed)) {
+      sigaction(SIGINT, &old_int_, nullptr);
+      sigaction(SIGTERM, &old_term_, nullptr);
+    }
     // fd_ closes after this body, when no handler can reach it any more.
   }
 
   // install returns false with *error set when a call fails.
   bool install(std::string* error) {
+    g_signalled.store(false, std::memory_order_relaxed);
     fd_ = Fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!fd_.valid()) {
       *error = errno_text("eventfd");
