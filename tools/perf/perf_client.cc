@@ -459,10 +459,9 @@ int Client::abort_after(long conn_no) const {
   if (k <= 0) return 0;
   if (opt_.abort_percent >= 100) return 1 + static_cast<int>(conn_no % k);
   // SplitMix64 of (seed, connection): the same seed aborts the same ones.
-  uint64_t z = opt_.seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(conn_no + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  z ^= z >> 31;
+  using asynccrypt::measure::SplitMix64;
+  const uint64_t z =
+      SplitMix64::mix(opt_.seed + SplitMix64::kGamma * static_cast<uint64_t>(conn_no + 1));
   if (static_cast<int>(z % 100) >= opt_.abort_percent) return 0;
   return 1 + static_cast<int>((z / 100) % static_cast<uint64_t>(k));
 }

@@ -1,22 +1,11 @@
 // The perf tools' report (see stats.h).
 #include "perf/stats.h"
 
-#include <sys/resource.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <ctime>
 
 namespace perf {
-
-std::uint64_t LatencySamples::next_random() {
-  // SplitMix64.
-  std::uint64_t z = (rng_ += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 void LatencySamples::add(double ms) {
   ++seen_;
@@ -26,7 +15,7 @@ void LatencySamples::add(double ms) {
     return;
   }
   // Algorithm R: the n-th value replaces a kept one with probability k/n.
-  const std::uint64_t slot = next_random() % static_cast<std::uint64_t>(seen_);
+  const std::uint64_t slot = rng_.next() % static_cast<std::uint64_t>(seen_);
   if (slot < capacity_) samples_[static_cast<std::size_t>(slot)] = ms;
 }
 
@@ -50,13 +39,13 @@ void LatencySamples::merge(const LatencySamples& o) {
   std::vector<double> out;
   out.reserve(want);
   auto take = [&](std::vector<double>& from) {
-    const std::size_t i = static_cast<std::size_t>(next_random() % from.size());
+    const std::size_t i = static_cast<std::size_t>(rng_.next() % from.size());
     out.push_back(from[i]);
     from[i] = from.back();
     from.pop_back();
   };
   while (out.size() < want) {
-    const double u = static_cast<double>(next_random() >> 11) * 0x1.0p-53;  // [0, 1)
+    const double u = rng_.uniform();
     if (b.empty() || (!a.empty() && u < pa)) {
       take(a);
     } else {
@@ -91,27 +80,6 @@ void Counters::merge(const Counters& o) {
     if (!started || o.last > last) last = o.last;
     started = true;
   }
-}
-
-double process_cpu_seconds() {
-  rusage ru{};
-  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
-  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return tv(ru.ru_utime) + tv(ru.ru_stime);
-}
-
-double thread_cpu_seconds() {
-  timespec ts{};
-  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
-  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
-}
-
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  // Nearest rank: the smallest value with at least p of the values at or below it.
-  const double rank = std::ceil(p * static_cast<double>(sorted.size()));
-  const size_t index = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
-  return sorted[std::min(index, sorted.size() - 1)];
 }
 
 namespace {

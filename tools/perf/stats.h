@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/measure.h"
 #include "perf/tls_common.h"
 
 namespace perf {
@@ -36,13 +37,11 @@ class LatencySamples {
   const std::vector<double>& samples() const { return samples_; }
 
  private:
-  std::uint64_t next_random();
-
   std::size_t capacity_;
   std::vector<double> samples_;
   long long seen_ = 0;
   double max_ = 0;
-  std::uint64_t rng_ = 0x5EED;  // SplitMix64 state
+  asynccrypt::measure::SplitMix64 rng_{0x5EED};
 };
 
 // Counters of one event loop (no locking: each loop owns its own).
@@ -107,12 +106,9 @@ struct ReportInfo {
 // and with info.json one JSON object on a line of its own to stdout.
 void print_report(const Counters& c, const ReportInfo& info);
 
-// process_cpu_seconds is user+system CPU of the whole process so far.
-double process_cpu_seconds();
-// thread_cpu_seconds is the CPU time of the calling thread so far.
-double thread_cpu_seconds();
-
-// percentile returns the p-quantile (0..1) of sorted values, 0 if empty.
-double percentile(const std::vector<double>& sorted, double p);
+// CPU time and percentiles as every tool measures them (common/measure.h).
+using asynccrypt::measure::percentile;
+using asynccrypt::measure::process_cpu_seconds;
+using asynccrypt::measure::thread_cpu_seconds;
 
 }  // namespace perf
