@@ -92,9 +92,12 @@ TEST(CxxWolfSslHandles, SslPtrDrainsBeforeItFrees) {
 
 // Both sides of an in-memory TLS 1.3 handshake on a worker device, their
 // owners dropped at each pending point in turn with the operation handed
-// to a worker and not harvested: no explicit drain, the owners do it. A
-// missing drain shows up as a use-after-free under ASan and a race under
-// TSan (the worker writes ssl->arrays after wolfSSL_free released it).
+// to a worker and not harvested: no explicit drain, the owners do it.
+// The race this guards against (a worker writing ssl->arrays after
+// wolfSSL_free released it) was found by TSan on wolfSSL 5.5.4 (see
+// lifecycle_test); on 5.9.2 this test did not catch a removed drain in 3
+// ASan runs, so SslPtrDrainsBeforeItFrees is the check that always fails
+// without it. This one runs the owners through every pending point.
 TEST(CxxWolfSslHandles, SslPtrFreedMidHandshakeOnWorkers) {
   auto lib = WolfSslLibrary::init();
   ASSERT_TRUE(lib);
