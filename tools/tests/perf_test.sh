@@ -26,6 +26,8 @@ extra=("$@")
 export ASYNCCRYPT_CERTS=$certs
 # shellcheck source=scripts/lib/perf-server.sh
 . "$(dirname "$0")/../../scripts/lib/perf-server.sh"
+# shellcheck source=scripts/lib/json.sh
+. "$(dirname "$0")/../../scripts/lib/json.sh"
 # shellcheck source=scripts/lib/dpdk-skip.sh
 . "$(dirname "$0")/../../scripts/lib/dpdk-skip.sh"
 readonly limit=60 # seconds any one program may run
@@ -73,10 +75,6 @@ wait_line() {
 
 peers=$(dirname "$0")/hostile_peers.py
 
-# json_field FILE NAME: a number from the tools' one-line JSON object.
-json_field() {
-  sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | tail -1
-}
 
 # server_errors: the server's Errors row.
 server_errors() {

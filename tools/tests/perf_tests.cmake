@@ -4,6 +4,10 @@ set(perf_cert_dir ${CMAKE_CURRENT_BINARY_DIR}/certs)
 add_test(NAME perf_certs COMMAND ${PROJECT_SOURCE_DIR}/scripts/gen-certs.sh ${perf_cert_dir})
 set_tests_properties(perf_certs PROPERTIES FIXTURES_SETUP perf_certs TIMEOUT 120)
 
+# The scripts' reader of the tools' JSON (scripts/lib/json.sh).
+add_test(NAME scripts_json_field COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/json_field_test.sh)
+set_tests_properties(scripts_json_field PROPERTIES TIMEOUT 30 LABELS perf)
+
 # perf_test(NAME SCENARIO DEVICE [VERSION [CLIENT OPTIONS...]])
 function(perf_test name scenario device)
   add_test(NAME ${name}
