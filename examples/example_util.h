@@ -12,6 +12,7 @@
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
 #include <arpa/inet.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -52,29 +53,48 @@ inline void print_tls_usage(const char* argv0) {
                argv0);
 }
 
-// parse_tls_options fills `out` from argv; false (after printing usage) on
-// anything it does not understand.
+// parse_int reads a whole decimal number within [lo, hi] into *out; false
+// for anything else ("12abc", "", out of range), where atoi would guess.
+inline bool parse_int(const char* text, long lo, long hi, int* out) {
+  errno = 0;
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi) return false;
+  *out = static_cast<int>(v);
+  return true;
+}
+
+// parse_tls_options fills `out` from argv (getopt_long, as the perf tools
+// do); false (after printing usage) on anything it does not understand.
 inline bool parse_tls_options(int argc, char** argv, TlsOptions* out) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    const bool has_value = i + 1 < argc;
-    if (arg == "-m") {
-      out->mutual = true;
-    } else if (arg == "-v" && has_value) {
-      out->version = std::atoi(argv[++i]);
-    } else if (arg == "-p" && has_value) {
-      out->port = std::atoi(argv[++i]);
-    } else if (arg == "-d" && has_value) {
-      out->cert_dir = argv[++i];
-    } else if (arg == "-k" && has_value) {
-      out->key_type = argv[++i];
-    } else {
-      print_tls_usage(argv[0]);
-      return false;
+  static const option kLong[] = {{"help", no_argument, nullptr, 'h'}, {nullptr, 0, nullptr, 0}};
+  optind = 1;
+  opterr = 0;
+  bool ok = true;
+  int c;
+  while (ok && (c = getopt_long(argc, argv, "mv:p:d:k:h", kLong, nullptr)) != -1) {
+    switch (c) {
+      case 'm':
+        out->mutual = true;
+        break;
+      case 'v':
+        ok = parse_int(optarg, 12, 13, &out->version);
+        break;
+      case 'p':
+        ok = parse_int(optarg, 0, 65535, &out->port);
+        break;
+      case 'd':
+        out->cert_dir = optarg;
+        break;
+      case 'k':
+        out->key_type = optarg;
+        ok = out->key_type == "rsa" || out->key_type == "ecc";
+        break;
+      default:  // -h, an unknown option, a missing value
+        ok = false;
     }
   }
-  if ((out->version != 12 && out->version != 13) || out->port < 0 || out->port > 65535 ||
-      (out->key_type != "rsa" && out->key_type != "ecc")) {
+  if (!ok || optind != argc) {
     print_tls_usage(argv[0]);
     return false;
   }

@@ -124,6 +124,8 @@ int main(void) {
   CHECK(wolfAsync_HardwareStart() == 0);
   CHECK(wc_AsyncGetNumberOfCpus() > 0);
   CHECK(asynccrypt_LastError() != NULL);
+  CHECK(asynccrypt_CtxQueueFd(NULL) == BAD_FUNC_ARG);
+  CHECK(asynccrypt_CtxQueueRelease(NULL) == BAD_FUNC_ARG);
 
   CHECK(wolfAsync_DevOpen(&devId) == 0);
   wolfAsync_DevClose(&devId);

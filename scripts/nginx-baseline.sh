@@ -24,6 +24,8 @@
 # Environment: ASYNCCRYPT_CERTS (certificate directory, default build/certs).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=scripts/lib/json.sh
+. "$root/scripts/lib/json.sh"
 
 if [[ $# -ne 3 || ! $2 =~ ^[1-9][0-9]*$ || ! $3 =~ ^[1-9][0-9]*$ ]]; then
   echo "usage: $0 TOOL HANDSHAKES CONCURRENCY" >&2
@@ -260,8 +262,8 @@ if [[ -s $work/nginx.err ]]; then
   sed 's/^/  /' "$work/nginx.err" >&2
 fi
 
-# field NAME: a number from the client's JSON line.
-field() { sed -n "s/.*\"$1\": \([0-9.]*\).*/\1/p" "$work/client.out" | tail -1; }
+# field NAME: a value of the client's JSON object (scripts/lib/json.sh).
+field() { json_field "$work/client.out" "$1"; }
 done_hs=$(field connections)
 errors=$(field errors)
 hs_per_s=$(field handshakes_per_sec)

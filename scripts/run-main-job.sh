@@ -24,6 +24,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/lib/perf-server.sh
 . "$root/scripts/lib/perf-server.sh"
+# shellcheck source=scripts/lib/json.sh
+. "$root/scripts/lib/json.sh"
 cd "$root"
 
 handshakes=${HANDSHAKES:-1500}
@@ -54,8 +56,8 @@ work=$(mktemp -d)
 server_pid=
 trap 'stop_perf_server "$server_pid"; rm -rf "$work"' EXIT
 
-# field FILE NAME: a number from a tool's JSON line.
-field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | tail -1; }
+# field FILE NAME: a value of a tool's JSON object (scripts/lib/json.sh).
+field() { json_field "$1" "$2"; }
 
 # run_one AUTH DEVICE ROUND: one server/client pair; appends a result line.
 run_one() {

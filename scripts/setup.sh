@@ -8,6 +8,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   autoconf automake libtool dpkg-dev
   faketime openssl curl gnutls-bin valgrind procps
+  # scripts read the tools' JSON with jq; the perf tests' hostile peers are Python
+  jq python3
   # the dpdk device (optional at build time): DPDK 22.11 and its software
   # crypto drivers crypto_aesni_mb (intel-ipsec-mb) and crypto_openssl
   libdpdk-dev librte-crypto-ipsec-mb23 librte-crypto-openssl23

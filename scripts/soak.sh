@@ -34,6 +34,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/lib/perf-server.sh
 . "$root/scripts/lib/perf-server.sh"
+# shellcheck source=scripts/lib/json.sh
+. "$root/scripts/lib/json.sh"
 tool="${1:-$root/build/dev/tools/asynccrypt}"
 target="${SOAK_HANDSHAKES:-50000}"
 limit_s="${SOAK_SECONDS:-180}"
@@ -64,7 +66,6 @@ fail() {
   for f in "$work"/*.err; do [[ -s $f ]] && { echo "--- $(basename "$f")"; tail -25 "$f"; }; done >&2
   exit 1
 }
-json_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | tail -1; }
 fds() { find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0; }
 

@@ -13,6 +13,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/lib/perf-server.sh
 . "$root/scripts/lib/perf-server.sh"
+# shellcheck source=scripts/lib/json.sh
+. "$root/scripts/lib/json.sh"
 tool="${1:-$root/build/dev/tools/asynccrypt}"
 export ASYNCCRYPT_CERTS="${ASYNCCRYPT_CERTS:-$root/build/certs}"
 command -v valgrind >/dev/null || { echo "valgrind-check: valgrind is not installed" >&2; exit 2; }
@@ -39,7 +41,6 @@ fail() {
   done >&2
   exit 1
 }
-json_field() { sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | tail -1; }
 
 # run NAME DEVICE VERSION SERVER_N CLIENT_ARGS...: one server and one client,
 # both under valgrind. SERVER_N 0: the server runs until SIGTERM.

@@ -6,6 +6,7 @@
 #include <wolfssl/options.h>
 
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/async.h>
 
 #include <memory>
 #include <utility>
@@ -18,8 +19,18 @@ inline namespace api {
 struct CtxFree {
   void operator()(WOLFSSL_CTX* ctx) const { wolfSSL_CTX_free(ctx); }
 };
+// SslFree drains before it frees: on a worker device (threads, chaos over
+// threads) a connection abandoned in mid-handshake may have an operation
+// running on a worker that writes into buffers wolfSSL_free releases before
+// the key whose free would wait for it. asynccrypt_SslDrain waits for that
+// worker (a no-op when nothing runs), so the free is always safe.
 struct SslFree {
-  void operator()(WOLFSSL* ssl) const { wolfSSL_free(ssl); }
+  void operator()(WOLFSSL* ssl) const {
+#ifdef WOLFSSL_ASYNC_CRYPT
+    (void)asynccrypt_SslDrain(ssl);  // fails only for NULL, which unique_ptr never passes
+#endif
+    wolfSSL_free(ssl);
+  }
 };
 struct SessionFree {
   void operator()(WOLFSSL_SESSION* session) const { wolfSSL_SESSION_free(session); }
@@ -28,9 +39,11 @@ struct SessionFree {
 // CtxPtr owns a WOLFSSL_CTX (wolfSSL_CTX_free). wolfSSL reference-counts
 // contexts, so it may go before the connections made from it.
 using CtxPtr = std::unique_ptr<WOLFSSL_CTX, CtxFree>;
-// SslPtr owns a connection (wolfSSL_free). On a worker device (threads),
-// call asynccrypt_SslDrain before freeing one whose handshake still waits
-// for an operation (see async.h).
+// SslPtr owns a connection: asynccrypt_SslDrain, then wolfSSL_free, so it
+// may be freed at any point of a handshake on any device kind. The drain
+// blocks the owner's thread while a worker finishes the connection's one
+// running operation (at most one operation's time). Free it on the thread
+// that owns the connection.
 using SslPtr = std::unique_ptr<WOLFSSL, SslFree>;
 // SessionPtr owns a session from wolfSSL_get1_session (wolfSSL_SESSION_free).
 using SessionPtr = std::unique_ptr<WOLFSSL_SESSION, SessionFree>;

@@ -66,7 +66,8 @@ class Registry {
   int hardware_count_ = 0;            // guarded by mu_
 };
 
-// Creates a device of the kind the spec names (defined by the backends).
+// Creates a device of the kind the spec names, through DeviceKinds
+// (core/device_kinds.cc); the option cpu=N of every kind is handled here.
 Result<std::shared_ptr<Device>> create_device(const OpenRequest& request);
 
 // Remembers a failure message for asynccrypt_LastError on this thread.

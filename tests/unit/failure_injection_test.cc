@@ -26,9 +26,11 @@
 #include <deque>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "support/deadline.h"
+#include "support/device_list.h"
 
 namespace {
 
@@ -36,18 +38,41 @@ namespace {
 // as hung (a healthy one waits at most for one delayed operation).
 constexpr std::chrono::seconds kIdleLimit{10};
 
-// Chaos devices that fail a share of their operations: poll-driven, layered
-// over the worker pool, and one that fails every operation.
+// Failing devices: chaos over each base of the shared device list
+// (testing_support::all_devices(): its own simulator, the worker pool, dpdk)
+// failing a share of operations, and one that fails every operation.
 struct FailSpec {
-  const char* spec;
+  std::string name;
+  std::string spec;
   bool fails_all;
+  bool needs_dpdk;
 };
-const FailSpec kSpecs[] = {
-    {"chaos:seed=7,fail=20", false},
-    {"chaos:seed=8,maxpolls=9,fail=20", false},
-    {"chaos:seed=9,over=threads,workers=2,delay=100,fail=10", false},
-    {"chaos:seed=10,fail=100", true},
-};
+
+const std::vector<FailSpec>& fail_specs() {
+  static const std::vector<FailSpec> specs = [] {
+    std::vector<FailSpec> v;
+    for (const testing_support::DeviceCase& c : testing_support::all_devices()) {
+      if (std::string_view(c.name).substr(0, 5) != "chaos") continue;
+      v.push_back(
+          {std::string(c.name) + "_fail20", std::string(c.spec) + ",fail=20", false, c.needs_dpdk});
+    }
+    v.push_back({"chaos_fail_all", "chaos:seed=10,fail=100", true, false});
+    return v;
+  }();
+  return specs;
+}
+
+void PrintTo(const FailSpec& f, std::ostream* os) { *os << f.name << " (" << f.spec << ")"; }
+
+// open_failing opens f's device into *id (or says in *skip why DPDK cannot
+// start here).
+void open_failing(const FailSpec& f, int* id, std::string* skip) {
+  const testing_support::DeviceCase c{f.name.c_str(), f.spec.c_str(),
+                                      testing_support::Pends::kEveryOp, f.needs_dpdk};
+  asynccrypt::DeviceHandle dev;
+  testing_support::open_case(c, &dev, skip);
+  *id = dev.release();
+}
 
 constexpr int kRounds = 24;  // operations of each kind per device
 constexpr word32 kAesSz = 2 * WC_ASYNC_THRESH_AES_GCM + 2 * WC_ASYNC_THRESH_AES_CBC;
@@ -75,12 +100,15 @@ int wait_loop(WC_ASYNC_DEV* dev, int flags, const std::function<int()>& op) {
 class FailureInjectionTest : public ::testing::TestWithParam<FailSpec> {
  protected:
   void SetUp() override {
-    ASSERT_EQ(asynccrypt_DevOpenSpec(&dev_id_, GetParam().spec, nullptr), 0)
-        << asynccrypt_LastError();
+    std::string skip;
+    open_failing(GetParam(), &dev_id_, &skip);
+    if (!skip.empty()) DPDK_UNAVAILABLE(skip);
+    ASSERT_NE(dev_id_, INVALID_DEVID);
+    rng_ready_ = true;
     ASSERT_EQ(wc_InitRng(&rng_), 0);
   }
   void TearDown() override {
-    wc_FreeRng(&rng_);
+    if (rng_ready_) wc_FreeRng(&rng_);
     wolfAsync_DevClose(&dev_id_);
   }
 
@@ -112,6 +140,7 @@ class FailureInjectionTest : public ::testing::TestWithParam<FailSpec> {
   }
 
   int dev_id_ = INVALID_DEVID;
+  bool rng_ready_ = false;
   WC_RNG rng_;
 };
 
@@ -444,8 +473,10 @@ class TlsFailureTest : public ::testing::TestWithParam<std::tuple<FailSpec, bool
  protected:
   void SetUp() override {
     wolfSSL_Init();
-    ASSERT_EQ(asynccrypt_DevOpenSpec(&fail_id_, std::get<0>(GetParam()).spec, nullptr), 0)
-        << asynccrypt_LastError();
+    std::string skip;
+    open_failing(std::get<0>(GetParam()), &fail_id_, &skip);
+    if (!skip.empty()) DPDK_UNAVAILABLE(skip);
+    ASSERT_NE(fail_id_, INVALID_DEVID);
     const bool tls12 = std::get<1>(GetParam());
     cctx_ = wolfSSL_CTX_new(tls12 ? wolfTLSv1_2_client_method() : wolfTLSv1_3_client_method());
     sctx_ = wolfSSL_CTX_new(tls12 ? wolfTLSv1_2_server_method() : wolfTLSv1_3_server_method());
@@ -572,8 +603,8 @@ TEST_P(TlsFailureTest, FailedCryptoEndsTheHandshakeWithAnAlert) {
   }
   std::printf(
       "%s %s: %d handshakes completed, %d failed (%d WC_HW_E seen, %d peers got an alert)\n",
-      std::get<0>(GetParam()).spec, std::get<1>(GetParam()) ? "TLS 1.2" : "TLS 1.3", ok, failed,
-      hw_errors, peer_alerts);
+      std::get<0>(GetParam()).spec.c_str(), std::get<1>(GetParam()) ? "TLS 1.2" : "TLS 1.3", ok,
+      failed, hw_errors, peer_alerts);
   if (fails_all) {
     EXPECT_EQ(ok, 0);
   } else {
@@ -590,20 +621,12 @@ TEST(TlsFailureMessage, HardwareErrorHasAClearString) {
   EXPECT_NE(std::string(text).find("hardware"), std::string::npos) << text;
 }
 
-std::string spec_name(const char* spec) {
-  std::string name = spec;
-  for (char& ch : name) {
-    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-  }
-  return name;
-}
-
-INSTANTIATE_TEST_SUITE_P(Devices, FailureInjectionTest, ::testing::ValuesIn(kSpecs),
-                         [](const auto& info) { return spec_name(info.param.spec); });
+INSTANTIATE_TEST_SUITE_P(Devices, FailureInjectionTest, ::testing::ValuesIn(fail_specs()),
+                         [](const auto& info) { return info.param.name; });
 INSTANTIATE_TEST_SUITE_P(Devices, TlsFailureTest,
-                         ::testing::Combine(::testing::ValuesIn(kSpecs), ::testing::Bool()),
+                         ::testing::Combine(::testing::ValuesIn(fail_specs()), ::testing::Bool()),
                          [](const auto& info) {
-                           return spec_name(std::get<0>(info.param).spec) +
+                           return std::get<0>(info.param).name +
                                   (std::get<1>(info.param) ? "_tls12" : "_tls13");
                          });
 

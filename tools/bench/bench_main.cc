@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "asynccrypt/queue.h"
+#include "common/measure.h"
 #include "driver.h"
 #include "report.h"
 #include "workloads.h"
@@ -334,8 +335,8 @@ int run(const Options& options) {
     if (wanted) std::fprintf(info, "skipped: %s\n", note.c_str());
   }
 
-  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  const int workers = options.workers > 0 ? options.workers : static_cast<int>(std::max(1L, cpus));
+  const int cpus = measure::cpu_count();
+  const int workers = options.workers > 0 ? options.workers : cpus;
   const int max_depth = *std::max_element(options.depths.begin(), options.depths.end());
 
   Rng rng;
@@ -416,7 +417,7 @@ int run(const Options& options) {
 
   if (!options.json) {
     std::printf(
-        "asynccrypt bench: wolfSSL %s, %ld CPUs online, threads device: %d workers; "
+        "asynccrypt bench: wolfSSL %s, %d CPUs online, threads device: %d workers; "
         "%.2f s per run, %d run(s) per row (medians)\n",
         LIBWOLFSSL_VERSION_STRING, cpus, workers, options.duration, options.repeat);
     print_table_header(stdout);

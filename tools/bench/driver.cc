@@ -2,7 +2,6 @@
 #include "driver.h"
 
 #include <poll.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
@@ -14,6 +13,8 @@
 
 #include <wolfssl/wolfcrypt/error-crypt.h>
 
+#include "common/measure.h"
+
 namespace asynccrypt::bench {
 namespace {
 
@@ -23,20 +24,10 @@ double us_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::micro>(b - a).count();
 }
 
-// User + system CPU time of the process, all threads, in seconds.
-double process_cpu_seconds() {
-  rusage u{};
-  if (getrusage(RUSAGE_SELF, &u) != 0) return 0;
-  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return secs(u.ru_utime) + secs(u.ru_stime);
-}
+using measure::process_cpu_seconds;
 
 // CPU time of the calling thread, in microseconds.
-double thread_cpu_us() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
-}
+double thread_cpu_us() { return measure::thread_cpu_seconds() * 1e6; }
 
 std::string describe(const char* what, int ret) {
   return std::string(what) + " returned " + wc_GetErrorString(ret) + " (" + std::to_string(ret) +
@@ -54,14 +45,7 @@ void verify_objects(Workload& workload, const std::vector<bool>& finished, RunRe
 
 }  // namespace
 
-double Latencies::percentile(double p) {
-  if (samples_.empty()) return 0;
-  auto k = static_cast<std::size_t>(p / 100.0 * static_cast<double>(samples_.size() - 1) + 0.5);
-  k = std::min(k, samples_.size() - 1);
-  std::nth_element(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(k),
-                   samples_.end());
-  return samples_[k];
-}
+double Latencies::percentile(double p) { return measure::percentile_unsorted(samples_, p / 100.0); }
 
 double Latencies::max() const {
   return samples_.empty() ? 0 : *std::max_element(samples_.begin(), samples_.end());

@@ -16,7 +16,8 @@ class Latencies {
   void reserve(std::size_t n) { samples_.reserve(n); }
   void add(double us) { samples_.push_back(static_cast<float>(us)); }
   std::size_t size() const { return samples_.size(); }
-  // The p-th percentile (p in [0, 100]; nearest rank); 0 when empty.
+  // The p-th percentile (p in [0, 100]; nearest rank, measure::percentile,
+  // as the perf tools report); 0 when empty.
   double percentile(double p);
   double max() const;
 

@@ -2,31 +2,29 @@
 #include "perf/ctx_async.h"
 
 #include <cstdio>
-#include <utility>
 
 namespace perf {
 
 bool CtxAsync::attach(WOLFSSL_CTX* ctx, std::string* error) {
-  auto queue = asynccrypt::QueueFd::attach(perf_ctx_event_queue(ctx));
-  if (!queue) {
-    *error = "asynccrypt_QueueFd failed: " + error_text(queue.error().code());
+  const int fd = asynccrypt_CtxQueueFd(ctx);
+  if (fd < 0) {
+    *error = "asynccrypt_CtxQueueFd failed: " + error_text(fd);
     return false;
   }
   ctx_ = ctx;
-  queue_ = std::move(*queue);
+  fd_ = fd;
   return true;
 }
 
 void CtxAsync::release() {
-  if (!queue_.attached()) return;
-  if (auto released = queue_.release(); !released) {
-    std::fprintf(stderr, "asynccrypt_QueueRelease: %s\n",
-                 error_text(released.error().code()).c_str());
-    // Forget the queue anyway (the move tries once more): it lives in the
-    // context, which is freed next, and must not be released after that.
-    queue_ = asynccrypt::QueueFd();
+  if (ctx_ == nullptr) return;
+  if (const int ret = asynccrypt_CtxQueueRelease(ctx_); ret != 0) {
+    // Forget the queue anyway: it lives in the context, which is freed
+    // next, and must not be released after that.
+    std::fprintf(stderr, "asynccrypt_CtxQueueRelease: %s\n", error_text(ret).c_str());
   }
   ctx_ = nullptr;
+  fd_ = -1;
 }
 
 }  // namespace perf

@@ -5,8 +5,6 @@
 
 #include <string>
 
-#include "asynccrypt/queue.h"
-#include "perf/ctx_queue.h"
 #include "perf/stats.h"
 #include "perf/tls_common.h"
 
@@ -21,11 +19,12 @@ class CtxAsync {
   // context must be freed first (their events leave the queue with them).
   ~CtxAsync() { release(); }
 
-  // attach asks asynccrypt for ctx's completion fd. false with *error set.
+  // attach asks asynccrypt for ctx's completion fd (asynccrypt_CtxQueueFd).
+  // false with *error set.
   bool attach(WOLFSSL_CTX* ctx, std::string* error);
   // fd is readable while completions (or simulator work) wait for a poll.
-  int fd() const { return queue_.fd(); }
-  bool attached() const { return queue_.attached(); }
+  int fd() const { return fd_; }
+  bool attached() const { return ctx_ != nullptr; }
 
   // harvest polls the context until no completed event is left and calls
   // on_ready(WOLFSSL*) for each TLS connection whose operation finished.
@@ -34,12 +33,13 @@ class CtxAsync {
   template <typename OnReady>
   bool harvest(OnReady on_ready, double* poll_s, std::string* error);
 
-  // release gives asynccrypt's queue state back (a failure is printed).
+  // release gives asynccrypt's queue state back (asynccrypt_CtxQueueRelease;
+  // a failure is printed).
   void release();
 
  private:
-  WOLFSSL_CTX* ctx_ = nullptr;
-  asynccrypt::QueueFd queue_;  // ctx's event queue and its fd
+  WOLFSSL_CTX* ctx_ = nullptr;  // attached context; its queue holds the fd
+  int fd_ = -1;                 // owned by asynccrypt until release()
 };
 
 template <typename OnReady>

@@ -22,8 +22,15 @@ enum LongOnly {
   kAbortPercent,
   kSeed,
   kFreePendingNow,
-  kGroups
+  kGroups,
+  kHandshakeTimeout,
+  kIdleTimeout,
+  kDrainTimeout
 };
+
+// The largest timeout the options take: a day, in milliseconds (fits an
+// int and epoll_wait's timeout).
+constexpr long long kMaxTimeoutMs = 24LL * 3600 * 1000;
 
 void print_usage(Tool tool) {
   const bool server = tool == Tool::kServer;
@@ -65,6 +72,14 @@ void print_usage(Tool tool) {
                server ? "answer each request with an HTTP/1.1 response, then close"
                       : "send an HTTP/1.0 GET and read the reply until the server closes",
                server ? "do not ask for a client certificate" : "do not send a client certificate");
+  std::fprintf(stderr,
+               "  --handshake-timeout <ms>  close a connection whose handshake has not\n"
+               "               finished this long after its TCP start (default 10000; 0 = never)\n"
+               "  --idle-timeout <ms>  close a connection that reads or writes nothing for\n"
+               "               this long after its handshake (default 30000; 0 = never)\n"
+               "  --drain-timeout <ms>  at exit, wait this long for crypto in flight before\n"
+               "               freeing its connections (each free still waits for an\n"
+               "               operation running on a worker; default 10000)\n");
   if (!server) {
     std::fprintf(stderr,
                  "  --abort-handshake <K>  test aid: abort each connection after 1..K\n"
@@ -78,8 +93,8 @@ void print_usage(Tool tool) {
     std::fprintf(stderr,
                  "  --free-pending-now  test aid: free a connection whose peer hung up\n"
                  "               while its crypto is in flight at once (asynccrypt cancels\n"
-                 "               it) instead of after the operation; unsafe with worker\n"
-                 "               devices on wolfSSL 5.5.4 (docs/known-issues.md)\n");
+                 "               it; a worker's running operation is drained first)\n"
+                 "               instead of after the operation\n");
   }
   std::fprintf(stderr,
                "Certificates: scripts/gen-certs.sh DIR writes them; the tools look in\n"
@@ -112,6 +127,9 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
       {"seed", required_argument, nullptr, kSeed},
       {"free-pending-now", no_argument, nullptr, kFreePendingNow},
       {"groups", required_argument, nullptr, kGroups},
+      {"handshake-timeout", required_argument, nullptr, kHandshakeTimeout},
+      {"idle-timeout", required_argument, nullptr, kIdleTimeout},
+      {"drain-timeout", required_argument, nullptr, kDrainTimeout},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
@@ -218,6 +236,20 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
         break;
       case kGroups:
         if (!parse_groups(optarg, &out->groups)) return bad("--groups (see the list)");
+        break;
+      case kHandshakeTimeout:
+        if (!to_number(optarg, 0, kMaxTimeoutMs, &v))
+          return bad("--handshake-timeout (0..86400000 ms)");
+        out->handshake_timeout_ms = static_cast<int>(v);
+        break;
+      case kIdleTimeout:
+        if (!to_number(optarg, 0, kMaxTimeoutMs, &v)) return bad("--idle-timeout (0..86400000 ms)");
+        out->idle_timeout_ms = static_cast<int>(v);
+        break;
+      case kDrainTimeout:
+        if (!to_number(optarg, 0, kMaxTimeoutMs, &v))
+          return bad("--drain-timeout (0..86400000 ms)");
+        out->drain_timeout_ms = static_cast<int>(v);
         break;
       default:
         return bad("option");

@@ -32,6 +32,17 @@ struct PerfOptions {
   bool free_pending_now = false;  // --free-pending-now (server, test aid)
   bool quiet = false;             // -q: no "SSL cipher suite" line
   std::vector<int> groups;        // --groups: key-exchange groups, first = the key share
+  // Bounds on peers that stall (0 = no bound). A connection whose handshake
+  // has not finished handshake_timeout_ms after its TCP start, or that makes
+  // no progress (no byte read or written) for idle_timeout_ms after it, is
+  // closed and counted as a timeout; one with crypto in flight is shut down
+  // at once and freed when the operation completes.
+  int handshake_timeout_ms = 10000;  // --handshake-timeout MS
+  int idle_timeout_ms = 30000;       // --idle-timeout MS
+  // How long the exit path waits for operations in flight before it frees
+  // their connections anyway (the free still waits for a worker's running
+  // operation: asynccrypt_SslDrain). --drain-timeout MS.
+  int drain_timeout_ms = 10000;
 };
 
 enum class Tool { kServer, kClient };

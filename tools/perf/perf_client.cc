@@ -7,13 +7,20 @@
 // A connection is never freed while its crypto is in flight (wolfSSL 5.5.4
 // frees buffers that a worker may still write; see perf_server.cc): an
 // aborted one has its socket reset or shut down at once and is freed when
-// the operation has completed.
+// the operation has completed. Every free goes through SslPtr, which drains
+// a worker's running operation first (asynccrypt_SslDrain), so the exit
+// path after a drain timeout or a failed poll is safe too.
+//
+// A server that stalls cannot hang the client: a connection whose handshake
+// has not finished within --handshake-timeout, or that then makes no
+// progress for --idle-timeout, fails (counted as a timeout).
 #include "perf/perf_client.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
-#include <chrono>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -73,6 +80,9 @@ class Client {
     int abort_after = 0;  // --abort-handshake: abort after this many steps
     bool abort_armed = false;
     Clock::time_point abort_at;
+    // When the connection times out: its handshake deadline, then its idle
+    // one, moved on by every byte read or written (max() = never).
+    Clock::time_point deadline = Clock::time_point::max();
   };
   enum class Outcome { kDone, kError, kAborted };
 
@@ -89,6 +99,9 @@ class Client {
   int abort_after(long conn_no) const;
   int abort_timeout_ms() const;
   void fire_aborts();
+  void note_progress(Slot* s);
+  void expire(Clock::time_point now);
+  int wait_timeout_ms() const;
 
   const PerfOptions& opt_;
   asynccrypt::DeviceHandle device_;
@@ -106,6 +119,10 @@ class Client {
   std::string fatal_;
   std::string first_error_;
   char queue_tag_ = 0;
+  // Timeouts are checked in sweeps, one every tick_ while connections are
+  // open: a connection outlives its deadline by at most one tick.
+  Clock::duration tick_{};
+  Clock::time_point next_sweep_{};
 };
 
 bool Client::setup(std::string* error) {
@@ -143,7 +160,51 @@ bool Client::setup(std::string* error) {
   int slots = opt_.concurrent;
   if (opt_.max_conns > 0 && opt_.max_conns < slots) slots = static_cast<int>(opt_.max_conns);
   for (int i = 0; i < slots; ++i) slots_.push_back(std::make_unique<Slot>());
+  // An eighth of the shortest timeout, between 5 ms and 250 ms.
+  int shortest = 0;
+  for (const int t : {opt_.handshake_timeout_ms, opt_.idle_timeout_ms}) {
+    if (t > 0 && (shortest == 0 || t < shortest)) shortest = t;
+  }
+  if (shortest > 0) tick_ = std::chrono::milliseconds(std::clamp(shortest / 8, 5, 250));
   return true;
+}
+
+void Client::note_progress(Slot* s) {
+  const int idle = opt_.idle_timeout_ms;
+  s->deadline =
+      idle > 0 ? Clock::now() + std::chrono::milliseconds(idle) : Clock::time_point::max();
+}
+
+// expire fails the connections whose deadline passed; the socket is shut
+// down so the server sees it go, and one with crypto in flight is freed
+// once the operation completes.
+void Client::expire(Clock::time_point now) {
+  if (tick_ == Clock::duration::zero() || now < next_sweep_) return;
+  next_sweep_ = now + tick_;
+  for (auto& s : slots_) {
+    if (s->phase == Phase::kIdle || s->zombie || now < s->deadline) continue;
+    ++counters_.timeouts;
+    const bool handshake = s->phase == Phase::kConnecting || s->phase == Phase::kHandshake;
+    (void)shutdown(s->fd.get(), SHUT_RDWR);
+    end_conn(s.get(), Outcome::kError,
+             handshake ? "handshake timed out (--handshake-timeout " +
+                             std::to_string(opt_.handshake_timeout_ms) + " ms)"
+                       : "no progress for --idle-timeout " + std::to_string(opt_.idle_timeout_ms) +
+                             " ms");
+  }
+}
+
+// wait_timeout_ms is how long epoll may sleep: until the next armed abort
+// or, while connections are open, the next timeout sweep.
+int Client::wait_timeout_ms() const {
+  int timeout = abort_timeout_ms();
+  if (tick_ != Clock::duration::zero() && active_ > 0) {
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(next_sweep_ - Clock::now()).count();
+    const int ms = left < 0 ? 0 : static_cast<int>(left);
+    if (timeout < 0 || ms < timeout) timeout = ms;
+  }
+  return timeout;
 }
 
 bool Client::more_to_start() const {
@@ -175,6 +236,9 @@ bool Client::start_conn(Slot* s, std::string* error) {
   s->pending = false;
   s->abort_armed = false;
   s->abort_after = abort_after(s->conn_no);
+  s->deadline = opt_.handshake_timeout_ms > 0
+                    ? s->start + std::chrono::milliseconds(opt_.handshake_timeout_ms)
+                    : Clock::time_point::max();
   if (in_progress) {
     s->phase = Phase::kConnecting;
     if (!epoll_.add(s->fd.get(), kSocketEvents, s)) {
@@ -226,6 +290,7 @@ void Client::step(Slot* s) {
         ++s->steps;
         if (ret == WOLFSSL_SUCCESS) {
           counters_.note_handshake(ssl, s->handshake_s, s->start, t1);
+          note_progress(s);
           s->phase = Phase::kWrite;
           break;
         }
@@ -248,6 +313,7 @@ void Client::step(Slot* s) {
         });
         if (ret > 0) {
           counters_.write_bytes += ret;
+          note_progress(s);
           s->phase = Phase::kRead;
           break;
         }
@@ -265,6 +331,7 @@ void Client::step(Slot* s) {
         });
         if (ret > 0) {
           counters_.read_bytes += ret;
+          note_progress(s);
           if (opt_.http) break;  // read the response until the server closes
           if (budget_left()) {
             s->phase = Phase::kWrite;
@@ -356,7 +423,7 @@ void Client::on_ready(Slot* s) {
 
 // drain_pending waits (at most 10 s) until no operation is in flight.
 void Client::drain_pending() {
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(opt_.drain_timeout_ms);
   epoll_event events[8];
   std::string error;
   for (;;) {
@@ -392,10 +459,9 @@ int Client::abort_after(long conn_no) const {
   if (k <= 0) return 0;
   if (opt_.abort_percent >= 100) return 1 + static_cast<int>(conn_no % k);
   // SplitMix64 of (seed, connection): the same seed aborts the same ones.
-  uint64_t z = opt_.seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(conn_no + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  z ^= z >> 31;
+  using asynccrypt::measure::SplitMix64;
+  const uint64_t z =
+      SplitMix64::mix(opt_.seed + SplitMix64::kGamma * static_cast<uint64_t>(conn_no + 1));
   if (static_cast<int>(z % 100) >= opt_.abort_percent) return 0;
   return 1 + static_cast<int>((z / 100) % static_cast<uint64_t>(k));
 }
@@ -431,7 +497,7 @@ bool Client::run(std::string* error) {
       if (s->phase == Phase::kIdle && more_to_start() && !start_conn(s.get(), &fatal_)) break;
     }
     if (!fatal_.empty() || active_ == 0) break;
-    const int n = epoll_.wait(events, kMaxEvents, abort_timeout_ms());
+    const int n = epoll_.wait(events, kMaxEvents, wait_timeout_ms());
     if (n < 0) {
       fatal_ = errno_text("epoll_wait");
       break;
@@ -469,6 +535,7 @@ bool Client::run(std::string* error) {
       step(s);
     }
     fire_aborts();
+    expire(Clock::now());
   }
   counters_.loop_cpu_s = thread_cpu_seconds() - cpu0;
   if (!fatal_.empty()) {
@@ -481,7 +548,9 @@ bool Client::run(std::string* error) {
 void Client::finish() {
   drain_pending();
   for (auto& s : slots_) {
-    if (s->phase != Phase::kIdle) release(s.get());  // only after the 10 s limit
+    // Only after the drain timeout; SslPtr still drains a worker's running
+    // operation before the free.
+    if (s->phase != Phase::kIdle) release(s.get());
   }
   by_ssl_.clear();
   slots_.clear();  // sessions go before the context

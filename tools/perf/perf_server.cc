@@ -12,13 +12,25 @@
 // frees ssl->arrays (where an ECDH shared secret is written) before the key
 // share whose free would wait for the worker, and a TLS 1.2
 // CertificateVerify left half-done frees a pointer into the handshake
-// hashes. See docs/known-issues.md.
+// hashes. See docs/known-issues.md. Every free goes through SslPtr, which
+// drains a worker's running operation first (asynccrypt_SslDrain), so the
+// exit paths (a drain that timed out, a failed poll) and --free-pending-now
+// never free a connection under a worker either.
+//
+// Peers that misbehave are bounded: a handshake must finish within
+// --handshake-timeout and a connection must make progress within
+// --idle-timeout, so silent, slow and half-open peers cannot fill -N for
+// ever (which would also leave the listener disarmed); an accept that fails
+// for want of descriptors or memory pauses the listener for a while instead
+// of spinning on it.
 #include "perf/perf_server.h"
 
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <latch>
@@ -47,7 +59,73 @@ void request_stop() {
   [[maybe_unused]] const ssize_t n = write(fd, &one, sizeof(one));
 }
 
-extern "C" void on_stop_signal(int) { request_stop(); }
+// Set by the handler; read by ~StopSignal (lock-free, so signal-safe).
+std::atomic<bool> g_signalled{false};
+
+extern "C" void on_stop_signal(int) {
+  g_signalled.store(true, std::memory_order_relaxed);  // only this thread's later read
+  request_stop();
+}
+
+// StopSignal makes the stop eventfd and points SIGINT, SIGTERM and g_stop_fd
+// at it for one run; its destructor takes them back on every way out of
+// run_perf_server, so no handler ever writes to a descriptor number that
+// was closed (and perhaps reused). The previous handlers come back unless a
+// stop signal arrived: then ours stays, doing nothing (g_stop_fd is -1), to
+// absorb a second copy of that signal (timeout(1) sends one to the child and
+// one to its process group) while the process exits.
+class StopSignal {
+ public:
+  StopSignal() = default;
+  StopSignal(const StopSignal&) = delete;
+  StopSignal& operator=(const StopSignal&) = delete;
+  ~StopSignal() {
+    if (!installed_) return;
+    g_stop_fd.store(-1, std::memory_order_release);
+    if (!g_signalled.load(std::memory_order_relaxed)) {
+      sigaction(SIGINT, &old_int_, nullptr);
+      sigaction(SIGTERM, &old_term_, nullptr);
+    }
+    // fd_ closes after this body, when no handler can reach it any more.
+  }
+
+  // install returns false with *error set when a call fails.
+  bool install(std::string* error) {
+    g_signalled.store(false, std::memory_order_relaxed);
+    fd_ = Fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!fd_.valid()) {
+      *error = errno_text("eventfd");
+      return false;
+    }
+    g_stop_fd.store(fd_.get(), std::memory_order_release);  // on_stop_signal acquires it
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, &old_int_) != 0) {
+      *error = errno_text("sigaction(SIGINT)");
+      g_stop_fd.store(-1, std::memory_order_release);
+      return false;
+    }
+    if (sigaction(SIGTERM, &sa, &old_term_) != 0) {
+      *error = errno_text("sigaction(SIGTERM)");
+      sigaction(SIGINT, &old_int_, nullptr);
+      g_stop_fd.store(-1, std::memory_order_release);
+      return false;
+    }
+    installed_ = true;
+    return true;
+  }
+
+ private:
+  Fd fd_;
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+  bool installed_ = false;
+};
+
+// How long accept pauses after running out of descriptors or memory: long
+// enough not to spin, short enough to serve soon after a peer leaves.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 
 // Shared is what all loops of one server share.
 struct Shared {
@@ -107,6 +185,9 @@ class ServerLoop {
     bool zombie = false;   // peer gone; freed once no crypto is in flight
     bool closed = false;   // closed in this round, freed after it
     Clock::time_point start;
+    // When the connection times out: its handshake deadline, then its idle
+    // one, moved on by every byte read or written (max() = never).
+    Clock::time_point deadline = Clock::time_point::max();
     double handshake_s = 0;  // time inside wolfSSL_accept
   };
   enum class Outcome { kDone, kError };
@@ -121,6 +202,9 @@ class ServerLoop {
   void on_ready(Conn* c);
   void drain_pending();
   void update_listener();
+  void note_progress(Conn* c);
+  void expire(Clock::time_point now);
+  int wait_timeout_ms(Clock::time_point now) const;
 
   Shared* shared_;
   Fd listener_;
@@ -134,6 +218,12 @@ class ServerLoop {
   std::vector<Conn*> closed_;
   std::vector<unsigned char> read_buf_;
   bool listener_armed_ = false;
+  // accept stays off until then after EMFILE, ENFILE, ENOBUFS or ENOMEM.
+  Clock::time_point accept_paused_until_{};
+  // Timeouts are checked in sweeps, one every tick_ while connections are
+  // open: a connection outlives its deadline by at most one tick.
+  Clock::duration tick_{};
+  Clock::time_point next_sweep_{};
   Counters counters_;
   // Tags that tell epoll's non-connection sources apart.
   char listener_tag_ = 0, queue_tag_ = 0, stop_tag_ = 0;
@@ -165,12 +255,56 @@ bool ServerLoop::setup(bool per_thread, std::string* error) {
     return false;
   }
   read_buf_.resize(static_cast<size_t>(opt.read_size));
+  // An eighth of the shortest timeout, between 5 ms and 250 ms.
+  int shortest = 0;
+  for (const int t : {opt.handshake_timeout_ms, opt.idle_timeout_ms}) {
+    if (t > 0 && (shortest == 0 || t < shortest)) shortest = t;
+  }
+  if (shortest > 0) tick_ = std::chrono::milliseconds(std::clamp(shortest / 8, 5, 250));
   update_listener();
   return true;
 }
 
+// note_progress moves a connection's deadline on after a byte went through
+// (or its handshake finished).
+void ServerLoop::note_progress(Conn* c) {
+  const int idle = shared_->opt->idle_timeout_ms;
+  c->deadline =
+      idle > 0 ? Clock::now() + std::chrono::milliseconds(idle) : Clock::time_point::max();
+}
+
+// expire closes the connections whose deadline passed. One with crypto in
+// flight becomes a zombie (its socket is shut down) and is freed once the
+// operation completes.
+void ServerLoop::expire(Clock::time_point now) {
+  if (tick_ == Clock::duration::zero() || now < next_sweep_) return;
+  next_sweep_ = now + tick_;
+  for (auto& [ssl, conn] : conns_) {
+    Conn* c = conn.get();
+    if (c->closed || c->zombie || now < c->deadline) continue;
+    ++counters_.timeouts;
+    if (c->pending) {
+      make_zombie(c);
+    } else {
+      close_conn(c, Outcome::kError);
+    }
+  }
+}
+
+// wait_timeout_ms is how long epoll may sleep: until the next sweep while
+// connections are open, until accept resumes while it is paused, else for
+// ever.
+int ServerLoop::wait_timeout_ms(Clock::time_point now) const {
+  Clock::time_point until = Clock::time_point::max();
+  if (tick_ != Clock::duration::zero() && !conns_.empty()) until = std::max(now, next_sweep_);
+  if (accept_paused_until_ > now) until = std::min(until, accept_paused_until_);
+  if (until == Clock::time_point::max()) return -1;
+  return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
+}
+
 void ServerLoop::update_listener() {
-  const bool want = static_cast<int>(conns_.size()) < shared_->opt->concurrent;
+  const bool want = static_cast<int>(conns_.size()) < shared_->opt->concurrent &&
+                    Clock::now() >= accept_paused_until_;
   if (want == listener_armed_) return;
   if (want) {
     listener_armed_ = epoll_.add(listener_.get(), EPOLLIN, &listener_tag_);
@@ -187,9 +321,10 @@ bool ServerLoop::run(std::string* error) {
   bool ok = true;
   bool stopping = false;
   while (!stopping) {
+    expire(Clock::now());
     free_closed();
     update_listener();
-    const int n = epoll_.wait(events, kMaxEvents, -1);
+    const int n = epoll_.wait(events, kMaxEvents, wait_timeout_ms(Clock::now()));
     if (n < 0) {
       *error = errno_text("epoll_wait");
       ok = false;
@@ -259,7 +394,7 @@ void ServerLoop::drain_pending() {
   for (auto& [ssl, conn] : conns_) {
     if (!conn->closed && !conn->zombie) make_zombie(conn.get());
   }
-  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(shared_->opt->drain_timeout_ms);
   std::string error;
   epoll_event events[8];
   for (;;) {
@@ -283,7 +418,7 @@ void ServerLoop::drain_pending() {
 
 void ServerLoop::finish() {
   drain_pending();
-  free_all();
+  free_all();  // those still pending after the drain timeout: SslPtr drains each
   async_.release();
   ctx_.reset();
   add_device_stats(device_, &counters_.device_ops, &counters_.device_inline);
@@ -294,7 +429,17 @@ void ServerLoop::accept_ready() {
   const PerfOptions& opt = *shared_->opt;
   while (static_cast<int>(conns_.size()) < opt.concurrent) {
     Fd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!fd.valid()) return;  // EAGAIN, or a connection that died in the queue
+    if (!fd.valid()) {
+      const int err = errno;
+      if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+        // The listener stays readable, so retrying at once would spin: pause
+        // it (update_listener) and let the next epoll_wait time out instead.
+        ++counters_.accept_backoffs;
+        accept_paused_until_ = Clock::now() + kAcceptBackoff;
+        update_listener();
+      }
+      return;  // else EAGAIN, or a connection that died in the queue
+    }
     if (!set_nodelay_nonblock(fd.get())) continue;
     SslPtr ssl(wolfSSL_new(ctx_.get()));
     if (!ssl || wolfSSL_set_fd(ssl.get(), fd.get()) != WOLFSSL_SUCCESS) {
@@ -305,6 +450,9 @@ void ServerLoop::accept_ready() {
     conn->fd = std::move(fd);
     conn->ssl = std::move(ssl);
     conn->start = Clock::now();
+    if (opt.handshake_timeout_ms > 0) {
+      conn->deadline = conn->start + std::chrono::milliseconds(opt.handshake_timeout_ms);
+    }
     counters_.note_activity(conn->start);
     Conn* c = conn.get();
     conns_.emplace(c->ssl.get(), std::move(conn));
@@ -340,6 +488,7 @@ void ServerLoop::step(Conn* c) {
         c->handshake_s += seconds_between(t0, t1);
         if (ret == WOLFSSL_SUCCESS) {
           counters_.note_handshake(ssl, c->handshake_s, c->start, t1);
+          note_progress(c);
           c->phase = Phase::kRead;
           break;
         }
@@ -358,6 +507,7 @@ void ServerLoop::step(Conn* c) {
         if (ret > 0) {
           counters_.read_bytes += ret;
           shared_->note_bytes(ret, 0);
+          note_progress(c);
           c->phase = Phase::kWrite;
           break;
         }
@@ -377,6 +527,7 @@ void ServerLoop::step(Conn* c) {
         if (ret > 0) {
           counters_.write_bytes += ret;
           shared_->note_bytes(0, ret);
+          note_progress(c);
           if (opt.http) {
             // One response per connection; close_notify is best effort.
             (void)wolfSSL_shutdown(ssl);
@@ -461,17 +612,11 @@ int run_perf_server(int argc, char** argv) {
     return rc == 1 ? 0 : 2;
 
   std::signal(SIGPIPE, SIG_IGN);
-  Fd stop_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!stop_fd.valid()) {
-    std::fprintf(stderr, "perf-server: %s\n", errno_text("eventfd").c_str());
+  StopSignal stop;
+  if (std::string error; !stop.install(&error)) {
+    std::fprintf(stderr, "perf-server: %s\n", error.c_str());
     return 1;
   }
-  g_stop_fd.store(stop_fd.get(), std::memory_order_release);
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
 
   const auto library = asynccrypt::WolfSslLibrary::init();
   if (!library) {
@@ -561,7 +706,6 @@ int run_perf_server(int argc, char** argv) {
   info.process_cpu_s = cpu;
   info.json = opt.json;
   print_report(total, info);
-  g_stop_fd.store(-1, std::memory_order_release);
   return rc;
 }
 

@@ -1,14 +1,60 @@
 // The perf tools' report (see stats.h).
 #include "perf/stats.h"
 
-#include <sys/resource.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <ctime>
 
 namespace perf {
+
+void LatencySamples::add(double ms) {
+  ++seen_;
+  if (seen_ == 1 || ms > max_) max_ = ms;
+  if (samples_.size() < capacity_) {
+    samples_.push_back(ms);
+    return;
+  }
+  // Algorithm R: the n-th value replaces a kept one with probability k/n.
+  const std::uint64_t slot = rng_.next() % static_cast<std::uint64_t>(seen_);
+  if (slot < capacity_) samples_[static_cast<std::size_t>(slot)] = ms;
+}
+
+void LatencySamples::merge(const LatencySamples& o) {
+  if (o.seen_ == 0) return;
+  if (seen_ == 0 || o.max_ > max_) max_ = o.max_;
+  if (samples_.size() + o.samples_.size() <= capacity_ &&
+      seen_ == static_cast<long long>(samples_.size()) &&
+      o.seen_ == static_cast<long long>(o.samples_.size())) {
+    // Both hold every value: the union is exact.
+    samples_.insert(samples_.end(), o.samples_.begin(), o.samples_.end());
+    seen_ += o.seen_;
+    return;
+  }
+  // Each drawn value comes from this side with the probability that a value
+  // of the union came from it, without replacement within a side (one that
+  // runs out leaves the rest to the other).
+  std::vector<double> a = samples_, b = o.samples_;
+  const double pa = static_cast<double>(seen_) / static_cast<double>(seen_ + o.seen_);
+  const std::size_t want = std::min(capacity_, a.size() + b.size());
+  std::vector<double> out;
+  out.reserve(want);
+  auto take = [&](std::vector<double>& from) {
+    const std::size_t i = static_cast<std::size_t>(rng_.next() % from.size());
+    out.push_back(from[i]);
+    from[i] = from.back();
+    from.pop_back();
+  };
+  while (out.size() < want) {
+    const double u = rng_.uniform();
+    if (b.empty() || (!a.empty() && u < pa)) {
+      take(a);
+    } else {
+      take(b);
+    }
+  }
+  samples_ = std::move(out);
+  seen_ += o.seen_;
+}
 
 void Counters::merge(const Counters& o) {
   handshakes += o.handshakes;
@@ -16,6 +62,8 @@ void Counters::merge(const Counters& o) {
   errors += o.errors;
   aborted += o.aborted;
   freed_pending += o.freed_pending;
+  timeouts += o.timeouts;
+  accept_backoffs += o.accept_backoffs;
   handshake_s += o.handshake_s;
   resume_s += o.resume_s;
   async_s += o.async_s;
@@ -23,7 +71,7 @@ void Counters::merge(const Counters& o) {
   write_s += o.write_s;
   read_bytes += o.read_bytes;
   write_bytes += o.write_bytes;
-  latency_ms.insert(latency_ms.end(), o.latency_ms.begin(), o.latency_ms.end());
+  latency_ms.merge(o.latency_ms);
   loop_cpu_s += o.loop_cpu_s;
   device_ops += o.device_ops;
   device_inline += o.device_inline;
@@ -32,27 +80,6 @@ void Counters::merge(const Counters& o) {
     if (!started || o.last > last) last = o.last;
     started = true;
   }
-}
-
-double process_cpu_seconds() {
-  rusage ru{};
-  if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
-  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return tv(ru.ru_utime) + tv(ru.ru_stime);
-}
-
-double thread_cpu_seconds() {
-  timespec ts{};
-  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
-  return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
-}
-
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  // Nearest rank: the smallest value with at least p of the values at or below it.
-  const double rank = std::ceil(p * static_cast<double>(sorted.size()));
-  const size_t index = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
-  return sorted[std::min(index, sorted.size() - 1)];
 }
 
 namespace {
@@ -110,17 +137,19 @@ void print_report(const Counters& c, const ReportInfo& info) {
   row_rate("Read", c.read_s, c.read_bytes);
   row_rate("Write", c.write_s, c.write_bytes);
 
-  std::vector<double> sorted = c.latency_ms;
+  std::vector<double> sorted = c.latency_ms.samples();
   std::sort(sorted.begin(), sorted.end());
   const double p50 = percentile(sorted, 0.50);
   const double p90 = percentile(sorted, 0.90);
   const double p99 = percentile(sorted, 0.99);
-  const double max = sorted.empty() ? 0 : sorted.back();
+  const double max = c.latency_ms.max();
   const double cpu = ratio(info.process_cpu_s, static_cast<double>(conns));
   const double loop_cpu = ratio(c.loop_cpu_s, static_cast<double>(conns));
   row_int("Errors", c.errors);
   if (c.aborted > 0) row_int("Aborted", c.aborted);
   if (info.server) row_int("Pending at hangup", c.freed_pending);
+  row_int("Timeouts", c.timeouts);
+  if (c.accept_backoffs > 0) row_int("Accept back-offs", c.accept_backoffs);
   row_ms("Handshake p50", p50);
   row_ms("Handshake p90", p90);
   row_ms("Handshake p99", p99);
@@ -142,10 +171,11 @@ void print_report(const Counters& c, const ReportInfo& info) {
         "\"max_ms\": %.3f, \"cpu_s_per_handshake\": %.6f, \"loop_cpu_s_per_handshake\": %.6f, "
         "\"read_bytes\": %lld, \"write_bytes\": %lld, \"aborted\": %ld, "
         "\"pending_at_hangup\": %ld, \"device_ops_per_handshake\": %.2f, "
-        "\"inline_ops_per_handshake\": %.2f, \"device\": %s}\n",
+        "\"inline_ops_per_handshake\": %.2f, \"timeouts\": %ld, \"accept_backoffs\": %ld, "
+        "\"device\": %s}\n",
         info.server ? "perf-server" : "perf-client", conns, c.resumed, c.errors,
         ratio(static_cast<double>(conns), total_s), p50, p90, p99, max, cpu, loop_cpu, c.read_bytes,
-        c.write_bytes, c.aborted, c.freed_pending, ops, inline_ops,
+        c.write_bytes, c.aborted, c.freed_pending, ops, inline_ops, c.timeouts, c.accept_backoffs,
         json_string(info.device).c_str());
     std::fflush(stdout);
   }

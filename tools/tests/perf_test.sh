@@ -6,7 +6,8 @@
 #
 # Usage: perf_test.sh TOOL CERT_DIR SCENARIO DEVICE [VERSION] [extra client options]
 #   SCENARIO  pair | pair-threads | interop-clients | interop-s_server | abort |
-#             abort-free-now | no-server | bad-ca | cert-dir | chaos-fail | bench
+#             abort-free-now | no-server | bad-ca | cert-dir | chaos-fail | bench |
+#             hostile | stalled-server | emfile | drain-exit
 #   DEVICE    none | sim | threads | any spec the tools take with -d
 #             (a dpdk spec, or chaos over=dpdk, exits 77 = skipped when DPDK
 #             cannot start here, 1 under ASYNCCRYPT_REQUIRE_DPDK=1: see dpdk_probe)
@@ -25,6 +26,8 @@ extra=("$@")
 export ASYNCCRYPT_CERTS=$certs
 # shellcheck source=scripts/lib/perf-server.sh
 . "$(dirname "$0")/../../scripts/lib/perf-server.sh"
+# shellcheck source=scripts/lib/json.sh
+. "$(dirname "$0")/../../scripts/lib/json.sh"
 # shellcheck source=scripts/lib/dpdk-skip.sh
 . "$(dirname "$0")/../../scripts/lib/dpdk-skip.sh"
 readonly limit=60 # seconds any one program may run
@@ -60,10 +63,18 @@ wait_server() {
   [[ $rc -eq 0 ]] || fail "perf-server exited $rc"
 }
 
-# json_field FILE NAME: a number from the tools' one-line JSON object.
-json_field() {
-  sed -n "s/.*\"$2\": \([0-9.]*\).*/\1/p" "$1" | tail -1
+# wait_line FILE REGEX SECONDS: waits (bounded) until a line of FILE matches.
+wait_line() {
+  local _
+  for _ in $(seq 1 $(($3 * 20))); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
 }
+
+peers=$(dirname "$0")/hostile_peers.py
+
 
 # server_errors: the server's Errors row.
 server_errors() {
@@ -279,6 +290,106 @@ chaos-fail)
   fi
   grep -E '^(Num Conns|Errors)' "$work/server.err" "$work/client.err"
   grep 'connections failed' "$work/client.err" || true
+  ;;
+
+hostile)
+  # Silent peers, slow ones (a record that trickles in), peers that finish
+  # the handshake and then say nothing, and half-closed ones, more of them
+  # than -N: the handshake and idle timeouts close every one, so the
+  # listener re-arms and a normal client is served while they still hold
+  # their sockets. Without the timeouts the silent ones keep all -N slots
+  # and the client is never served.
+  start_server -n 0 -N 4 -v 4 --no-client-cert --handshake-timeout 1000 --idle-timeout 1000 \
+    --json
+  timeout 30 python3 "$peers" clients "$port" "$certs/ca-cert.pem" 4 2 2 2 6 \
+    >"$work/peers.out" 2>"$work/peers.err" &
+  peers_pid=$!
+  wait_line "$work/peers.out" '^ready' 20 || fail "the hostile peers never connected"
+  run_client -n 20 -N 2 -v 4 --no-client-cert -q --json ||
+    fail "perf-client beside hostile peers exited $?"
+  [[ $(json_field "$work/client.out" connections) == 20 ]] || fail "normal clients failed"
+  wait "$peers_pid" || fail "hostile_peers.py exited $?"
+  closed=$(sed -n 's/^closed_by_server //p' "$work/peers.out")
+  [[ $closed == 10 ]] || fail "the server closed $closed of the 10 hostile peers"
+  kill -TERM "$server_pid"
+  wait_server
+  timeouts=$(json_field "$work/server.out" timeouts)
+  # 4 silent + 2 slow (handshake), 2 idle; the half-closed fail on EOF.
+  [[ $timeouts -ge 8 ]] || fail "the server counted $timeouts timeouts, want 8 or more"
+  echo "hostile peers: $closed closed by the server, $timeouts timeouts; 20 clients served"
+  ;;
+
+stalled-server)
+  # A server that accepts and never answers: the client gives up after its
+  # handshake timeout, says why and exits 1, instead of waiting for ever.
+  timeout 30 python3 "$peers" stall-server 20 >"$work/stall.out" 2>"$work/stall.err" &
+  stall_pid=$!
+  wait_line "$work/stall.out" '^port ' 10 || fail "the stalling server never listened"
+  port=$(sed -n 's/^port //p' "$work/stall.out")
+  t0=$(date +%s)
+  rc=0
+  run_client -n 3 -N 2 --handshake-timeout 1000 --json || rc=$?
+  elapsed=$(($(date +%s) - t0))
+  kill "$stall_pid" 2>/dev/null || true
+  wait "$stall_pid" 2>/dev/null || true
+  [[ $rc -eq 1 ]] || fail "perf-client against a stalled server exited $rc, want 1"
+  grep -q 'first: handshake timed out' "$work/client.err" || fail "no timeout message"
+  [[ $(json_field "$work/client.out" timeouts) == 3 ]] || fail "want 3 timeouts"
+  [[ $elapsed -le 15 ]] || fail "the client took $elapsed s"
+  echo "stalled server: 3 timeouts in ${elapsed}s"
+  ;;
+
+emfile)
+  # The server runs out of descriptors (ulimit -n 48, 80 silent peers and
+  # no handshake timeout): accept must pause, not spin on EMFILE, and serve
+  # again once descriptors are free.
+  : >"$work/server.out"
+  (ulimit -n 48 && exec timeout "$limit" "$tool" perf-server -p 0 -d "$device" -n 0 -N 200 \
+    --no-client-cert --handshake-timeout 0 --json >"$work/server.out" 2>"$work/server.err") &
+  server_pid=$!
+  port=$(perf_server_port "$work/server.out" "$server_pid")
+  [[ -n $port ]] || fail "the server never reported its port"
+  spid=$(pgrep -n -P "$server_pid")
+  timeout 30 python3 "$peers" clients "$port" "$certs/ca-cert.pem" 80 0 0 0 4 \
+    >"$work/peers.out" 2>"$work/peers.err" &
+  peers_pid=$!
+  wait_line "$work/peers.out" '^ready' 20 || fail "the silent peers never connected"
+  sleep 0.5
+  ticks() { awk '{print $14 + $15}' "/proc/$spid/stat"; }
+  c0=$(ticks)
+  sleep 2
+  c1=$(ticks)
+  hz=$(getconf CLK_TCK)
+  # A spinning accept burns the whole 2 s; a paused one almost nothing.
+  [[ $((c1 - c0)) -le $((hz / 2)) ]] || fail "the server used $((c1 - c0)) ticks of CPU in 2 s"
+  wait "$peers_pid" || fail "hostile_peers.py exited $?"
+  run_client -n 5 -N 1 --no-client-cert -q --json || fail "perf-client after EMFILE exited $?"
+  kill -TERM "$server_pid"
+  wait_server
+  backoffs=$(json_field "$work/server.out" accept_backoffs)
+  [[ $backoffs -gt 0 ]] || fail "no accept back-off counted"
+  echo "EMFILE: $((c1 - c0)) ticks in 2 s, $backoffs back-offs, then 5 clients served"
+  ;;
+
+drain-exit)
+  # The server stops (SIGTERM) with crypto in flight at workers and
+  # --drain-timeout 0, so it frees those connections without waiting for
+  # their operations: each free must still wait for a worker's running
+  # operation (SslPtr drains), or the worker may write into freed memory.
+  # (With the drain removed, 3 ASan runs on wolfSSL 5.9.2 did not show it:
+  # this scenario exercises the path; cxx_wolfssl_handles_test's
+  # SslPtrDrainsBeforeItFrees is the check that fails without the drain.)
+  start_server -n 0 -N 64 -v "$version" --drain-timeout 0 -q --json
+  timeout "$limit" "$tool" perf-client -p "$port" -d none -v "$version" -n 100000 -N 32 -q \
+    >"$work/client.out" 2>"$work/client.err" &
+  client_pid=$!
+  sleep 1.5
+  kill -TERM "$server_pid"
+  wait_server
+  kill "$client_pid" 2>/dev/null || true
+  wait "$client_pid" 2>/dev/null || true
+  [[ -n $(json_field "$work/server.out" connections) ]] || fail "the server printed no report"
+  grep -E '^(Num Conns|Errors)' "$work/server.err"
   ;;
 
 bench)

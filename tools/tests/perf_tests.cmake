@@ -4,6 +4,10 @@ set(perf_cert_dir ${CMAKE_CURRENT_BINARY_DIR}/certs)
 add_test(NAME perf_certs COMMAND ${PROJECT_SOURCE_DIR}/scripts/gen-certs.sh ${perf_cert_dir})
 set_tests_properties(perf_certs PROPERTIES FIXTURES_SETUP perf_certs TIMEOUT 120)
 
+# The scripts' reader of the tools' JSON (scripts/lib/json.sh).
+add_test(NAME scripts_json_field COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/json_field_test.sh)
+set_tests_properties(scripts_json_field PROPERTIES TIMEOUT 30 LABELS perf)
+
 # perf_test(NAME SCENARIO DEVICE [VERSION [CLIENT OPTIONS...]])
 function(perf_test name scenario device)
   add_test(NAME ${name}
@@ -29,10 +33,22 @@ perf_test(perf_abort_threads abort threads 4)
 perf_test(perf_abort_threads_tls12 abort threads 3)
 perf_test(perf_abort_none abort none 4)
 # Frees connections with their operation still pending (asynccrypt cancels
-# it). TLS 1.3 on the simulator only: see docs/known-issues.md for why not
-# TLS 1.2 (a wolfSSL bug) nor worker devices.
+# it; SslPtr drains a worker's running one first). TLS 1.3 only: see
+# docs/known-issues.md for why not TLS 1.2 (a wolfSSL bug).
 perf_test(perf_abort_free_now_sim_skip3 abort-free-now sim:skip=3 4)
 perf_test(perf_abort_free_now_sim abort-free-now sim 4)
+# Issue 14.3: connections freed with their operation on a worker (the free
+# drains it): at once on a hang-up, and at exit after a drain timeout of 0.
+perf_test(perf_abort_free_now_threads abort-free-now threads:inline_us=0 4)
+perf_test(perf_drain_exit_threads drain-exit "chaos:seed=1,over=threads,workers=1,delay=20000" 4)
+perf_test(perf_drain_exit_threads_tls12 drain-exit threads:inline_us=0 3)
+# Issue 14.13: peers that misbehave (hostile_peers.py): silent, slow,
+# idle after the handshake and half-closed; a server that never answers;
+# a server out of descriptors.
+perf_test(perf_hostile_peers_sim hostile sim 4)
+perf_test(perf_hostile_peers_threads hostile threads 4)
+perf_test(perf_stalled_server stalled-server none)
+perf_test(perf_accept_emfile emfile sim)
 perf_test(perf_no_server no-server none)
 perf_test(perf_bad_ca bad-ca sim 4)
 perf_test(perf_cert_dir cert-dir sim 4)

@@ -637,12 +637,29 @@ WOLFSSL_API int asynccrypt_QueueFd(WOLF_EVENT_QUEUE* queue);
  *    (it is reference counted), so the connections' operations are gone by
  *    then and asynccrypt holds no state for its queue, unless the fd was
  *    asked for and not released: that state (one fd) then stays until
- *    asynccrypt_QueueRelease(&ctx->event_queue) is called; it is harmless
+ *    asynccrypt_CtxQueueRelease(ctx) is called; it is harmless
  *    if a later queue reuses the address. wolfCrypt objects that an
  *    application itself queued on a CTX's queue (wc_AsyncHandle) must be
  *    freed or harvested before wolfSSL_CTX_free: their cancellation unlinks
  *    them from that queue. */
 WOLFSSL_API int asynccrypt_QueueRelease(WOLF_EVENT_QUEUE* queue);
+
+/* wolfSSL's TLS context (ssl.h names it WOLFSSL_CTX). */
+struct WOLFSSL_CTX;
+
+/* asynccrypt_CtxQueueFd is asynccrypt_QueueFd for the event queue of a TLS
+ * context: the one wolfSSL_CTX_AsyncPoll polls, which an application cannot
+ * name itself (WOLFSSL_CTX is opaque). An event loop sleeps on the fd (for
+ * EPOLLIN) and calls wolfSSL_CTX_AsyncPoll when it is readable. Returns the
+ * fd, BAD_FUNC_ARG for NULL, or what asynccrypt_QueueFd returns. The same
+ * context gives the same fd until asynccrypt_CtxQueueRelease. */
+WOLFSSL_API int asynccrypt_CtxQueueFd(struct WOLFSSL_CTX* ctx);
+
+/* asynccrypt_CtxQueueRelease is asynccrypt_QueueRelease for ctx's queue:
+ * call it before the last wolfSSL_CTX_free of a context whose fd was asked
+ * for (after its connections are freed). Returns 0, BAD_FUNC_ARG for NULL,
+ * or BAD_STATE_E while operations are still queued. */
+WOLFSSL_API int asynccrypt_CtxQueueRelease(struct WOLFSSL_CTX* ctx);
 
 /* asynccrypt_SslDrain makes wolfSSL_free(ssl) safe while the connection
  * waits for an operation (ssl is a WOLFSSL*): it blocks until no worker

@@ -8,8 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "backends/dpdk/dpdk_device.h"
-#include "backends/threads/threads_device.h"
+#include "core/device_kinds.h"
 #include "core/wolfssl_api.h"
 #include "wolfcrypt/execute.h"
 
@@ -99,6 +98,9 @@ Result<std::shared_ptr<Device>> ChaosDevice::create(DeviceSpec spec) {
                     "device option chaos:over='" + over + "' must be 'threads' or 'dpdk'");
     }
   }
+  // The device underneath opens through the table of kinds, as any device
+  // does; chaos only knows which kinds it layers over and which options are
+  // theirs.
   std::shared_ptr<Device> inner;
   if (over == "dpdk") {
     if (spec.options.count("delay") != 0) {
@@ -108,7 +110,7 @@ Result<std::shared_ptr<Device>> ChaosDevice::create(DeviceSpec spec) {
     }
     // Everything else is the dpdk device's (vdev=, dev=, qps=, depth=,
     // burst=, eal=, copy=); it rejects what it does not know.
-    auto device = create_dpdk_device(DeviceSpec{"dpdk", std::move(spec.options)});
+    auto device = DeviceKinds::instance().create(DeviceSpec{"dpdk", std::move(spec.options)});
     spec.options.clear();
     if (!device.is_ok()) return device.status();
     inner = device.take();
@@ -124,7 +126,7 @@ Result<std::shared_ptr<Device>> ChaosDevice::create(DeviceSpec spec) {
         spec.options.erase(it);
       }
     }
-    auto device = ThreadsDevice::create(std::move(threads_spec));
+    auto device = DeviceKinds::instance().create(std::move(threads_spec));
     if (!device.is_ok()) return device.status();
     inner = device.take();
   } else {

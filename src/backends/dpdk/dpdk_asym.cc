@@ -111,7 +111,8 @@ int dpdk_asym_status_to_error(std::uint8_t status) {
 }
 
 Result<std::unique_ptr<DpdkAsym>> DpdkAsym::create(std::uint8_t dev_id, std::uint64_t feature_flags,
-                                                   unsigned n_ops, const std::string& tag) {
+                                                   bool secret_modex, unsigned n_ops,
+                                                   const std::string& tag) {
   std::unique_ptr<DpdkAsym> asym(new DpdkAsym());
   if ((feature_flags & RTE_CRYPTODEV_FF_ASYMMETRIC_CRYPTO) == 0) return asym;
   asym->dev_id_ = dev_id;
@@ -130,8 +131,10 @@ Result<std::unique_ptr<DpdkAsym>> DpdkAsym::create(std::uint8_t dev_id, std::uin
         (feature_flags & RTE_CRYPTODEV_FF_RSA_PRIV_OP_KEY_EXP) != 0 &&
         rte_cryptodev_asym_xform_capability_check_optype(rsa, RTE_CRYPTO_ASYM_OP_DECRYPT) != 0;
   }
+  // Modular exponentiation serves DH agreement only, whose exponent is the
+  // private key: used only where the caller trusts the driver with it.
   idx.type = RTE_CRYPTO_ASYM_XFORM_MODEX;
-  asym->modex_ = rte_cryptodev_asym_capability_get(dev_id, &idx);
+  if (secret_modex) asym->modex_ = rte_cryptodev_asym_capability_get(dev_id, &idx);
   if (asym->rsa_ == nullptr && asym->modex_ == nullptr) return asym;
 
   const int socket = SOCKET_ID_ANY;
@@ -302,13 +305,14 @@ AsymStage DpdkAsym::stage(Op* op, rte_crypto_op** out) {
       ok = above_one && std::memcmp(input, p_minus_1, mod_len) < 0;
     }
     if (ok) {
-      // The private exponent, without leading zeros (a zero one stays in
+      // The private exponent at its full length, leading zeros kept, so
+      // its length says nothing of its value (a zero one stays in
       // software: wolfCrypt reports it).
-      std::size_t skip = 0;
-      while (skip < a.privSz && a.priv[skip] == 0) ++skip;
-      ok = skip < a.privSz;
-      xform.modex.exponent.data = const_cast<std::uint8_t*>(a.priv + skip);
-      xform.modex.exponent.length = a.privSz - skip;
+      bool nonzero = false;
+      for (std::size_t i = 0; i < a.privSz; ++i) nonzero = nonzero || a.priv[i] != 0;
+      ok = nonzero;
+      xform.modex.exponent.data = const_cast<std::uint8_t*>(a.priv);
+      xform.modex.exponent.length = a.privSz;
     }
   }
 #endif

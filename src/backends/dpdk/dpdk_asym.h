@@ -49,8 +49,11 @@ class DpdkAsym {
   // Probes dev_id's asymmetric capabilities and creates the op and session
   // pools (n_ops each, names from `tag`). Returns nullptr when the driver
   // has no asymmetric transform we use; an error when pools cannot be made.
+  // secret_modex: whether DH agreement (the private exponent) may go to the
+  // driver's modular exponentiation (docs/hardware.md says on which).
   static Result<std::unique_ptr<DpdkAsym>> create(std::uint8_t dev_id, std::uint64_t feature_flags,
-                                                  unsigned n_ops, const std::string& tag);
+                                                  bool secret_modex, unsigned n_ops,
+                                                  const std::string& tag);
   ~DpdkAsym();
   DpdkAsym(const DpdkAsym&) = delete;
   DpdkAsym& operator=(const DpdkAsym&) = delete;

@@ -141,10 +141,15 @@ struct RuntimeConfig {
   int qps = 0;
   int depth = 0;
   std::string copy;  // "auto" or "always"
+  // Where DH agreement (a modular exponentiation with the private
+  // exponent) runs: "auto" (on the driver only if it is hardware; see
+  // docs/hardware.md), "driver" or "software".
+  std::string dh;
 
   bool operator==(const RuntimeConfig&) const = default;
   std::string describe() const {
-    return "dev=" + dev + ",qps=" + std::to_string(qps) + ",depth=" + std::to_string(depth);
+    return "dev=" + dev + ",qps=" + std::to_string(qps) + ",depth=" + std::to_string(depth) +
+           ",copy=" + copy + ",dh=" + dh;
   }
 };
 
@@ -360,7 +365,13 @@ Status DpdkRuntime::start(const RuntimeConfig& cfg) {
                                     rte_strerror(rte_errno) +
                                     "); give the EAL more memory (-m) or lower qps/depth");
   }
-  auto asym_ops = DpdkAsym::create(dev_id, info.feature_flags, n_ops, std::to_string(serial));
+  // Software drivers (crypto_openssl) exponentiate in variable time: the
+  // private DH exponent stays with wolfCrypt there unless dh=driver says
+  // otherwise.
+  const bool hardware = (info.feature_flags & RTE_CRYPTODEV_FF_HW_ACCELERATED) != 0;
+  const bool secret_modex = cfg.dh == "driver" || (cfg.dh == "auto" && hardware);
+  auto asym_ops =
+      DpdkAsym::create(dev_id, info.feature_flags, secret_modex, n_ops, std::to_string(serial));
   if (!asym_ops.is_ok()) return asym_ops.status();
   asym = asym_ops.take();
 
@@ -944,6 +955,12 @@ Result<std::shared_ptr<Device>> create_dpdk_device(DeviceSpec spec) {
   if (cfg.copy != "auto" && cfg.copy != "always") {
     return Status(BAD_FUNC_ARG,
                   "device option dpdk:copy='" + cfg.copy + "' must be auto or always");
+  }
+  cfg.dh = take_string("dh");
+  if (cfg.dh.empty()) cfg.dh = "auto";
+  if (cfg.dh != "auto" && cfg.dh != "driver" && cfg.dh != "software") {
+    return Status(BAD_FUNC_ARG,
+                  "device option dpdk:dh='" + cfg.dh + "' must be auto, driver or software");
   }
   auto burst = spec.take_int("burst", 32, 1, kMaxBurst);
   if (!burst.is_ok()) return burst.status();
