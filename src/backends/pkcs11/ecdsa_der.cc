@@ -8,6 +8,8 @@
 namespace asynccrypt::p11 {
 namespace {
 
+constexpr std::size_t kMaxRaw = 2 * std::size_t{66};  // r || s of P-521
+
 // An unsigned big-endian integer as DER wants it: no leading zero bytes
 // (but at least one byte), and one zero byte added when the top bit is set
 // (so that it does not read as negative).
@@ -41,7 +43,7 @@ Status raw_to_der(const unsigned char* raw, std::size_t raw_len, unsigned char* 
   if (raw == nullptr || out == nullptr || out_len == nullptr) {
     return Status(BAD_FUNC_ARG, "raw_to_der: null argument");
   }
-  if (raw_len == 0 || raw_len % 2 != 0 || raw_len > 2 * 66) {
+  if (raw_len == 0 || raw_len % 2 != 0 || raw_len > kMaxRaw) {
     return Status(BAD_FUNC_ARG, "ECDSA signature from the token has a bad length (" +
                                     std::to_string(raw_len) + " bytes)");
   }

@@ -65,7 +65,8 @@ const char* ckr_name(CK_RV rv) {
       break;
   }
   thread_local char unknown[32];
-  std::snprintf(unknown, sizeof unknown, "CKR_0x%lx", static_cast<unsigned long>(rv));
+  // Cannot fail or truncate: "CKR_0x" and at most 16 hex digits.
+  (void)std::snprintf(unknown, sizeof unknown, "CKR_0x%lx", static_cast<unsigned long>(rv));
   return unknown;
 }
 
