@@ -3,6 +3,7 @@
 // lost sessions and their recovery.
 #include <gtest/gtest.h>
 
+#include <barrier>
 #include <random>
 #include <thread>
 #include <vector>
@@ -267,6 +268,48 @@ TEST_F(Pkcs11SessionTest, ThreadsSignAtOnceWithASessionEach) {
     EXPECT_EQ(errors[t], "") << "thread " << t;
     EXPECT_EQ(got[t], expected[t]) << "thread " << t;
   }
+}
+
+TEST_F(Pkcs11SessionTest, EveryWorkerRecoversWhenTheLoginIsLostUnderThem) {
+  // Four workers sign; while they wait at a barrier every session of the
+  // process is closed (the login with them); then they all need recovery at
+  // once. Each loses exactly one operation, and the token logs in once.
+  constexpr int kThreads = 4;
+  constexpr int kBefore = 5;
+  constexpr int kAfter = 10;
+  std::barrier sync(kThreads + 1);
+  std::vector<int> failures(kThreads, 0), successes(kThreads, 0);
+  std::vector<std::string> first_failure(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Session session(token_);
+      Bytes hash(32, static_cast<unsigned char>(t));
+      auto sign = [&] {
+        Bytes sig(asynccrypt::p11::kMaxEcdsaDer);
+        std::size_t len = sig.size();
+        Status s = session.sign_ecdsa(p256_key_id(), hash.data(), hash.size(), sig.data(), &len);
+        if (s.is_ok()) {
+          ++successes[t];
+        } else if (failures[t]++ == 0) {
+          first_failure[t] = s.message();
+        }
+      };
+      for (int i = 0; i < kBefore; ++i) sign();
+      sync.arrive_and_wait();  // the main thread closes every session
+      sync.arrive_and_wait();
+      for (int i = 0; i < kAfter; ++i) sign();
+    });
+  }
+  sync.arrive_and_wait();
+  EXPECT_EQ(token_->fn()->C_CloseAllSessions(token_->binding().slot), CKR_OK);
+  sync.arrive_and_wait();
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(failures[t], 1) << "thread " << t << ": " << first_failure[t];
+    EXPECT_EQ(successes[t], kBefore + kAfter - 1) << "thread " << t;
+  }
+  EXPECT_EQ(token_->binding().generation, 1u);
 }
 
 TEST_F(Pkcs11SessionTest, MissingObjectIsMissingKey) {
