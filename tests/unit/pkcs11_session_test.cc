@@ -273,7 +273,8 @@ TEST_F(Pkcs11SessionTest, ThreadsSignAtOnceWithASessionEach) {
 TEST_F(Pkcs11SessionTest, EveryWorkerRecoversWhenTheLoginIsLostUnderThem) {
   // Four workers sign; while they wait at a barrier every session of the
   // process is closed (the login with them); then they all need recovery at
-  // once. Each loses exactly one operation, and the token logs in once.
+  // once. Each loses at most one operation (a worker that starts after the
+  // token was recovered just reopens), and the token logs in once.
   constexpr int kThreads = 4;
   constexpr int kBefore = 5;
   constexpr int kAfter = 10;
@@ -305,10 +306,16 @@ TEST_F(Pkcs11SessionTest, EveryWorkerRecoversWhenTheLoginIsLostUnderThem) {
   EXPECT_EQ(token_->fn()->C_CloseAllSessions(token_->binding().slot), CKR_OK);
   sync.arrive_and_wait();
   for (auto& th : threads) th.join();
+  int total_failures = 0;
   for (int t = 0; t < kThreads; ++t) {
-    EXPECT_EQ(failures[t], 1) << "thread " << t << ": " << first_failure[t];
-    EXPECT_EQ(successes[t], kBefore + kAfter - 1) << "thread " << t;
+    EXPECT_LE(failures[t], 1) << "thread " << t << ": " << first_failure[t];
+    EXPECT_EQ(successes[t] + failures[t], kBefore + kAfter) << "thread " << t;
+    if (failures[t] != 0) {
+      EXPECT_NE(first_failure[t].find("session lost"), std::string::npos) << first_failure[t];
+    }
+    total_failures += failures[t];
   }
+  EXPECT_GE(total_failures, 1);  // someone had to find out
   EXPECT_EQ(token_->binding().generation, 1u);
 }
 
@@ -408,16 +415,21 @@ TEST_F(Pkcs11SessionTest, AllSessionsClosedLogsInAgain) {
   ASSERT_TRUE(b.sign_ecdsa(p256_key_id(), hash.data(), 32, sig.data(), &len).is_ok());
   // Closing every session of the application also ends its login.
   ASSERT_EQ(token_->fn()->C_CloseAllSessions(token_->binding().slot), CKR_OK);
-  for (Session* s : {&a, &b}) {
-    len = sig.size();
-    Status st = s->sign_ecdsa(p256_key_id(), hash.data(), 32, sig.data(), &len);
-    EXPECT_EQ(st.code(), WC_HW_E) << st.message();
-    len = sig.size();
-    st = s->sign_ecdsa(p256_key_id(), hash.data(), 32, sig.data(), &len);
-    EXPECT_TRUE(st.is_ok()) << st.message();
-    EXPECT_EQ(s->opens(), 2);
-  }
-  // One of them logged in again; the other found it done.
+  // The first to notice fails once, then logs in again...
+  len = sig.size();
+  Status st = a.sign_ecdsa(p256_key_id(), hash.data(), 32, sig.data(), &len);
+  EXPECT_EQ(st.code(), WC_HW_E) << st.message();
+  len = sig.size();
+  st = a.sign_ecdsa(p256_key_id(), hash.data(), 32, sig.data(), &len);
+  EXPECT_TRUE(st.is_ok()) << st.message();
+  EXPECT_EQ(token_->binding().generation, 1u);
+  // ... and the other sees the new generation and reopens without failing
+  // (its old session number may be a's new session by now: never used).
+  len = sig.size();
+  st = b.sign_ecdsa(p256_key_id(), hash.data(), 32, sig.data(), &len);
+  EXPECT_TRUE(st.is_ok()) << st.message();
+  EXPECT_EQ(a.opens(), 2);
+  EXPECT_EQ(b.opens(), 2);
   EXPECT_EQ(token_->binding().generation, 1u);
 }
 

@@ -1,6 +1,8 @@
 // One worker's PKCS#11 session: opened once, object handles cached, private-key operations.
 #include "backends/pkcs11/p11_session.h"
 
+#include <optional>
+
 #include "backends/pkcs11/ecdsa_der.h"
 #include "backends/pkcs11/p11_errors.h"
 #include "core/wolfssl_api.h"
@@ -96,6 +98,10 @@ Status Session::open() {
 
 void Session::lose(CK_RV rv) {
   if (!handle_gone(rv)) (void)fn()->C_CloseSession(handle_);
+  forget();
+}
+
+void Session::forget() {
   handle_ = CK_INVALID_HANDLE;
   lost_ = true;
   keys_.clear();
@@ -194,6 +200,19 @@ template <typename Call>
 Status Session::run(const KeyRef& key, const char* what, Call call) {
   if (key.bytes.empty()) return Status(BAD_FUNC_ARG, std::string(what) + ": empty key id or label");
   if (Status s = open(); !s.is_ok()) return s;
+  std::optional<Token::Epoch> epoch(std::in_place, *token_);
+  if (!epoch->current(generation_)) {
+    // The token was recovered since this session opened: its number may be
+    // another session's now. Forget it (never close it) and reopen.
+    epoch.reset();
+    forget();
+    if (Status s = open(); !s.is_ok()) return s;
+    epoch.emplace(*token_);
+    if (!epoch->current(generation_)) {
+      return Status(WC_HW_E, std::string(what) + " on token '" + token_->label() +
+                                 "': the token was recovered twice meanwhile; try again");
+    }
+  }
   for (int attempt = 0;; ++attempt) {
     const bool cached = keys_.count(key.cache_key()) != 0;
     auto object = find(key);

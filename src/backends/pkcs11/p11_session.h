@@ -127,6 +127,8 @@ class Session {
   CK_RV check_alive();
   // Forgets the session after `rv`; closes it when its handle is still ours.
   void lose(CK_RV rv);
+  // Forgets the session without closing it; the next open() recovers.
+  void forget();
   CK_FUNCTION_LIST* fn() const { return token_->fn(); }
 
   std::shared_ptr<Token> token_;

@@ -56,6 +56,9 @@ Token::Binding Token::binding() const {
 }
 
 Result<Token::Binding> Token::recover(std::uint64_t seen) {
+  // Waits for every operation in progress: none may use a session number
+  // while the generation moves (see the class comment).
+  std::unique_lock<std::shared_mutex> epoch(epoch_);
   std::lock_guard<std::mutex> lock(mu_);
   if (!pin_refused_.is_ok()) return pin_refused_;
   if (module_->forked()) {
@@ -64,9 +67,14 @@ Result<Token::Binding> Token::recover(std::uint64_t seen) {
   }
   if (generation_ != seen) return Binding{slot_, generation_};
   if (keeper_alive_locked()) return Binding{slot_, generation_};
-  drop_keeper_locked();
+  // Forgotten, not closed: a keeper that answered C_GetSessionInfo but is
+  // no longer logged in may be a number a worker's new session now has.
+  // A leaked handle dies with the module.
+  keeper_ = CK_INVALID_HANDLE;
+  logged_in_by_us_ = false;
   if (Status s = connect_locked(); !s.is_ok()) return s;
   ++generation_;
+  generation_now_.store(generation_, std::memory_order_relaxed);
   return Binding{slot_, generation_};
 }
 
@@ -154,7 +162,8 @@ bool Token::keeper_alive_locked() {
 }
 
 void Token::drop_keeper_locked() {
-  // Only a handle known to be alive is closed (see keeper_alive_locked).
+  // Only where the keeper is known to be ours: just opened (a refused
+  // login), or the Token's end (no session of ours is left by then).
   if (keeper_ != CK_INVALID_HANDLE) (void)fn()->C_CloseSession(keeper_);
   keeper_ = CK_INVALID_HANDLE;
   logged_in_by_us_ = false;

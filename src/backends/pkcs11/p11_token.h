@@ -1,9 +1,11 @@
 // A token found by its label, with the one login the whole process shares.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "backends/pkcs11/p11_api.h"
@@ -30,6 +32,15 @@ struct TokenConfig {
 // sessions fail with "lost" codes (session_lost()); the first session to
 // notice calls recover(), which finds the token by label again, logs in
 // again and moves to a new generation; later callers see the new one.
+//
+// Modules reuse the numbers of closed sessions (SoftHSM2 hands out the
+// lowest free one): once every session died, a new session of one worker
+// may get the number a second worker still holds, and that worker must
+// never use it. So each operation runs inside an Epoch (a shared hold on
+// the token) and checks that its session belongs to the current
+// generation; recover() takes the hold exclusively, so it moves the
+// generation only while no operation is running, and operations that start
+// later see the new one and reopen instead.
 class Token {
  public:
   // Where sessions should be opened now. `generation` grows each time the
@@ -67,6 +78,22 @@ class Token {
   // must be reopened. Fails with WC_HW_E while the token is absent.
   Result<Binding> recover(std::uint64_t seen);
 
+  // Epoch is held for the length of one operation on a session (see the
+  // class comment). current(g): whether a session opened in generation g
+  // may still be used. Never call recover() while holding one.
+  class Epoch {
+   public:
+    explicit Epoch(const Token& token) : token_(token), hold_(token.epoch_) {}
+    bool current(std::uint64_t generation) const {
+      // Written only under the exclusive hold: relaxed is enough here.
+      return token_.generation_now_.load(std::memory_order_relaxed) == generation;
+    }
+
+   private:
+    const Token& token_;
+    std::shared_lock<std::shared_mutex> hold_;
+  };
+
   // Use open(); public only for std::make_shared.
   struct Key {
     explicit Key() = default;
@@ -84,6 +111,12 @@ class Token {
 
   const TokenConfig config_;
   const std::shared_ptr<Module> module_;
+
+  // Shared by operations (Epoch), exclusive in recover(); taken before mu_.
+  mutable std::shared_mutex epoch_;
+  // generation_, for Epoch::current without mu_. Written under the
+  // exclusive epoch_ (and mu_); read under a shared epoch_.
+  std::atomic<std::uint64_t> generation_now_{0};
 
   mutable std::mutex mu_;
   CK_SLOT_ID slot_ = 0;                           // guarded by mu_
