@@ -2,6 +2,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,6 +85,8 @@ class SoftHsmToken {
   }
 
   ~SoftHsmToken() {
+    stop_server();
+    unsetenv("P11_KIT_SERVER_ADDRESS");
     std::error_code ignored;
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
     if (had_conf_) {
@@ -116,6 +119,74 @@ class SoftHsmToken {
       return false;
     }
     return init_and_import(pin, error);
+  }
+
+  // p11kit_client_path is p11-kit's client module (it forwards every call
+  // to a `p11-kit server` over a socket, as a network HSM's library does),
+  // or "" when p11-kit is not installed.
+  static std::string p11kit_client_path() {
+    for (const char* p : {"/usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so",
+                          "/usr/lib/aarch64-linux-gnu/pkcs11/p11-kit-client.so",
+                          "/usr/lib/pkcs11/p11-kit-client.so"}) {
+      if (access(p, R_OK) == 0) return p;
+    }
+    return "";
+  }
+
+  // start_server puts the token behind `p11-kit server` on a socket in
+  // dir() and points P11_KIT_SERVER_ADDRESS at it, so that the module
+  // p11kit_client_path() reaches the token out of process. Waits (at most
+  // 10 s) until the socket is there. False with *error when it cannot.
+  bool start_server(std::string* error) {
+    if (p11kit_client_path().empty() || !on_path("p11-kit")) {
+      *error = "p11-kit or its client module is not installed (apt-get install p11-kit)";
+      return false;
+    }
+    const std::string socket = dir_ + "/p11-kit.sock";
+    unlink(socket.c_str());
+    const std::string log = dir_ + "/p11-kit-server.log";
+    std::vector<std::string> argv = {
+        "p11-kit", "server",     "-f",          "-n",
+        socket,    "--provider", module_path(), std::string("pkcs11:token=") + kLabel};
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    const int rc = posix_spawnp(&server_, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      server_ = 0;
+      *error = "cannot start p11-kit server";
+      return false;
+    }
+    for (int i = 0; i < 1000 && access(socket.c_str(), F_OK) != 0; ++i) usleep(10'000);
+    if (access(socket.c_str(), F_OK) != 0) {
+      stop_server();
+      std::ifstream in(log);
+      std::ostringstream what;
+      what << "p11-kit server did not create " << socket << ":\n" << in.rdbuf();
+      *error = what.str();
+      return false;
+    }
+    setenv("P11_KIT_SERVER_ADDRESS", ("unix:path=" + socket).c_str(), 1);
+    return true;
+  }
+
+  // stop_server ends the p11-kit server and the process it runs for each
+  // client connection (an HSM that went away).
+  void stop_server() {
+    if (server_ == 0) return;
+    const std::string children =
+        "/proc/" + std::to_string(server_) + "/task/" + std::to_string(server_) + "/children";
+    std::ifstream list(children);
+    for (pid_t child = 0; list >> child;) kill(child, SIGKILL);
+    kill(server_, SIGTERM);
+    int status = 0;
+    waitpid(server_, &status, 0);
+    server_ = 0;
   }
 
   // run runs argv (no shell) with output to a log file; on failure *error
@@ -211,6 +282,7 @@ class SoftHsmToken {
 
   std::string certs_dir_;
   std::string dir_;
+  pid_t server_ = 0;  // the p11-kit server we started, or 0
   bool had_conf_ = false;
   std::string old_conf_;
 };

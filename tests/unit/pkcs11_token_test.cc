@@ -119,6 +119,44 @@ TEST_F(Pkcs11TokenTest, TokenGoneFailsUntilTheDeviceIsReopened) {
   EXPECT_TRUE(sign(fresh).is_ok());
 }
 
+TEST_F(Pkcs11TokenTest, OutOfProcessTokenAndItsServerGoingAway) {
+  // The token behind `p11-kit server`, reached through p11-kit's client
+  // module over a socket: a stand-in for a network HSM.
+  token_.reset();
+  std::string error;
+  if (!hsm_->start_server(&error)) {
+    if (SoftHsmToken::required()) FAIL() << error;
+    GTEST_SKIP() << error;
+  }
+  auto token = Token::open({SoftHsmToken::p11kit_client_path(), SoftHsmToken::kLabel,
+                            PinSource::from_env(SoftHsmToken::kPinEnv)});
+  ASSERT_TRUE(token.is_ok()) << token.status().message();
+  auto session = std::make_unique<Session>(token.value());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(sign(*session).is_ok());
+  // The HSM goes away. Its client library writes to a closed socket: that
+  // must neither end the process (SIGPIPE) nor hang; each operation fails.
+  hsm_->stop_server();
+  Status s = sign(*session);
+  EXPECT_EQ(s.code(), WC_HW_E) << s.message();
+  EXPECT_NE(s.message().find("session lost"), std::string::npos) << s.message();
+  for (int i = 0; i < 3; ++i) {
+    s = sign(*session);
+    EXPECT_EQ(s.code(), WC_HW_E) << s.message();
+  }
+  // p11-kit's client does not reconnect by itself: once the server is back,
+  // the device is opened again (the module is initialised afresh).
+  ASSERT_TRUE(hsm_->start_server(&error)) << error;
+  session.reset();
+  const TokenConfig remote{SoftHsmToken::p11kit_client_path(), SoftHsmToken::kLabel,
+                           PinSource::from_env(SoftHsmToken::kPinEnv)};
+  EXPECT_FALSE(Token::open(remote).is_ok());  // the old Token still holds the broken module
+  token.value().reset();                      // its last holder lets it go
+  token = Token::open(remote);
+  ASSERT_TRUE(token.is_ok()) << token.status().message();
+  Session fresh(token.value());
+  EXPECT_TRUE(sign(fresh).is_ok());
+}
+
 TEST_F(Pkcs11TokenTest, NoLoginRetryAfterThePinWasRefused) {
   const std::string path = hsm_->dir() + "/pin.txt";
   std::ofstream(path) << SoftHsmToken::kPin;

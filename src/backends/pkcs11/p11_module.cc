@@ -2,8 +2,11 @@
 #include "backends/pkcs11/p11_module.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <map>
 #include <mutex>
 
@@ -26,6 +29,30 @@ std::map<std::string, std::weak_ptr<Module>>& registry() {
 }
 
 }  // namespace
+
+SigpipeGuard::SigpipeGuard() {
+  sigset_t pipe;
+  sigset_t old;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  if (pthread_sigmask(SIG_BLOCK, &pipe, &old) == 0) blocked_here_ = !sigismember(&old, SIGPIPE);
+}
+
+SigpipeGuard::~SigpipeGuard() {
+  if (!blocked_here_) return;
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  sigset_t pending;
+  // A SIGPIPE raised by a write of this thread is pending on this thread:
+  // take it before unblocking, or it would be delivered now.
+  if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
+    const timespec now{0, 0};
+    while (sigtimedwait(&pipe, nullptr, &now) < 0 && errno == EINTR) {
+    }
+  }
+  (void)pthread_sigmask(SIG_UNBLOCK, &pipe, nullptr);
+}
 
 Result<std::shared_ptr<Module>> Module::open(const std::string& path) {
   if (path.empty()) return Status(BAD_FUNC_ARG, "no PKCS#11 module given (module=PATH)");
@@ -60,6 +87,7 @@ Status Module::load() {
     return ckr_status(rv != CKR_OK ? rv : CKR_GENERAL_ERROR,
                       "C_GetFunctionList of " + path_ + " failed");
   }
+  const SigpipeGuard no_sigpipe;
   CK_C_INITIALIZE_ARGS args{};
   args.flags = CKF_OS_LOCKING_OK;
   CK_RV rv = fn_->C_Initialize(&args);
@@ -79,6 +107,7 @@ Status Module::load() {
 bool Module::forked() const { return pid_ != 0 && pid_ != getpid(); }
 
 Module::~Module() {
+  const SigpipeGuard no_sigpipe;
   // In a forked child the parent's state is not ours to finalise.
   if (finalize_ && !forked()) (void)fn_->C_Finalize(nullptr);
   if (library_ != nullptr) dlclose(library_);

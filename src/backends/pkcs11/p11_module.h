@@ -11,6 +11,25 @@
 
 namespace asynccrypt::p11 {
 
+// SigpipeGuard keeps SIGPIPE from ending the process while the calling
+// thread is inside a module. Client libraries of network HSMs (p11-kit's
+// client among them) write to a socket without MSG_NOSIGNAL: when the HSM
+// side has gone, the write raises SIGPIPE, whose default action kills the
+// process. While a guard lives, SIGPIPE is blocked in this thread (so the
+// write fails with EPIPE and the module returns an error); when it ends, a
+// SIGPIPE raised meanwhile is consumed and the old mask restored. A thread
+// that already blocks SIGPIPE is left as it is.
+class SigpipeGuard {
+ public:
+  SigpipeGuard();
+  ~SigpipeGuard();
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+ private:
+  bool blocked_here_ = false;
+};
+
 // Module is one loaded PKCS#11 library. C_Initialize and C_Finalize are
 // process-wide in PKCS#11, so every user of the same path shares one Module:
 // the first open() loads and initialises it, the last holder's release

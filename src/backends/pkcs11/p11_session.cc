@@ -63,6 +63,7 @@ std::string KeyRef::cache_key() const {
 }
 
 Session::~Session() {
+  const SigpipeGuard no_sigpipe;
   if (handle_ != CK_INVALID_HANDLE && !token_->module().forked()) {
     (void)fn()->C_CloseSession(handle_);
   }
@@ -70,6 +71,7 @@ Session::~Session() {
 
 Status Session::open() {
   if (handle_ != CK_INVALID_HANDLE) return Status::ok();
+  const SigpipeGuard no_sigpipe;
   if (token_->module().forked()) {
     return Status(WC_HW_E, "token '" + token_->label() +
                                "' was opened before fork(): open the device in this process");
@@ -199,6 +201,7 @@ Status Session::check_rsa_sizes(const KeyRef& key, std::size_t in_len, std::size
 template <typename Call>
 Status Session::run(const KeyRef& key, const char* what, Call call) {
   if (key.bytes.empty()) return Status(BAD_FUNC_ARG, std::string(what) + ": empty key id or label");
+  const SigpipeGuard no_sigpipe;
   if (Status s = open(); !s.is_ok()) return s;
   std::optional<Token::Epoch> epoch(std::in_place, *token_);
   if (!epoch->current(generation_)) {

@@ -37,6 +37,7 @@ Result<std::shared_ptr<Token>> Token::open(TokenConfig config) {
   }
   auto module = Module::open(config.module);
   if (!module.is_ok()) return module.status();
+  const SigpipeGuard no_sigpipe;
   auto token = std::make_shared<Token>(Key{}, std::move(config), module.take());
   std::lock_guard<std::mutex> lock(token->mu_);
   if (Status s = token->connect_locked(); !s.is_ok()) return s;
@@ -44,6 +45,7 @@ Result<std::shared_ptr<Token>> Token::open(TokenConfig config) {
 }
 
 Token::~Token() {
+  const SigpipeGuard no_sigpipe;
   std::lock_guard<std::mutex> lock(mu_);
   if (module_->forked()) return;
   if (logged_in_by_us_ && keeper_ != CK_INVALID_HANDLE) (void)fn()->C_Logout(keeper_);
