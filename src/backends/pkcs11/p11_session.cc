@@ -63,10 +63,12 @@ std::string KeyRef::cache_key() const {
 }
 
 Session::~Session() {
+  if (handle_ == CK_INVALID_HANDLE || token_->module().forked()) return;
   const SigpipeGuard no_sigpipe;
-  if (handle_ != CK_INVALID_HANDLE && !token_->module().forked()) {
-    (void)fn()->C_CloseSession(handle_);
-  }
+  // A session of an older generation is dead and its number may be another
+  // session's now: only a current one is closed.
+  const Token::Epoch epoch(*token_);
+  if (epoch.current(generation_)) (void)fn()->C_CloseSession(handle_);
 }
 
 Status Session::open() {

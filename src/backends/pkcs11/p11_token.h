@@ -33,11 +33,11 @@ struct TokenConfig {
 // notice calls recover(), which finds the token by label again, logs in
 // again and moves to a new generation; later callers see the new one.
 //
-// Modules reuse the numbers of closed sessions (SoftHSM2 hands out the
-// lowest free one): once every session died, a new session of one worker
-// may get the number a second worker still holds, and that worker must
-// never use it. So each operation runs inside an Epoch (a shared hold on
-// the token) and checks that its session belongs to the current
+// PKCS#11 lets a module give a new session the number of a closed one
+// (SoftHSM2 2.6.1 happens not to: its numbers only grow). With such a
+// module, once every session died, a new session of one worker may get the
+// number a second worker still holds, and that worker must never use it. So each operation runs
+// inside an Epoch (a shared hold on the token) and checks that its session belongs to the current
 // generation; recover() takes the hold exclusively, so it moves the
 // generation only while no operation is running, and operations that start
 // later see the new one and reopen instead.
