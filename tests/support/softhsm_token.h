@@ -65,7 +65,9 @@ class SoftHsmToken {
 
   // missing is why SoftHSM2 tests cannot run here ("" when they can).
   static std::string missing() {
-    if (module_path().empty()) return "libsofthsm2.so not found (apt-get install softhsm2)";
+    const std::string module = module_path();
+    if (module.empty()) return "libsofthsm2.so not found (apt-get install softhsm2)";
+    if (access(module.c_str(), R_OK) != 0) return module + " cannot be read";
     if (!on_path("softhsm2-util")) return "softhsm2-util not found (apt-get install softhsm2)";
     if (!on_path("openssl")) return "openssl not found (apt-get install openssl)";
     return "";
