@@ -189,6 +189,9 @@ void wolfAsync_DevCtxFree(WC_ASYNC_DEV* asyncDev, word32 marker) {
     return;
   }
   asynccrypt::engine::cancel(asyncDev);
+  if (auto device = asynccrypt::Registry::instance().find(asyncDev->devId)) {
+    device->forget(asyncDev, marker);
+  }
   asyncDev->sw.type = ASYNC_SW_NONE;
   asyncDev->marker = WOLFSSL_ASYNC_MARKER_INVALID;
 }

@@ -81,6 +81,16 @@ class Device {
     return false;
   }
 
+  // The object that owns `dev` (wolfSSL's marker says which kind) is being
+  // freed, with no operation left in flight; its key is still readable.
+  // A device that keeps something derived from the object (a driver
+  // session holding the key) drops it now, so that no secret outlives its
+  // object. Called from wolfAsync_DevCtxFree; must be thread-safe.
+  virtual void forget(const WC_ASYNC_DEV* dev, word32 marker) {
+    (void)dev;
+    (void)marker;
+  }
+
   // Whether an operation of `type` (a WC_ASYNC_SW_TYPE) on dev's object,
   // about to be recorded, should rather run synchronously on the caller's
   // thread: wc_AsyncSwInit then answers 0 and wolfCrypt computes the result

@@ -274,6 +274,29 @@ TEST(DpdkDevice, PoolCopiesAreWipedAfterUse) {
   EXPECT_FALSE(dev.device()->pool_buffers_hold(tag.data(), tag.size())) << "tag left in the pool";
 }
 
+// Issue 14.5: the driver session made with an AES key (it holds the key) is
+// dropped when its Aes object is freed, not kept in the cache for later
+// objects. Before the fix the cache kept it.
+TEST(DpdkDevice, FreeingAnAesObjectDropsItsSessions) {
+  OPEN_OR_SKIP(dev);
+  std::mt19937 gen(test_seed());
+  const std::size_t before = dev.device()->cached_sessions();
+  Aes aes{};
+  const Bytes key = random_bytes(gen, 16), iv = random_bytes(gen, 12), aad = random_bytes(gen, 13);
+  const Bytes msg = random_bytes(gen, 1024);
+  Bytes out(msg.size()), tag(16);
+  ASSERT_EQ(wc_AesInit(&aes, nullptr, dev.id()), 0);
+  ASSERT_EQ(wc_AesGcmSetKey(&aes, key.data(), 16), 0);
+  for (int i = 0; i < 2; ++i) {  // two records, one session
+    int ret = wc_AesGcmEncrypt(&aes, out.data(), msg.data(), msg.size(), iv.data(), 12, tag.data(),
+                               16, aad.data(), aad.size());
+    ASSERT_EQ(wc_AsyncWait(ret, &aes.asyncDev, WC_ASYNC_FLAG_NONE), 0);
+  }
+  EXPECT_EQ(dev.device()->cached_sessions(), before + 1);
+  wc_AesFree(&aes);
+  EXPECT_EQ(dev.device()->cached_sessions(), before) << "the freed key's session is still cached";
+}
+
 // CBC continues across calls from the object's chaining register, for
 // device and software alike: three calls equal one.
 TEST(DpdkDevice, CbcChainsAcrossCalls) {

@@ -54,8 +54,9 @@ constexpr const char* kUsage =
     "  --no-hw           skip the device rows (the original's NO_HW_BENCH)\n"
     "  --help            this text\n"
     "\n"
-    "Non-blocking ECC: with a wolfSSL built --enable-ecc=nonblock\n"
-    "--enable-sp=yes,nonblock, each ECC row also runs on every sim device with keys\n"
+    "Non-blocking: with a wolfSSL built --enable-ecc=nonblock --enable-sp=yes,nonblock\n"
+    "(and on 5.9 --enable-dh=nonblock, --enable-rsa=nonblock), each ECC (DH, RSA)\n"
+    "row also runs on every sim device with keys\n"
     "that compute in slices (device column 'sim/nb'): each poll runs a bounded\n"
     "amount (the device's slice budget: sim:budget_us=T or sim:slices=N).\n"
     "'poll p99'/'poll max' (JSON p99_poll_us, max_poll_us): how long one\n"
@@ -198,7 +199,7 @@ struct Mode {
   std::string device;  // "sync" or a device kind
   int dev_id = INVALID_DEVID;
   int depth = 1;
-  bool nonblock = false;  // ECC in slices (Workload::enable_nonblock), sim devices
+  bool nonblock = false;  // in slices (Workload::enable_nonblock), sim devices
 };
 
 double median(std::vector<double> v) {
@@ -388,9 +389,9 @@ int run(const Options& options) {
       for (int depth : options.depths) modes.push_back(Mode{kind, id, depth});
     }
   }
-  // Non-blocking ECC: each sim device's modes again, right after them, for
+  // Non-blocking ECC, RSA, DH: each sim device's modes again, right after them, for
   // the rows that have that mode.
-  if (kNonblockEcc) {
+  if (kNonblockAny) {
     auto is_sim = [](int dev_id) {
       char kind[32] = "";
       return asynccrypt_DevKind(dev_id, kind, sizeof kind) == 0 && std::strcmp(kind, "sim") == 0;

@@ -101,7 +101,7 @@ void print_original_lines(std::FILE* out, const std::vector<RowResult>& rows) {
       std::fprintf(out, "# SW: plain synchronous wolfCrypt, one thread\n");
     } else if (const RowResult* nb = first_of(rows, group); nb != nullptr && nb->nonblock) {
       std::fprintf(out,
-                   "# HW: device %s, non-blocking ECC (slices=%d, budget_us=%d per poll), %d in "
+                   "# HW: device %s, non-blocking (slices=%d, budget_us=%d per poll), %d in "
                    "flight from one thread\n",
                    nb->device.c_str(), nb->slices, nb->budget_us, group.second);
     } else {

@@ -54,6 +54,11 @@ class RsaWorkload : public Workload {
     if (sync_ok_) wc_FreeRsaKey(&sync_key_);
   }
 
+  bool enable_nonblock() override {
+    nonblock_ = kNonblockRsa;
+    return nonblock_;
+  }
+
   int setup(int count, int dev_id, WC_RNG* rng) override {
     rng_ = rng;
     msg_ = pattern(32, 1);
@@ -67,10 +72,21 @@ class RsaWorkload : public Workload {
                              static_cast<word32>(size_), &sync_key_, rng_);
     if (ret != size_) return ret < 0 ? ret : BAD_FUNC_ARG;
     keys_ = std::make_unique<RsaKey[]>(static_cast<std::size_t>(count));
+#ifdef ASYNCCRYPT_BENCH_NONBLOCK_RSA
+    nb_ = std::make_unique<RsaNb[]>(static_cast<std::size_t>(count));
+#endif
     out_.assign(static_cast<std::size_t>(count), Bytes(static_cast<std::size_t>(size_)));
     for (int i = 0; i < count; ++i) {
       if ((ret = load(&keys_[i], dev_id)) != 0) return ret;
       inited_ = i + 1;
+#ifdef ASYNCCRYPT_BENCH_NONBLOCK_RSA
+      // Only on a device, as for ECC: without one wolfCrypt's loop is the caller's.
+      if (nonblock_ && dev_id != INVALID_DEVID) {
+        if ((ret = wc_RsaSetNonBlock(&keys_[i], &nb_[static_cast<std::size_t>(i)])) != 0) {
+          return ret;
+        }
+      }
+#endif
     }
     return 0;
   }
@@ -114,6 +130,10 @@ class RsaWorkload : public Workload {
   const byte* der_;
   word32 der_len_;
   bool sign_;
+  bool nonblock_ = false;
+#ifdef ASYNCCRYPT_BENCH_NONBLOCK_RSA
+  std::unique_ptr<RsaNb[]> nb_;  // one per key, outlives the keys' operations
+#endif
   WC_RNG* rng_ = nullptr;
   Bytes msg_;
   Bytes sig_;
@@ -345,6 +365,11 @@ class DhWorkload : public Workload {
     for (int i = 0; i < inited_; ++i) wc_FreeDhKey(&keys_[i]);
   }
 
+  bool enable_nonblock() override {
+    nonblock_ = kNonblockDh;
+    return nonblock_;
+  }
+
   int setup(int count, int dev_id, WC_RNG* rng) override {
     params_ = wc_Dh_ffdhe2048_Get();
     if (params_ == nullptr) return BAD_FUNC_ARG;
@@ -383,11 +408,21 @@ class DhWorkload : public Workload {
 
     const auto n = static_cast<std::size_t>(count);
     keys_ = std::make_unique<DhKey[]>(n);
+#ifdef ASYNCCRYPT_BENCH_NONBLOCK_DH
+    nb_ = std::make_unique<DhNb[]>(n);
+#endif
     out_.assign(n, Bytes(256));
     out_len_.assign(n, 0);
     for (int i = 0; i < count; ++i) {
       if ((ret = init(&keys_[i], dev_id)) != 0) return ret;
       inited_ = i + 1;
+#ifdef ASYNCCRYPT_BENCH_NONBLOCK_DH
+      if (nonblock_ && dev_id != INVALID_DEVID) {
+        if ((ret = wc_DhSetNonBlock(&keys_[i], &nb_[static_cast<std::size_t>(i)])) != 0) {
+          return ret;
+        }
+      }
+#endif
     }
     return 0;
   }
@@ -422,6 +457,10 @@ class DhWorkload : public Workload {
   }
 
   const DhParams* params_ = nullptr;
+  bool nonblock_ = false;
+#ifdef ASYNCCRYPT_BENCH_NONBLOCK_DH
+  std::unique_ptr<DhNb[]> nb_;  // one per key, outlives the keys' operations
+#endif
   Bytes priv_, pub_, peer_priv_, peer_pub_, secret_;
   std::unique_ptr<DhKey[]> keys_;
   int inited_ = 0;
@@ -680,11 +719,13 @@ std::vector<RowSpec> all_rows(std::vector<std::string>* skipped,
   };
 #ifndef NO_RSA
   for (bool sign : {true, false}) {
-    rows.push_back(RowSpec{"rsa2048", "RSA", sign ? "sign" : "verify", 2048, false, [sign] {
+    rows.push_back(RowSpec{"rsa2048", "RSA", sign ? "sign" : "verify", 2048, false,
+                           [sign] {
                              return std::make_unique<RsaWorkload>(
                                  client_key_der_2048,
                                  static_cast<word32>(sizeof_client_key_der_2048), sign);
-                           }});
+                           },
+                           kNonblockRsa});
   }
   // wolfSSL's fixed RSA-3072 test key: the build need not generate keys.
   rows.push_back(RowSpec{"rsa3072", "RSA", "sign", 3072, false, [] {
@@ -717,8 +758,8 @@ std::vector<RowSpec> all_rows(std::vector<std::string>* skipped,
   skip("ecdsa-p256, ecdh-p256, ecdsa-p384, ecdh-p384, ecc-keygen: this wolfSSL build has no ECC");
 #endif
 #if !defined(NO_DH) && defined(HAVE_FFDHE_2048)
-  rows.push_back(
-      RowSpec{"dh2048", "DH", "agree", 2048, false, [] { return std::make_unique<DhWorkload>(); }});
+  rows.push_back(RowSpec{"dh2048", "DH", "agree", 2048, false,
+                         [] { return std::make_unique<DhWorkload>(); }, kNonblockDh});
 #else
   skip("dh2048: this wolfSSL build has NO_DH or no ffdhe2048 group");
 #endif

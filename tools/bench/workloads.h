@@ -48,8 +48,8 @@ class Workload {
   virtual std::string verify(int i) = 0;
 
   // enable_nonblock, called before setup(), asks for wolfCrypt's
-  // non-blocking ECC (WC_ECC_NONBLOCK): setup() then gives each object bound
-  // to a device its own ecc_nb_ctx_t, so that a sim device runs each
+  // non-blocking mode (WC_ECC_NONBLOCK, WC_RSA_NONBLOCK, WC_DH_NONBLOCK):
+  // setup() then gives each object bound to a device its own context, so that a sim device runs each
   // operation in slices, a bounded amount per poll. Returns false when the
   // workload or the build has no such mode (then nothing changes).
   virtual bool enable_nonblock() { return false; }
@@ -64,6 +64,24 @@ inline constexpr bool kNonblockEcc = true;
 #else
 inline constexpr bool kNonblockEcc = false;
 #endif
+// Likewise for RSA (5.9: --enable-rsa=nonblock) and DH agreement (5.9:
+// --enable-dh=nonblock).
+#if !defined(NO_RSA) && defined(WC_RSA_NONBLOCK) && defined(WOLFSSL_ASYNC_CRYPT_SW) && \
+    defined(WC_ASYNC_ENABLE_RSA)
+#define ASYNCCRYPT_BENCH_NONBLOCK_RSA 1
+inline constexpr bool kNonblockRsa = true;
+#else
+inline constexpr bool kNonblockRsa = false;
+#endif
+#if !defined(NO_DH) && defined(WC_DH_NONBLOCK) && defined(WOLFSSL_ASYNC_CRYPT_SW) && \
+    defined(WC_ASYNC_ENABLE_DH)
+#define ASYNCCRYPT_BENCH_NONBLOCK_DH 1
+inline constexpr bool kNonblockDh = true;
+#else
+inline constexpr bool kNonblockDh = false;
+#endif
+// Whether any row has a non-blocking mode.
+inline constexpr bool kNonblockAny = kNonblockEcc || kNonblockRsa || kNonblockDh;
 
 // The ECC operations measured: ECDSA sign and verify of a 32-byte digest,
 // ECDH shared secret with a fixed peer, key generation; kMixed gives object i

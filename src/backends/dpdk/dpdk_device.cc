@@ -34,10 +34,12 @@ Result<std::shared_ptr<Device>> create_dpdk_device(DeviceSpec spec) {
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -71,7 +73,16 @@ constexpr std::uint16_t kJobOffset = kIvOffset + 16;
 struct SessionEntry {
   void* session = nullptr;  // nullptr: the driver does not take these parameters
   int refs = 0;             // crypto ops holding it
+  // Its key's object was freed while ops still held it: it stays in the
+  // map under orphan_key() (the key wiped), and the release of its last op
+  // frees it.
+  bool orphaned = false;
 };
+
+// The cache key of an orphaned session: its address, no key material.
+std::string orphan_key(const SessionEntry* entry) {
+  return "orphan:" + std::to_string(reinterpret_cast<std::uintptr_t>(entry));
+}
 
 // One operation handed to the driver. Guarded by its queue pair's mutex.
 struct Job {
@@ -243,6 +254,7 @@ Status start_eal_locked(const RuntimeConfig& cfg) {
 // One queue pair of the cryptodev and what is in flight on it.
 class DpdkQueuePair {
  public:
+  std::uint8_t dev_id = 0;  // the cryptodev
   std::uint16_t id = 0;
   int users = 0;  // devices leasing it; guarded by DpdkRuntime::lease_mu_
 
@@ -394,6 +406,7 @@ Status DpdkRuntime::start(const RuntimeConfig& cfg) {
                                       " setup failed: " + rte_strerror(-r));
     }
     auto qp = std::make_unique<DpdkQueuePair>();
+    qp->dev_id = dev_id;
     qp->id = static_cast<std::uint16_t>(q);
     qps_.push_back(std::move(qp));
   }
@@ -522,6 +535,50 @@ DpdkDevice::~DpdkDevice() { runtime_->unlease(qp_); }
 
 int DpdkDevice::queue_pair_id() const { return qp_->id; }
 int DpdkDevice::depth() const { return runtime_->depth; }
+
+void DpdkDevice::forget(const WC_ASYNC_DEV* dev, word32 marker) {
+  if (marker != WOLFSSL_ASYNC_MARKER_AES) return;
+  // The Aes that owns dev (wolfCrypt embeds the WC_ASYNC_DEV in it); its
+  // key is still there (wc_AesFree wipes it after this call).
+  const auto* aes = reinterpret_cast<const Aes*>(reinterpret_cast<const char*>(dev) -
+                                                 offsetof(Aes, asyncDev));
+  const auto key_len = static_cast<std::size_t>(aes->keylen);
+  if (key_len != 16 && key_len != 24 && key_len != 32) return;
+  const std::string_view key(reinterpret_cast<const char*>(aes->devKey), key_len);
+  for (auto& qp : runtime_->qps_) {
+    std::lock_guard lock(qp->mu);
+    for (auto it = qp->sessions.begin(); it != qp->sessions.end();) {
+      // Cache keys are 4 bytes of parameters, then the AES key.
+      const std::string& k = it->first;
+      if (it->second.orphaned || k.size() != 4 + key_len || std::string_view(k).substr(4) != key) {
+        ++it;
+        continue;
+      }
+      if (it->second.refs == 0) {
+        if (it->second.session != nullptr) {
+          (void)rte_cryptodev_sym_session_free(runtime_->dev_id, it->second.session);
+        }
+        wipe(k);
+        it = qp->sessions.erase(it);
+        continue;
+      }
+      auto node = qp->sessions.extract(it++);
+      wipe(node.key());
+      node.mapped().orphaned = true;
+      node.key() = orphan_key(&node.mapped());
+      qp->sessions.insert(std::move(node));
+    }
+  }
+}
+
+std::size_t DpdkDevice::cached_sessions() const {
+  std::size_t n = 0;
+  for (auto& qp : runtime_->qps_) {
+    std::lock_guard lock(qp->mu);
+    n += qp->sessions.size();
+  }
+  return n;
+}
 
 bool DpdkDevice::pool_buffers_hold(const std::uint8_t* pattern, std::size_t len) const {
   struct Search {
@@ -736,7 +793,13 @@ void release_locked(DpdkQueuePair& qp, rte_crypto_op* cop) {
   wipe(job->side + kAadOffset, job->aad);
   rte_pktmbuf_free(job->mbuf);  // detaches a caller's buffer without freeing it
   rte_pktmbuf_free(job->dst);
-  --job->session->refs;
+  if (--job->session->refs == 0 && job->session->orphaned) {
+    // Its object was freed while this op held it (DpdkDevice::forget).
+    if (job->session->session != nullptr) {
+      (void)rte_cryptodev_sym_session_free(qp.dev_id, job->session->session);
+    }
+    qp.sessions.erase(orphan_key(job->session));
+  }
   rte_crypto_op_free(cop);
   --qp.held;
 }

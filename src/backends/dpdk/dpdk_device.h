@@ -67,6 +67,10 @@ class DpdkDevice final : public Device {
   // capabilities()): wolfCrypt computes them at once on the caller's thread,
   // instead of pending to be computed in software at the next poll.
   bool declines(const WC_ASYNC_DEV* dev, int type) override;
+  // An AES object being freed: the driver sessions made with its key, on
+  // every queue pair, are freed (at once, or when their last operation
+  // comes back) and their cache keys wiped.
+  void forget(const WC_ASYNC_DEV* dev, word32 marker) override;
 
   DpdkCounters& dpdk_counters() { return dpdk_counters_; }
   int queue_pair_id() const;
@@ -75,6 +79,8 @@ class DpdkDevice final : public Device {
   // copied for the driver) holds `pattern`. Call with no operation in
   // flight: it reads every buffer without locks.
   bool pool_buffers_hold(const std::uint8_t* pattern, std::size_t len) const;
+  // For tests: how many driver sessions the queue pairs cache.
+  std::size_t cached_sessions() const;
 
  private:
   std::shared_ptr<DpdkRuntime> runtime_;
