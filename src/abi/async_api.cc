@@ -36,10 +36,7 @@ WC_ASYNC_DEV* resolve_dev(WOLF_EVENT_TYPE type, void* context) {
 // operation is retired now, or the new one would be mistaken for it and never
 // run.
 void retire_collected(WC_ASYNC_DEV* dev) {
-  if (dev != nullptr && dev->inflight != nullptr && dev->event.state != WOLF_EVENT_STATE_PENDING &&
-      dev->sw.type != ASYNC_SW_NONE) {
-    asynccrypt::engine::cancel(dev);
-  }
+  if (dev != nullptr) asynccrypt::engine::retire_collected(dev);
 }
 
 #if defined(WC_ASYNC_THREAD_BIND) && !defined(WC_NO_ASYNC_THREADING)
@@ -214,7 +211,7 @@ int wolfAsync_EventInit(WOLF_EVENT* event, WOLF_EVENT_TYPE type, void* context, 
   // would orphan it.
   if (type == WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT && dev != nullptr) {
     retire_collected(dev);
-    if (dev->inflight != nullptr) return BAD_COND_E;
+    if (asynccrypt::engine::in_flight(dev)) return BAD_COND_E;
   }
   event->type = type;
   event->context = context;
@@ -275,7 +272,7 @@ int wc_AsyncWait(int ret, WC_ASYNC_DEV* asyncDev, word32 flags) {
   if (asyncDev == nullptr) return BAD_FUNC_ARG;
   WOLF_EVENT* event = &asyncDev->event;
   retire_collected(asyncDev);
-  if (asyncDev->inflight == nullptr) {
+  if (!asynccrypt::engine::in_flight(asyncDev)) {
     ret = wolfAsync_EventInit(event, WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT, asyncDev, flags);
     if (ret != 0) return ret;
   }

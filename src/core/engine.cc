@@ -32,6 +32,49 @@ Stripe& stripe_for(const Op* op) {
   return stripes()[(reinterpret_cast<std::uintptr_t>(op) >> 6) % stripes().size()];
 }
 
+// The owner's side of an object's operation is serialised per object:
+// harvesting it (publishing its result, freeing the Op), driving it on a
+// poll, waiting for it and cancelling it. A queue is shared by every
+// connection of a WOLFSSL_CTX, and wolfSSL lets several threads use one
+// context: one thread may poll the queue with no filter (harvesting and
+// freeing anyone's operations) while another frees its own key (cancelling
+// the same operation) or waits on it. Whoever holds the object's stripe
+// owns its Op: pollers take it with try_lock while they hold the queue's
+// lock, and skip an object whose stripe is busy (the next poll takes it),
+// so a poller never waits here; cancel, waits and single-event polls take
+// it blocking, then read dev->inflight again (a poller may have harvested
+// it meanwhile). Lock order: stripe, then QueueState::mu, then wolfSSL's
+// queue lock. Recursive: a poll may hold several objects of one stripe,
+// and a wait polls its own event.
+std::array<std::recursive_mutex, 128>& owner_stripes() {
+  static auto* table = new std::array<std::recursive_mutex, 128>();
+  return *table;
+}
+std::recursive_mutex& owner_stripe(const WC_ASYNC_DEV* dev) {
+  return owner_stripes()[(reinterpret_cast<std::uintptr_t>(dev) >> 4) % owner_stripes().size()];
+}
+
+// The stripes a poll has taken, released when it ends.
+class HeldStripes {
+ public:
+  HeldStripes() = default;
+  HeldStripes(const HeldStripes&) = delete;
+  HeldStripes& operator=(const HeldStripes&) = delete;
+  ~HeldStripes() {
+    for (std::recursive_mutex* m : held_) m->unlock();
+  }
+  // Takes dev's stripe without waiting; false when another thread holds it.
+  bool try_take(const WC_ASYNC_DEV* dev) {
+    std::recursive_mutex& m = owner_stripe(dev);
+    if (!m.try_lock()) return false;
+    held_.push_back(&m);
+    return true;
+  }
+
+ private:
+  std::vector<std::recursive_mutex*> held_;
+};
+
 void wait_until_done(Op* op) {
   Stripe& s = stripe_for(op);
   std::unique_lock lock(s.mu);
@@ -92,7 +135,7 @@ void free_op(Op* op) {
   XFREE(op, heap, DYNAMIC_TYPE_ASYNC);
 }
 
-// Hands the event its result; runs on the owner's thread only.
+// Hands the event its result; under the object's owner stripe.
 void publish(Op* op) {
   op->event->ret = op->result;
   op->event->state = WOLF_EVENT_STATE_DONE;
@@ -154,15 +197,16 @@ void unlink_from_wolfssl_queue(WOLF_EVENT_QUEUE* queue, const std::vector<Op*>& 
 
 thread_local std::uint64_t t_poll_sequence = 0;
 
-// Runs the poll-driven operations of a queue that match the filter.
-void drive_polled(QueueState& qs, void* filter) {
+// Runs the poll-driven operations of a queue that match the filter, each
+// under its object's stripe (taken into *stripes).
+void drive_polled(QueueState& qs, void* filter, HeldStripes* stripes) {
   ++t_poll_sequence;
   std::vector<Op*> batch;
   {
     std::lock_guard lock(qs.mu);
     for (Op* op = qs.polled.front(); op != nullptr;) {
       Op* next = op->next;
-      if (matches(op, filter)) {
+      if (matches(op, filter) && stripes->try_take(op->dev)) {
         qs.polled.erase(op);
         batch.push_back(op);
       }
@@ -184,6 +228,9 @@ void drive_polled(QueueState& qs, void* filter) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (finished[i]) qs.done.push_back(batch[i]);
   }
+  // Another thread's poll may have rearmed the fd while this batch was off
+  // the lists: the fd must say that work waits again.
+  if (!qs.polled.empty() || !qs.done.empty()) qs.wake_locked();
 }
 
 }  // namespace
@@ -191,6 +238,9 @@ void drive_polled(QueueState& qs, void* filter) {
 int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
   WC_ASYNC_DEV* dev = event->dev.async;
   if (dev == nullptr) return WC_INIT_E;
+  // dev->inflight is cleared by whoever harvests the previous operation,
+  // maybe another thread: read and set it under the object's stripe.
+  std::lock_guard owner(owner_stripe(dev));
   if (dev->inflight != nullptr) return BAD_COND_E;  // already submitted
   int ret = wolfEventQueue_Push(queue, event);
   if (ret != 0) return ret;
@@ -232,7 +282,8 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
     if (event_count != nullptr) *event_count = 0;
     return 0;
   }
-  if ((flags & WOLF_POLL_FLAG_CHECK_HW) != 0) drive_polled(*qs, filter);
+  HeldStripes stripes;  // released when the poll returns, after the frees
+  if ((flags & WOLF_POLL_FLAG_CHECK_HW) != 0) drive_polled(*qs, filter, &stripes);
 
   std::vector<Op*> harvested;
   bool rearm = false;
@@ -242,7 +293,9 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
     for (Op* op = qs->done.front(); op != nullptr;) {
       if (events != nullptr && static_cast<int>(harvested.size()) >= max_events) break;
       Op* next = op->next;
-      if (matches(op, filter)) {
+      // An object whose stripe another thread holds (cancelling or
+      // waiting) stays for a later poll.
+      if (matches(op, filter) && stripes.try_take(op->dev)) {
         qs->done.erase(op);
         harvested.push_back(op);
       }
@@ -274,6 +327,7 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
 
 int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags) {
   WC_ASYNC_DEV* dev = event->dev.async;
+  std::lock_guard owner(owner_stripe(dev));
   if (event->state != WOLF_EVENT_STATE_PENDING) return 0;
   auto* op = static_cast<Op*>(dev->inflight);
   if (op == nullptr) {
@@ -330,6 +384,9 @@ int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags) {
 
 int wait_event(WOLF_EVENT* event) {
   WC_ASYNC_DEV* dev = event->dev.async;
+  // Held while waiting: a poll on another thread skips this object rather
+  // than free its Op under the wait.
+  std::lock_guard owner(owner_stripe(dev));
   int ret = 0;
   while (event->state == WOLF_EVENT_STATE_PENDING && event->ret == WC_PENDING_E) {
     auto* op = static_cast<Op*>(dev->inflight);
@@ -341,6 +398,9 @@ int wait_event(WOLF_EVENT* event) {
 }
 
 void cancel(WC_ASYNC_DEV* dev) {
+  // Read only under the stripe: a poll on another thread may be harvesting
+  // (and freeing) this very Op.
+  std::lock_guard owner(owner_stripe(dev));
   auto* op = static_cast<Op*>(dev->inflight);
   if (op == nullptr) return;
   DeviceCounters& counters = op->device->counters();
@@ -380,7 +440,21 @@ void cancel(WC_ASYNC_DEV* dev) {
   free_op(op);
 }
 
+void retire_collected(WC_ASYNC_DEV* dev) {
+  std::lock_guard owner(owner_stripe(dev));
+  if (dev->inflight != nullptr && dev->event.state != WOLF_EVENT_STATE_PENDING &&
+      dev->sw.type != ASYNC_SW_NONE) {
+    cancel(dev);
+  }
+}
+
+bool in_flight(WC_ASYNC_DEV* dev) {
+  std::lock_guard owner(owner_stripe(dev));
+  return dev->inflight != nullptr;
+}
+
 void drain(WC_ASYNC_DEV* dev) {
+  std::lock_guard owner(owner_stripe(dev));
   auto* op = static_cast<Op*>(dev->inflight);
   if (op == nullptr || op->device->runs_on_poll()) return;  // runs only inside polls
   if (op->phase.load(std::memory_order_acquire) == OpPhase::kDone) return;

@@ -36,6 +36,15 @@ int wait_event(WOLF_EVENT* event);
 // its event from its queue. Used by wolfAsync_DevCtxFree.
 void cancel(WC_ASYNC_DEV* dev);
 
+// Cancels dev's operation if it was collected (its event no longer pending)
+// while its next one is being recorded (sw.type set): it would otherwise
+// be mistaken for the new one. Used when an event is initialised again.
+void retire_collected(WC_ASYNC_DEV* dev);
+
+// Whether an operation of dev is in flight (submitted, not yet harvested or
+// cancelled), read under the object's lock.
+bool in_flight(WC_ASYNC_DEV* dev);
+
 // Waits until no worker touches the memory of dev's operation in flight
 // (it stays queued for its harvest). Used by asynccrypt_SslDrain.
 void drain(WC_ASYNC_DEV* dev);
