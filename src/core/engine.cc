@@ -229,8 +229,14 @@ void drive_polled(QueueState& qs, void* filter, HeldStripes* stripes) {
     if (finished[i]) qs.done.push_back(batch[i]);
   }
   // Another thread's poll may have rearmed the fd while this batch was off
-  // the lists: the fd must say that work waits again.
-  if (!qs.polled.empty() || !qs.done.empty()) qs.wake_locked();
+  // the lists: the fd must say that work waits again. Unfinished work waits
+  // for the next poll, and the signal this poll believes in may have been
+  // read by the loop that called it: write even if signalled.
+  if (!qs.polled.empty()) {
+    qs.wake_even_if_signalled_locked();
+  } else if (!qs.done.empty()) {
+    qs.wake_locked();
+  }
 }
 
 }  // namespace
@@ -303,9 +309,10 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
     }
     qs->live_ops -= harvested.size();
     rearm = qs->rearm_wanted_locked();
-    // Completions left behind (maxEvents, filter) may have been held back:
-    // the fd must say they wait.
-    if (!qs->done.empty()) left_behind = qs->wake_after_unlock_locked();
+    // Completions left behind (maxEvents, filter) may have been held back,
+    // and the loop that called this poll may have read the signal: the fd
+    // must say they wait.
+    if (!qs->done.empty()) left_behind = qs->wake_even_if_signalled_after_unlock_locked();
   }
   // The fd is read and written outside qs->mu, so workers reporting
   // meanwhile do not wait for the system call (see QueueState).

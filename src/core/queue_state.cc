@@ -17,30 +17,65 @@ QueueState::~QueueState() {
 
 void QueueState::wake_locked() {
   if (event_fd < 0 || fd_signalled) return;
+  write_signal();
+  fd_signalled = true;
+}
+
+void QueueState::wake_even_if_signalled_locked() {
+  if (event_fd < 0) return;
+  write_signal();
+  fd_signalled = true;
+}
+
+void QueueState::write_signal() {
+  std::lock_guard fd_lock(fd_mu);
   const std::uint64_t one = 1;
   // An eventfd write only fails when the counter would overflow, which a
-  // single pending 1 cannot do.
+  // few pending signals cannot do.
   [[maybe_unused]] ssize_t n = ::write(event_fd, &one, sizeof one);
-  fd_signalled = true;
+}
+
+bool QueueState::consume_signal() {
+  std::lock_guard fd_lock(fd_mu);
+  std::uint64_t value = 0;
+  if (::read(event_fd, &value, sizeof value) == sizeof value) return true;
+  // Nothing read. Under fd_mu a decided write is either made and counted
+  // down, or not made yet: a count above zero is a write still to land
+  // (the next poll consumes it); zero means nobody is writing, so the
+  // signal was read by someone else (an event loop reading the fd after
+  // EPOLLIN).
+  return writes_on_the_way.load(std::memory_order_acquire) == 0;
 }
 
 void QueueState::rearm_locked() {
   if (!rearm_wanted_locked()) return;
-  std::uint64_t value = 0;
-  // Nothing read means a worker's write has not landed yet: stay signalled.
-  if (::read(event_fd, &value, sizeof value) == sizeof value) fd_signalled = false;
+  if (consume_signal()) fd_signalled = false;
 }
 
 QueueState::Signal QueueState::wake_after_unlock_locked() {
   if (event_fd < 0 || fd_signalled) return {};
+  return decide_write_locked();
+}
+
+QueueState::Signal QueueState::wake_even_if_signalled_after_unlock_locked() {
+  if (event_fd < 0) return {};
+  return decide_write_locked();
+}
+
+QueueState::Signal QueueState::decide_write_locked() {
   fd_signalled = true;
+  writes_on_the_way.fetch_add(1, std::memory_order_relaxed);
   return Signal{event_fd, shared_from_this()};
 }
 
 void QueueState::signal(const Signal& s) {
-  if (s.fd < 0) return;
+  if (!s.keep) return;
+  QueueState& qs = *s.keep;
+  // The write and its count-down are one step for consume_signal().
+  std::lock_guard fd_lock(qs.fd_mu);
   const std::uint64_t one = 1;
   [[maybe_unused]] ssize_t n = ::write(s.fd, &one, sizeof one);
+  qs.writes_on_the_way.fetch_sub(1, std::memory_order_release);
 }
 
 bool QueueState::hold_locked(int batch, bool busy, const Clock& clock) {
@@ -63,20 +98,16 @@ bool QueueState::rearm_wanted_locked() const {
 }
 
 void QueueState::rearm() {
-  std::uint64_t value = 0;
-  // Nothing read: a worker's write is on its way and the next poll
-  // consumes it; fd_signalled stays set so that nobody writes twice.
-  if (::read(event_fd, &value, sizeof value) != sizeof value) return;
+  // Still signalled (a write is on its way): the next poll consumes it;
+  // fd_signalled stays set so that nobody writes twice.
+  if (!consume_signal()) return;
   Signal again;
   {
     std::lock_guard lock(mu);
-    if (done.empty() && polled.empty()) {
-      fd_signalled = false;
-    } else {
-      // Work arrived after the decision: its reporter saw fd_signalled
-      // set and did not write, so write for it.
-      again = Signal{event_fd, nullptr};
-    }
+    fd_signalled = false;
+    // Work arrived after the decision: its reporter saw fd_signalled set
+    // and did not write, so write for it.
+    if (!done.empty() || !polled.empty()) again = wake_after_unlock_locked();
   }
   signal(again);
 }

@@ -1,6 +1,7 @@
 // asynccrypt's side state for one WOLF_EVENT_QUEUE (wolfSSL owns the queue itself).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -26,6 +27,17 @@ namespace asynccrypt {
 // that finds the counter still zero (the write is on its way) leaves
 // fd_signalled set; the next poll consumes it (one spurious wake-up at worst,
 // never a lost one).
+//
+// Reads and writes from outside. The fd's owner may read it (the common
+// idiom after EPOLLIN) as long as it polls the queue afterwards; an outside
+// write costs one spurious wake-up. So a read that finds nothing must tell
+// "a decided write has not landed" from "someone else consumed the signal":
+// writes_on_the_way counts decided writes, and fd_mu makes each write and
+// its count-down one step for the reader (consume_signal), so a reader that
+// finds nothing and no write on the way knows the signal was taken and
+// clears fd_signalled. A poll that leaves work behind cannot know whether
+// the signal it believes in is still in the fd: it writes again
+// (wake_even_if_signalled*), at worst one spurious wake-up.
 //
 // Batched wake-ups. A worker's report may be held back: put on `done`
 // without a write, so one wake-up of the owner harvests several completions
@@ -62,10 +74,19 @@ struct QueueState : std::enable_shared_from_this<QueueState> {
   int event_fd = -1;             // eventfd, created on request
   bool fd_signalled = false;     // a write to event_fd made or on its way, unread
   bool pinned = false;           // kept while its fd is in use
+  // Writes decided under mu and not yet made; counted down by signal()
+  // under fd_mu, without mu.
+  std::atomic<int> writes_on_the_way{0};
+  // Makes a write to event_fd and its count-down one step for a reader
+  // (see "Reads and writes from outside"). Taken after mu, never before.
+  std::mutex fd_mu;
   Clock::time_point held_since;  // when the first held completion arrived
 
   // Makes event_fd readable if there is work for the owner. Needs mu.
   void wake_locked();
+  // Writes even when a signal is believed unread: for a poll that leaves
+  // work behind, whose signal may have been read from outside. Needs mu.
+  void wake_even_if_signalled_locked();
   // Makes event_fd unreadable once nothing waits for the owner. Needs mu.
   void rearm_locked();
 
@@ -84,6 +105,8 @@ struct QueueState : std::enable_shared_from_this<QueueState> {
   // Like wake_locked, but returns the write for the caller to make with
   // signal() once mu is released. Needs mu.
   Signal wake_after_unlock_locked();
+  // Like wake_even_if_signalled_locked, written after unlocking. Needs mu.
+  Signal wake_even_if_signalled_after_unlock_locked();
   static void signal(const Signal& s);
   // True when the owner should try to rearm (see rearm()). Needs mu.
   bool rearm_wanted_locked() const;
@@ -91,6 +114,13 @@ struct QueueState : std::enable_shared_from_this<QueueState> {
   // consumed a signal, clears fd_signalled, or signals again when work
   // arrived meanwhile. Only the queue's owner calls it (it keeps the fd open).
   void rearm();
+
+ private:
+  Signal decide_write_locked();
+  void write_signal();
+  // Reads event_fd under fd_mu: true when no signal is left in it or on its
+  // way to it (this read consumed it, or someone else did).
+  bool consume_signal();
 };
 
 // The states of all queues, keyed by queue address. Thread-safe.

@@ -610,7 +610,15 @@ WOLFSSL_API int asynccrypt_DevKind(int devId, char* buf, word32 bufSz);
  * first held one, or when an operation of the queue is cancelled
  * (wolfAsync_DevCtxFree). A poll always harvests held completions: batching
  * delays only the fd, never wolfAsync_EventQueuePoll. An event loop that
- * sleeps on the fd with operations in flight therefore always wakes. */
+ * sleeps on the fd with operations in flight therefore always wakes.
+ *
+ * What the owner may do with the fd: wait for it to be readable (epoll,
+ * poll, select, level- or edge-triggered), and read it (8 bytes, as any
+ * eventfd) before polling the queue, as event loops usually do after
+ * EPOLLIN; after such a read it must poll the queue before it waits on the
+ * fd again (the poll makes the fd readable again if work remains). Writing
+ * to it costs at most a spurious wake-up. It must not close it (use
+ * asynccrypt_QueueRelease). */
 WOLFSSL_API int asynccrypt_QueueFd(WOLF_EVENT_QUEUE* queue);
 
 /* asynccrypt_QueueRelease forgets asynccrypt's state for a queue (and closes
