@@ -3,6 +3,7 @@
 
 #include <sys/eventfd.h>
 
+#include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <mutex>
@@ -44,10 +45,15 @@ Stripe& stripe_for(const Op* op) {
 // so a poller never waits here; cancel, waits and single-event polls take
 // it blocking, then read dev->inflight again (a poller may have harvested
 // it meanwhile). Lock order: stripe, then QueueState::mu, then wolfSSL's
-// queue lock. Recursive: a poll may hold several objects of one stripe,
-// and a wait polls its own event.
-std::array<std::recursive_mutex, 128>& owner_stripes() {
-  static auto* table = new std::array<std::recursive_mutex, 128>();
+// queue lock. Recursive: a wait polls its own event.
+//
+// A poll holds every stripe it took until it returns, so the number of
+// stripes bounds the locks one thread holds at once: 32 keeps a poll of
+// any maxEvents well inside ThreadSanitizer's limit of 64 locks held by
+// one thread (and collisions cost only a skip until the next poll).
+constexpr std::size_t kOwnerStripes = 32;
+std::array<std::recursive_mutex, kOwnerStripes>& owner_stripes() {
+  static auto* table = new std::array<std::recursive_mutex, kOwnerStripes>();
   return *table;
 }
 std::recursive_mutex& owner_stripe(const WC_ASYNC_DEV* dev) {
@@ -64,8 +70,10 @@ class HeldStripes {
     for (std::recursive_mutex* m : held_) m->unlock();
   }
   // Takes dev's stripe without waiting; false when another thread holds it.
+  // A stripe this poll holds already is not taken twice (see kOwnerStripes).
   bool try_take(const WC_ASYNC_DEV* dev) {
     std::recursive_mutex& m = owner_stripe(dev);
+    if (std::find(held_.begin(), held_.end(), &m) != held_.end()) return true;
     if (!m.try_lock()) return false;
     held_.push_back(&m);
     return true;
