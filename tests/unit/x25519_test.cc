@@ -15,13 +15,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "asynccrypt/device.h"
+#include "support/device_list.h"
 #include "support/test_queue.h"
 #include "support/tls_pipe.h"
 
@@ -36,35 +36,19 @@ namespace {
 
 using Bytes = std::vector<byte>;
 
-// Device kinds under test: poll-driven, with skipped polls, workers with and
-// without declining, chaos alone and over workers.
-const char* const kSpecs[] = {
-    "sim:skip=0",
-    "sim:skip=3",
-    "threads:workers=2,inline_us=0",
-    "threads:workers=2",
-    "chaos:seed=1,maxpolls=4",
-    "chaos:seed=2,over=threads,workers=2,delay=200",
-};
-
-// A test name for a device spec (GoogleTest allows [A-Za-z0-9_]).
-std::string spec_name(const ::testing::TestParamInfo<const char*>& info) {
-  std::string name = info.param;
-  for (char& c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  }
-  return name;
-}
-
-class X25519 : public ::testing::TestWithParam<const char*> {
+// Every device kind of the shared list (dpdk's drivers have no X25519: it
+// runs it in software).
+class X25519 : public testing_support::DeviceTest {
  protected:
   void SetUp() override {
-    auto dev = asynccrypt::DeviceHandle::open(GetParam());
-    ASSERT_TRUE(dev) << dev.error().describe();
-    dev_ = std::move(*dev);
+    DeviceTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     ASSERT_EQ(wc_InitRng(&rng_), 0);
+    rng_ready_ = true;
   }
-  void TearDown() override { wc_FreeRng(&rng_); }
+  void TearDown() override {
+    if (rng_ready_) wc_FreeRng(&rng_);
+  }
 
   // Generates key on the device (pending or declined), waiting as
   // wolfCrypt's callers do; returns the final result.
@@ -93,8 +77,8 @@ class X25519 : public ::testing::TestWithParam<const char*> {
     return ret;
   }
 
-  asynccrypt::DeviceHandle dev_;
   WC_RNG rng_;
+  bool rng_ready_ = false;
   int pended_ = 0;
 };
 
@@ -159,8 +143,7 @@ TEST_P(X25519, KeysAndSecretsMatchSynchronousWolfCrypt) {
     wc_curve25519_free(&b);
   }
   for (auto& key : keys) wc_curve25519_free(&key);
-  if (std::string(GetParam()).find("inline_us=0") != std::string::npos ||
-      std::string(GetParam()).rfind("threads", 0) != 0) {
+  if (GetParam().pends == testing_support::Pends::kEveryOp) {
     EXPECT_GT(pended_, 0) << "X25519 went through the device";
   }
 }
@@ -215,7 +198,8 @@ TEST_P(X25519, FreeingAKeyWithAnOperationInFlightCancelsIt) {
   EXPECT_EQ(queue.get()->count, 0) << queued << " queued, none left linked";
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, X25519, ::testing::ValuesIn(kSpecs), spec_name);
+INSTANTIATE_TEST_SUITE_P(Devices, X25519, ::testing::ValuesIn(testing_support::all_devices()),
+                         testing_support::device_name);
 
 // In-memory TLS 1.3 with the X25519 key share, client and server in one
 // thread on one device.
@@ -224,12 +208,11 @@ using testing_support::Pipe;
 using testing_support::pipe_read;
 using testing_support::pipe_write;
 
-class X25519Tls : public ::testing::TestWithParam<const char*> {
+class X25519Tls : public testing_support::DeviceTest {
  protected:
   void SetUp() override {
-    auto dev = asynccrypt::DeviceHandle::open(GetParam());
-    ASSERT_TRUE(dev) << dev.error().describe();
-    dev_ = std::move(*dev);
+    DeviceTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     sctx_ = wolfSSL_CTX_new(wolfTLSv1_3_server_method());
     cctx_ = wolfSSL_CTX_new(wolfTLSv1_3_client_method());
     ASSERT_NE(sctx_, nullptr);
@@ -286,7 +269,6 @@ class X25519Tls : public ::testing::TestWithParam<const char*> {
     EXPECT_EQ(s, 1);
   }
 
-  asynccrypt::DeviceHandle dev_;
   WOLFSSL_CTX* sctx_ = nullptr;
   WOLFSSL_CTX* cctx_ = nullptr;
   Pipe to_server_;
@@ -352,7 +334,8 @@ TEST_P(X25519Tls, FreeWithKeyGenerationInFlight) {
   wolfSSL_free(server);
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, X25519Tls, ::testing::ValuesIn(kSpecs), spec_name);
+INSTANTIATE_TEST_SUITE_P(Devices, X25519Tls, ::testing::ValuesIn(testing_support::all_devices()),
+                         testing_support::device_name);
 
 #else
 
