@@ -427,7 +427,10 @@ WOLFSSL_API int wolfAsync_DevOpen(int* devId);
 WOLFSSL_API int wolfAsync_DevOpenThread(int* devId, void* threadId);
 
 /* wolfAsync_DevClose releases a device and sets *devId to INVALID_DEVID.
- * NULL, INVALID_DEVID and unknown ids are harmless no-ops.
+ * NULL, INVALID_DEVID and unknown ids are harmless no-ops, and so is an id
+ * closed before: ids carry a generation (they are non-negative ints, not
+ * small ones), so a copy kept after its close never names a device opened
+ * later, and a second close of it leaves that device alone.
  * With operations in flight: nothing is cancelled and nothing blocks. Each
  * operation keeps its device alive and completes normally: on a worker
  * device (threads, chaos:over=threads) its worker reports it; on a
