@@ -29,6 +29,12 @@ WC_ASYNC_DEV* resolve_dev(WOLF_EVENT_TYPE type, void* context) {
   return nullptr;
 }
 
+// Operations publish their results to their record's own event
+// (dev->event): wolfSSL and wc_AsyncHandle only ever use that one. Any other
+// event naming the record would never be finished (a wait on it would spin
+// for ever) and could not be unlinked.
+bool is_own_event(const WOLF_EVENT* event) { return event == &event->dev.async->event; }
+
 // A queued operation that finished and was already collected (by wc_AsyncWait
 // or a single-event poll) stays in flight until a queue poll harvests it. If
 // the caller has meanwhile recorded the object's next operation (sw.type is
@@ -201,6 +207,9 @@ int wolfAsync_DevCopy(WC_ASYNC_DEV* src, WC_ASYNC_DEV* dst) {
   dst->sw.type = ASYNC_SW_NONE;
   if (dst->event.state == WOLF_EVENT_STATE_PENDING) dst->event.state = WOLF_EVENT_STATE_READY;
   dst->event.next = dst->event.prev = nullptr;
+  // Nor src's record: a wait or poll of dst's event must look at dst.
+  if (dst->event.dev.async == src) dst->event.dev.async = dst;
+  if (dst->event.context == src) dst->event.context = dst;
   return 0;
 }
 
@@ -228,12 +237,14 @@ int wolfAsync_EventInit(WOLF_EVENT* event, WOLF_EVENT_TYPE type, void* context, 
 int wolfAsync_EventPoll(WOLF_EVENT* event, WOLF_EVENT_FLAG flags) {
   if (event == nullptr) return BAD_FUNC_ARG;
   if (event->dev.async == nullptr) return WC_INIT_E;
+  if (!is_own_event(event)) return BAD_FUNC_ARG;
   return asynccrypt::engine::poll_event(event, flags);
 }
 
 int wolfAsync_EventWait(WOLF_EVENT* event) {
   if (event == nullptr) return BAD_FUNC_ARG;
   if (event->dev.async == nullptr) return WC_INIT_E;
+  if (!is_own_event(event)) return BAD_FUNC_ARG;
   return asynccrypt::engine::wait_event(event);
 }
 

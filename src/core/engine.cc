@@ -238,6 +238,9 @@ void drive_polled(QueueState& qs, void* filter, HeldStripes* stripes) {
 int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
   WC_ASYNC_DEV* dev = event->dev.async;
   if (dev == nullptr) return WC_INIT_E;
+  // Only the record's own event: the op publishes to and unlinks
+  // &dev->event, so another event would stay linked and pending for ever.
+  if (event != &dev->event) return BAD_FUNC_ARG;
   // dev->inflight is cleared by whoever harvests the previous operation,
   // maybe another thread: read and set it under the object's stripe.
   std::lock_guard owner(owner_stripe(dev));

@@ -468,8 +468,9 @@ WOLFSSL_API int wolfAsync_DevCtxInit(WC_ASYNC_DEV* asyncDev, word32 marker,
 WOLFSSL_API void wolfAsync_DevCtxFree(WC_ASYNC_DEV* asyncDev, word32 marker);
 
 /* wolfAsync_DevCopy fixes up dst after the caller copied src into it byte
- * for byte: dst gets no share of src's operation in flight. Returns 0, or
- * BAD_FUNC_ARG for NULL. */
+ * for byte: dst gets no share of src's operation in flight, and its event
+ * names dst, not src (context and record). Returns 0, or BAD_FUNC_ARG for
+ * NULL. */
 WOLFSSL_API int wolfAsync_DevCopy(WC_ASYNC_DEV* src, WC_ASYNC_DEV* dst);
 
 /* ------------------------------------------------------------------------ */
@@ -484,12 +485,16 @@ WOLFSSL_API int wolfAsync_EventInit(WOLF_EVENT* event, WOLF_EVENT_TYPE type,
 
 /* wolfAsync_EventWait blocks until the event is no longer pending (without
  * spinning when the device works on other threads). Returns the last poll
- * status; the operation's result is in event->ret. */
+ * status; the operation's result is in event->ret. BAD_FUNC_ARG for NULL
+ * or for an event that is not its record's own (an event initialised with
+ * a record as context must be that record's `event` field: operations
+ * finish only that one), WC_INIT_E for an event without a record. */
 WOLFSSL_API int wolfAsync_EventWait(WOLF_EVENT* event);
 
 /* wolfAsync_EventPoll checks one event; with WOLF_POLL_FLAG_CHECK_HW it also
- * drives the device. Returns 0, BAD_FUNC_ARG for NULL, or WC_INIT_E when
- * the event has no device record. */
+ * drives the device. Returns 0, BAD_FUNC_ARG for NULL or for an event that
+ * is not its record's own (see wolfAsync_EventWait), or WC_INIT_E when the
+ * event has no device record. */
 WOLFSSL_API int wolfAsync_EventPoll(WOLF_EVENT* event, WOLF_EVENT_FLAG flags);
 
 /* wolfAsync_EventPop returns WC_PENDING_E while the event of that type is in
@@ -498,8 +503,11 @@ WOLFSSL_API int wolfAsync_EventPoll(WOLF_EVENT* event, WOLF_EVENT_FLAG flags);
 WOLFSSL_API int wolfAsync_EventPop(WOLF_EVENT* event, WOLF_EVENT_TYPE type);
 
 /* wolfAsync_EventQueuePush queues an event whose operation wolfCrypt has
- * just recorded, and submits that operation to its device. Returns 0 or
- * BAD_FUNC_ARG for NULL. */
+ * just recorded, and submits that operation to its device. Returns 0;
+ * BAD_FUNC_ARG for NULL or for an event that is not its record's own `event`
+ * field (nothing is queued: see wolfAsync_EventWait); WC_INIT_E for an event
+ * without a record; BAD_COND_E when the record's operation is already
+ * queued; MEMORY_E when memory runs out (nothing is queued). */
 WOLFSSL_API int wolfAsync_EventQueuePush(WOLF_EVENT_QUEUE* queue,
     WOLF_EVENT* event);
 
