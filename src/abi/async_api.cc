@@ -177,6 +177,10 @@ void wolfAsync_DevClose(int* devId) {
 
 int wolfAsync_DevCtxInit(WC_ASYNC_DEV* asyncDev, word32 marker, void* heap, int devId) {
   if (asyncDev == nullptr) return BAD_FUNC_ARG;
+  // An operation still in flight on this record would be orphaned by the
+  // zeroing below while a worker writes the object: end it first, as a free
+  // would (see async.h for why this does not refuse).
+  asynccrypt::engine::end_before_init(asyncDev);
   std::memset(asyncDev, 0, sizeof(*asyncDev));
   asyncDev->devId = INVALID_DEVID;
   if (devId >= 0) {

@@ -46,12 +46,45 @@ Stripe& stripe_for(const Op* op) {
 // it meanwhile). Lock order: stripe, then QueueState::mu, then wolfSSL's
 // queue lock. Recursive: a poll may hold several objects of one stripe,
 // and a wait polls its own event.
-std::array<std::recursive_mutex, 128>& owner_stripes() {
-  static auto* table = new std::array<std::recursive_mutex, 128>();
+constexpr std::size_t kOwnerStripes = 128;
+std::size_t owner_index(const WC_ASYNC_DEV* dev) {
+  return (reinterpret_cast<std::uintptr_t>(dev) >> 4) % kOwnerStripes;
+}
+std::array<std::recursive_mutex, kOwnerStripes>& owner_stripes() {
+  static auto* table = new std::array<std::recursive_mutex, kOwnerStripes>();
   return *table;
 }
 std::recursive_mutex& owner_stripe(const WC_ASYNC_DEV* dev) {
-  return owner_stripes()[(reinterpret_cast<std::uintptr_t>(dev) >> 4) % owner_stripes().size()];
+  return owner_stripes()[owner_index(dev)];
+}
+
+// The live ops of each owner stripe (Op::live_prev/live_next), guarded by
+// that stripe: every Op is made and freed under its object's stripe. They
+// let wolfAsync_DevCtxInit find an operation by its record's address when
+// the record itself no longer says (wolfCrypt's init functions zero the
+// whole object first).
+std::array<Op*, kOwnerStripes>& live_heads() {
+  static auto* table = new std::array<Op*, kOwnerStripes>();
+  return *table;
+}
+void link_live(Op* op) {
+  Op*& head = live_heads()[owner_index(op->dev)];
+  op->live_next = head;
+  if (head != nullptr) head->live_prev = op;
+  head = op;
+}
+void unlink_live(Op* op) {
+  Op*& head = live_heads()[owner_index(op->dev)];
+  if (op->live_prev != nullptr) op->live_prev->live_next = op->live_next;
+  if (op->live_next != nullptr) op->live_next->live_prev = op->live_prev;
+  if (head == op) head = op->live_next;
+}
+// dev's live op, or nullptr; under dev's owner stripe.
+Op* find_live(const WC_ASYNC_DEV* dev) {
+  for (Op* op = live_heads()[owner_index(dev)]; op != nullptr; op = op->live_next) {
+    if (op->dev == dev) return op;
+  }
+  return nullptr;
 }
 
 // The stripes a poll has taken, released when it ends.
@@ -126,10 +159,12 @@ Op* new_op(WC_ASYNC_DEV* dev, std::shared_ptr<Device> device, QueueState* qs) {
   op->heap = dev->heap;
   op->device = std::move(device);
   op->queue = qs;
+  link_live(op);
   return op;
 }
 
 void free_op(Op* op) {
+  unlink_live(op);
   [[maybe_unused]] void* heap = op->heap;  // unused when XFREE ignores hints
   op->~Op();
   XFREE(op, heap, DYNAMIC_TYPE_ASYNC);
@@ -464,6 +499,51 @@ void drain(WC_ASYNC_DEV* dev) {
   // Withdrawing is not possible here without unlinking (the owner may still
   // harvest), so wait: the operation is short and already on its way.
   wait_until_done(op);
+}
+
+namespace {
+
+// Gives event back its links in queue when something zeroed them (wolfCrypt
+// zeroes a whole object before wolfAsync_DevCtxInit): its neighbours still
+// point at it. Searches wolfSSL's list under its lock; only on this misuse.
+void restore_links(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
+#ifndef SINGLE_THREADED
+  wc_LockMutex(&queue->lock);
+#endif
+  WOLF_EVENT* prev = nullptr;
+  WOLF_EVENT* e = queue->head;
+  while (e != nullptr && e != event) {
+    prev = e;
+    e = e->next;
+  }
+  WOLF_EVENT* next = nullptr;
+  WOLF_EVENT* f = queue->tail;
+  while (f != nullptr && f != event) {
+    next = f;
+    f = f->prev;
+  }
+  if (e == event && f == event) {
+    event->prev = prev;
+    event->next = next;
+  }
+#ifndef SINGLE_THREADED
+  wc_UnLockMutex(&queue->lock);
+#endif
+}
+
+}  // namespace
+
+void end_before_init(WC_ASYNC_DEV* dev) {
+  std::lock_guard owner(owner_stripe(dev));
+  Op* op = find_live(dev);
+  if (op == nullptr) return;
+  if (dev->inflight != op) {
+    // The record was zeroed under its operation: say again what cancel()
+    // reads from it.
+    dev->inflight = op;
+    if (op->queue != nullptr) restore_links(op->queue->queue, op->event);
+  }
+  cancel(dev);
 }
 
 int queue_fd(WOLF_EVENT_QUEUE* queue) {

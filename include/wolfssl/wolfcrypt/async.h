@@ -445,7 +445,17 @@ WOLFSSL_API void wolfAsync_DevClose(int* devId);
 /* wolfAsync_DevCtxInit zeroes *asyncDev and, when devId >= 0, binds it to
  * that device with the given marker and heap hint. A negative devId leaves
  * the marker invalid, so the object stays synchronous. Returns 0, or
- * BAD_FUNC_ARG for NULL. */
+ * BAD_FUNC_ARG for NULL.
+ * Initialising a record whose operation is still in flight (a key or cipher
+ * initialised again without being freed) first ends that operation exactly
+ * as wolfAsync_DevCtxFree does: cancelled if it has not run, waited for if a
+ * worker is running it, its event unlinked from its queue; the record then
+ * starts afresh and 0 is returned. It does not refuse: wolfCrypt's init
+ * functions (wc_AesInit, wc_InitRsaKey_ex, ...) zero the whole object before
+ * they call this, so by then the operation could no longer be reached
+ * through the object, and a refusal would leave it running into the object
+ * with nobody able to free it. The same thread rule as for
+ * wolfAsync_DevCtxFree applies. */
 WOLFSSL_API int wolfAsync_DevCtxInit(WC_ASYNC_DEV* asyncDev, word32 marker,
     void* heap, int devId);
 

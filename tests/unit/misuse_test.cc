@@ -1,0 +1,269 @@
+// Misuse of the C contract (issue 14: findings 7, 8, 9 and 12): each call
+// that a careless caller can make gets an error code or a defined outcome,
+// never a crash, a hang, a leak or a worker writing into a reinitialised
+// object.
+#include "core/wolfssl_api.h"
+
+#include <wolfssl/wolfcrypt/aes.h>
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "asynccrypt/queue.h"
+#include "core/registry.h"
+#include "support/deadline.h"
+#include "support/device_list.h"
+#include "support/gcm_op.h"
+
+namespace {
+
+using testing_support::GcmOp;
+
+// Walks wolfSSL's list of a queue: every back link right, the count right.
+// Returns the number of linked events.
+int checked_length(WOLF_EVENT_QUEUE* queue) {
+  int n = 0;
+  WOLF_EVENT* prev = nullptr;
+  for (WOLF_EVENT* e = queue->head; e != nullptr; e = e->next) {
+    EXPECT_EQ(e->prev, prev);
+    prev = e;
+    if (++n > 1000) break;
+  }
+  EXPECT_EQ(queue->tail, prev);
+  EXPECT_EQ(queue->count, n);
+  return n;
+}
+
+// MisuseTest runs on every device of the shared list: its own device and
+// queue per test, and helpers to queue and harvest AES-GCM operations.
+class MisuseTest : public testing_support::DeviceTest {
+ protected:
+  void SetUp() override {
+    DeviceTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_EQ(wolfEventQueue_Init(&queue_), 0);
+    queue_ready_ = true;
+  }
+  void TearDown() override {
+    if (!queue_ready_) return;
+    ops_.clear();  // frees the objects, cancelling anything still queued
+    EXPECT_EQ(queue_.count, 0);
+    EXPECT_EQ(asynccrypt_QueueRelease(&queue_), 0);
+    wolfEventQueue_Free(&queue_);
+  }
+
+  // A new operation, started; nullptr when the device computed it at once
+  // (a declining device), which these tests cannot use.
+  GcmOp* start() {
+    ops_.push_back(std::make_unique<GcmOp>(dev_id(), static_cast<byte>(ops_.size() + 1)));
+    GcmOp& op = *ops_.back();
+    EXPECT_EQ(op.init_ret, 0);
+    const int ret = op.start();
+    if (ret == 0) return nullptr;
+    EXPECT_EQ(ret, WC_PENDING_E);
+    return &op;
+  }
+  // A started operation queued with wc_AsyncHandle (a declining device
+  // gets several tries: it pends once it has measured the operation).
+  GcmOp* submit() {
+    for (int tries = 0; tries < 64; ++tries) {
+      GcmOp* op = start();
+      if (op == nullptr) continue;
+      EXPECT_EQ(wc_AsyncHandle(op->dev(), &queue_, WC_ASYNC_FLAG_NONE), 0);
+      return op;
+    }
+    return nullptr;
+  }
+
+  // Polls until `want` events are harvested or the queue is empty; returns
+  // the events harvested.
+  std::vector<WOLF_EVENT*> harvest(int want) {
+    std::vector<WOLF_EVENT*> got;
+    const testing_support::Deadline deadline;
+    while (!deadline.passed() && static_cast<int>(got.size()) < want && queue_.count > 0) {
+      WOLF_EVENT* events[8];
+      int n = 0;
+      EXPECT_EQ(wolfAsync_EventQueuePoll(&queue_, nullptr, events, 8, WOLF_POLL_FLAG_CHECK_HW, &n),
+                0);
+      got.insert(got.end(), events, events + n);
+    }
+    return got;
+  }
+
+  // True when submit() found no operation pending on a device allowed to
+  // compute every one at once (threads:inline_us= above their cost).
+  bool declined(const GcmOp* op) const {
+    return op == nullptr && GetParam().pends == testing_support::Pends::kMaybe;
+  }
+
+  asynccrypt_DevStats stats() {
+    asynccrypt_DevStats s{};
+    EXPECT_EQ(asynccrypt_DevGetStats(dev_id(), &s), 0);
+    return s;
+  }
+
+  WOLF_EVENT_QUEUE queue_{};
+  bool queue_ready_ = false;
+  std::vector<std::unique_ptr<GcmOp>> ops_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Devices, MisuseTest, ::testing::ValuesIn(testing_support::all_devices()),
+                         testing_support::device_name);
+
+// ---------------------------------------------------------------------------
+// Finding 7: an event that is not its record's own.
+// ---------------------------------------------------------------------------
+
+// The event of a record, but not the record's own `event` field.
+void init_foreign(WOLF_EVENT* foreign, WC_ASYNC_DEV* record) {
+  std::memset(foreign, 0, sizeof *foreign);
+  ASSERT_EQ(wolfAsync_EventInit(foreign, WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT, record, 0), 0);
+}
+
+TEST_P(MisuseTest, PushOfAForeignEventIsRefused) {
+  GcmOp* op = start();
+  if (op == nullptr) GTEST_SKIP() << "the device computed the operation at once";
+  WOLF_EVENT foreign;
+  init_foreign(&foreign, op->dev());
+  EXPECT_EQ(wolfAsync_EventQueuePush(&queue_, &foreign), BAD_FUNC_ARG);
+  EXPECT_EQ(queue_.count, 0);
+  EXPECT_EQ(op->dev()->inflight, nullptr);
+  // The record's own event still goes through.
+  ASSERT_EQ(wc_AsyncHandle(op->dev(), &queue_, WC_ASYNC_FLAG_NONE), 0);
+  const auto got = harvest(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], op->event());
+  EXPECT_TRUE(op->correct());
+  EXPECT_EQ(checked_length(&queue_), 0);
+}
+
+TEST_P(MisuseTest, WaitAndPollOfAForeignEventAreRefused) {
+  GcmOp* op = start();
+  if (op == nullptr) GTEST_SKIP() << "the device computed the operation at once";
+  WOLF_EVENT foreign;
+  init_foreign(&foreign, op->dev());  // before the record's operation is queued
+  ASSERT_EQ(wc_AsyncHandle(op->dev(), &queue_, WC_ASYNC_FLAG_NONE), 0);
+  // Would spin for ever: the operation finishes op's own event, not this one.
+  EXPECT_EQ(wolfAsync_EventWait(&foreign), BAD_FUNC_ARG);
+  EXPECT_EQ(wolfAsync_EventPoll(&foreign, WOLF_POLL_FLAG_CHECK_HW), BAD_FUNC_ARG);
+  EXPECT_EQ(foreign.state, WOLF_EVENT_STATE_PENDING);  // untouched
+  const auto got = harvest(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], op->event());
+  EXPECT_TRUE(op->correct());
+}
+
+TEST_P(MisuseTest, CopyNamesItsOwnRecord) {
+  GcmOp* op = submit();
+  if (declined(op)) GTEST_SKIP() << "the device declines the operation";
+  ASSERT_NE(op, nullptr);
+  WC_ASYNC_DEV copy;
+  std::memcpy(&copy, op->dev(), sizeof copy);
+  ASSERT_EQ(wolfAsync_DevCopy(op->dev(), &copy), 0);
+  EXPECT_EQ(copy.event.context, &copy);
+  EXPECT_EQ(copy.event.dev.async, &copy);
+  // Waiting on the copy's event neither waits for nor touches the source's.
+  EXPECT_EQ(wolfAsync_EventWait(&copy.event), 0);
+  EXPECT_EQ(queue_.count, 1);
+  const auto got = harvest(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(op->correct());
+}
+
+// ---------------------------------------------------------------------------
+// Finding 8: initialising a record whose operation is in flight.
+// ---------------------------------------------------------------------------
+
+// wc_AesInit zeroes the whole Aes before wolfAsync_DevCtxInit sees it; the
+// operation in flight is ended (cancelled, or waited for at a worker), its
+// event unlinked, and the object works again.
+TEST_P(MisuseTest, InitAgainWhileInFlightEndsTheOperation) {
+  GcmOp* a = submit();
+  GcmOp* b = submit();
+  GcmOp* c = submit();
+  if (declined(a) || declined(b) || declined(c)) GTEST_SKIP() << "the device declines the operation";
+  ASSERT_TRUE(a != nullptr && b != nullptr && c != nullptr);
+  ASSERT_EQ(queue_.count, 3);
+  // b, in the middle of wolfSSL's list: its links are zeroed too.
+  ASSERT_EQ(wc_AesInit(&b->aes, nullptr, dev_id()), 0);
+  EXPECT_EQ(b->dev()->inflight, nullptr);
+  EXPECT_EQ(checked_length(&queue_), 2);
+  const auto got = harvest(3);
+  const std::set<WOLF_EVENT*> events(got.begin(), got.end());
+  EXPECT_EQ(events, (std::set<WOLF_EVENT*>{a->event(), c->event()}));
+  EXPECT_TRUE(a->correct());
+  EXPECT_TRUE(c->correct());
+  const asynccrypt_DevStats s = stats();
+  EXPECT_EQ(s.in_flight, 0u);
+  EXPECT_EQ(s.submitted, s.completed + s.cancelled);
+  // b is a fresh object: it takes a key and runs again.
+  ASSERT_EQ(wc_AesGcmSetKey(&b->aes, b->key, sizeof b->key), 0);
+  const int ret = b->start();
+  if (ret == WC_PENDING_E) {
+    ASSERT_EQ(wc_AsyncHandle(b->dev(), &queue_, WC_ASYNC_FLAG_NONE), 0);
+    ASSERT_EQ(harvest(1).size(), 1u);
+  } else {
+    ASSERT_EQ(ret, 0);
+  }
+  EXPECT_TRUE(b->correct());
+}
+
+// wolfAsync_DevCtxInit called on the record directly (nothing zeroed first).
+TEST_P(MisuseTest, DevCtxInitWhileInFlightEndsTheOperation) {
+  GcmOp* a = submit();
+  if (declined(a)) GTEST_SKIP() << "the device declines the operation";
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(wolfAsync_DevCtxInit(a->dev(), WOLFSSL_ASYNC_MARKER_AES, nullptr, dev_id()), 0);
+  EXPECT_EQ(a->dev()->inflight, nullptr);
+  EXPECT_EQ(a->dev()->marker, static_cast<word32>(WOLFSSL_ASYNC_MARKER_AES));
+  EXPECT_EQ(checked_length(&queue_), 0);
+  EXPECT_EQ(stats().in_flight, 0u);
+  EXPECT_TRUE(harvest(1).empty());
+}
+
+// ---------------------------------------------------------------------------
+// Finding 9: device ids reused after a close.
+// ---------------------------------------------------------------------------
+
+TEST(StaleDevIdTest, CloseOfAStaleIdLeavesTheDeviceInItsSlotAlone) {
+  int first = INVALID_DEVID;
+  ASSERT_EQ(asynccrypt_DevOpenSpec(&first, "sim", nullptr), 0);
+  const int stale = first;
+  wolfAsync_DevClose(&first);
+  // The slot just freed is the lowest free one: the next open takes it.
+  int second = INVALID_DEVID;
+  ASSERT_EQ(asynccrypt_DevOpenSpec(&second, "threads:workers=1", nullptr), 0);
+  EXPECT_GE(second, 0);
+  EXPECT_NE(second, stale);
+  EXPECT_EQ(asynccrypt::Registry::instance().close(stale), NO_VALID_DEVID);
+  int copy = stale;
+  wolfAsync_DevClose(&copy);  // a second close of the stale id
+  EXPECT_EQ(copy, INVALID_DEVID);
+  char kind[16];
+  EXPECT_EQ(asynccrypt_DevKind(stale, kind, sizeof kind), NO_VALID_DEVID);
+  ASSERT_EQ(asynccrypt_DevKind(second, kind, sizeof kind), 0);
+  EXPECT_STREQ(kind, "threads");
+  // The new device still runs operations.
+  GcmOp op(second, 9);
+  ASSERT_EQ(op.init_ret, 0);
+  EXPECT_EQ(wc_AsyncWait(op.start(), op.dev(), WC_ASYNC_FLAG_NONE), 0);
+  EXPECT_TRUE(op.correct());
+  wolfAsync_DevClose(&second);
+}
+
+TEST(StaleDevIdTest, IdsStayNonNegativeAndFreshAcrossManyReuses) {
+  std::set<int> seen;
+  for (int i = 0; i < 3000; ++i) {
+    int id = INVALID_DEVID;
+    ASSERT_EQ(asynccrypt_DevOpenSpec(&id, "sim", nullptr), 0);
+    ASSERT_GE(id, 0);
+    EXPECT_TRUE(seen.insert(id).second) << "id " << id << " handed out twice";
+    wolfAsync_DevClose(&id);
+  }
+}
+
+}  // namespace
