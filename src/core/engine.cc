@@ -268,6 +268,16 @@ void drive_polled(QueueState& qs, void* filter, HeldStripes* stripes) {
   if (!qs.polled.empty() || !qs.done.empty()) qs.wake_locked();
 }
 
+// A push that fails hands its record back unused: the caller got the error
+// and may let the operation's buffers go, so no later poll or wait may find
+// the operation still recorded and run it. The event ends with the error.
+int abandon_record(WC_ASYNC_DEV* dev, int error) {
+  dev->sw.type = ASYNC_SW_NONE;
+  dev->event.ret = error;
+  dev->event.state = WOLF_EVENT_STATE_DONE;
+  return error;
+}
+
 }  // namespace
 
 int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
@@ -281,7 +291,7 @@ int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
   std::lock_guard owner(owner_stripe(dev));
   if (dev->inflight != nullptr) return BAD_COND_E;  // already submitted
   int ret = wolfEventQueue_Push(queue, event);
-  if (ret != 0) return ret;
+  if (ret != 0) return abandon_record(dev, ret);
   std::shared_ptr<QueueState> qs = QueueTable::instance().acquire_for_submit(queue);
   if (submit(dev, qs.get()) == nullptr) {
     {
@@ -298,7 +308,7 @@ int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
     wc_UnLockMutex(&queue->lock);
 #endif
     QueueTable::instance().release_if_idle(queue);
-    return MEMORY_E;
+    return abandon_record(dev, MEMORY_E);
   }
   return 0;
 }

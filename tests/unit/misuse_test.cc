@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <set>
@@ -265,5 +267,60 @@ TEST(StaleDevIdTest, IdsStayNonNegativeAndFreshAcrossManyReuses) {
     wolfAsync_DevClose(&id);
   }
 }
+
+// ---------------------------------------------------------------------------
+// Finding 12: lower items.
+// ---------------------------------------------------------------------------
+
+#ifdef USE_WOLFSSL_MEMORY
+// wolfSSL's allocator, failing the next allocation when armed.
+std::atomic<bool> g_fail_next_alloc{false};
+void* failing_malloc(size_t size) {
+  if (g_fail_next_alloc.exchange(false)) return nullptr;
+  return std::malloc(size);
+}
+void plain_free(void* p) { std::free(p); }
+void* plain_realloc(void* p, size_t size) { return std::realloc(p, size); }
+
+// A push whose submission runs out of memory returns MEMORY_E and must not
+// leave the operation recorded: a later poll of the event ran it then, into
+// buffers the caller had been told were not in use.
+TEST(FailedPushTest, LeavesNoRecordForALaterPollToRun) {
+  int dev_id = INVALID_DEVID;
+  ASSERT_EQ(asynccrypt_DevOpenSpec(&dev_id, "sim:skip=0", nullptr), 0);
+  WOLF_EVENT_QUEUE queue;
+  ASSERT_EQ(wolfEventQueue_Init(&queue), 0);
+  {
+    GcmOp op(dev_id, 3);
+    ASSERT_EQ(op.init_ret, 0);
+    ASSERT_EQ(op.start(), WC_PENDING_E);
+    wolfSSL_Malloc_cb old_malloc;
+    wolfSSL_Free_cb old_free;
+    wolfSSL_Realloc_cb old_realloc;
+    ASSERT_EQ(wolfSSL_GetAllocators(&old_malloc, &old_free, &old_realloc), 0);
+    ASSERT_EQ(wolfSSL_SetAllocators(failing_malloc, plain_free, plain_realloc), 0);
+    g_fail_next_alloc = true;  // the operation's record (Op)
+    const int pushed = wc_AsyncHandle(op.dev(), &queue, WC_ASYNC_FLAG_NONE);
+    g_fail_next_alloc = false;
+    ASSERT_EQ(wolfSSL_SetAllocators(old_malloc, old_free, old_realloc), 0);
+    EXPECT_EQ(pushed, MEMORY_E);
+    EXPECT_EQ(queue.count, 0);
+    EXPECT_EQ(op.dev()->sw.type, ASYNC_SW_NONE);
+    EXPECT_NE(op.event()->state, WOLF_EVENT_STATE_PENDING);
+    // The caller reuses its output buffer; a poll must not write into it.
+    std::memset(op.out, 0xA5, sizeof op.out);
+    EXPECT_EQ(wolfAsync_EventPoll(op.event(), WOLF_POLL_FLAG_CHECK_HW), 0);
+    EXPECT_EQ(op.out[0], 0xA5);
+    EXPECT_EQ(op.out[sizeof op.out - 1], 0xA5);
+    EXPECT_EQ(op.dev()->inflight, nullptr);
+    // The object works again.
+    EXPECT_EQ(wc_AsyncWait(op.start(), op.dev(), WC_ASYNC_FLAG_NONE), 0);
+    EXPECT_TRUE(op.correct());
+  }
+  EXPECT_EQ(asynccrypt_QueueRelease(&queue), 0);
+  wolfEventQueue_Free(&queue);
+  wolfAsync_DevClose(&dev_id);
+}
+#endif
 
 }  // namespace
