@@ -293,6 +293,36 @@ TEST(StaleDevIdTest, IdsStayNonNegativeAndFreshAcrossManyReuses) {
 // Finding 12: lower items.
 // ---------------------------------------------------------------------------
 
+// An EventQueue destroyed while an object's operation is still queued on it
+// must not free the queue: the operation unlinks its event from it when the
+// object is freed later (it freed the queue, and that unlink wrote into
+// freed memory).
+TEST(EventQueueResetTest, AQueueWithOperationsStillLinkedIsNotFreed) {
+  int dev_id = INVALID_DEVID;
+  ASSERT_EQ(asynccrypt_DevOpenSpec(&dev_id, "sim:skip=0", nullptr), 0);
+  WOLF_EVENT_QUEUE* left = nullptr;
+  {
+    GcmOp op(dev_id, 5);
+    ASSERT_EQ(op.init_ret, 0);
+    {
+      auto queue = asynccrypt::EventQueue::create();
+      ASSERT_TRUE(queue);
+      ASSERT_TRUE(queue->fd());
+      ASSERT_EQ(op.start(), WC_PENDING_E);
+      ASSERT_EQ(wc_AsyncHandle(op.dev(), queue->get(), WC_ASYNC_FLAG_NONE), 0);
+      left = queue->get();
+    }  // destroyed with the operation queued
+    EXPECT_EQ(left->count, 1);
+    wc_AesFree(&op.aes);  // cancels and unlinks from the queue left behind
+    EXPECT_EQ(left->count, 0);
+  }
+  // The queue the handle could not free is the test's to reclaim.
+  EXPECT_EQ(asynccrypt_QueueRelease(left), 0);
+  wolfEventQueue_Free(left);
+  delete left;
+  wolfAsync_DevClose(&dev_id);
+}
+
 #ifdef USE_WOLFSSL_MEMORY
 // wolfSSL's allocator, failing the next allocation when armed.
 std::atomic<bool> g_fail_next_alloc{false};
