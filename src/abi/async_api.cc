@@ -12,6 +12,7 @@
 #include "core/engine.h"
 #include "core/op.h"
 #include "core/registry.h"
+#include "wolfcrypt/execute.h"
 
 extern "C" WC_ASYNC_DEV* asynccrypt_SslPendingDev(void* ssl);  // glue/async.c
 
@@ -314,7 +315,15 @@ int wc_AsyncSleep(word32 ms) {
 
 #ifdef WOLFSSL_ASYNC_CRYPT_SW
 int wc_AsyncSwInit(WC_ASYNC_DEV* asyncDev, int type) {
-  if (asyncDev == nullptr || asyncDev->sw.type != ASYNC_SW_NONE) return 0;
+  if (asyncDev == nullptr) return 0;
+  if (asyncDev->sw.type != ASYNC_SW_NONE) {
+    // 0 tells the executor to compute. A caller that calls the API again
+    // while its operation is in flight gets 0 too (it computes at once, as
+    // with the original), but not while a worker is running the same
+    // operation on the same object: it first waits for that worker.
+    if (!asynccrypt::wolfcrypt::executing(asyncDev)) asynccrypt::engine::drain(asyncDev);
+    return 0;
+  }
   // 0 also when the device would rather not take it (an operation cheaper
   // than a hand-over): wolfCrypt then computes it synchronously, here.
   if (asynccrypt::engine::declines(asyncDev, type)) return 0;

@@ -9,17 +9,24 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "asynccrypt/queue.h"
+#include "core/device.h"
+#include "core/op.h"
 #include "core/registry.h"
 #include "support/deadline.h"
 #include "support/device_list.h"
 #include "support/gcm_op.h"
+#include "wolfcrypt/execute.h"
 
 namespace {
 
@@ -246,6 +253,101 @@ TEST_P(MisuseTest, HarvestDoesNotPublishAWaitedOperationAgain) {
   EXPECT_EQ(op->event()->state, WOLF_EVENT_STATE_READY);
   EXPECT_EQ(op->event()->ret, WC_PENDING_E);
   EXPECT_TRUE(op->correct());
+}
+
+// A worker device whose worker, once it has taken an operation, waits at
+// a gate before it runs it: a test can act while the worker holds it.
+class GateDevice final : public asynccrypt::Device {
+ public:
+  ~GateDevice() override {
+    open_gate();
+    if (worker_.joinable()) worker_.join();
+  }
+  const char* kind() const override { return "gate"; }
+  bool runs_on_poll() const override { return false; }
+  bool submit(asynccrypt::Op* op, asynccrypt::CompletionSink& sink) override {
+    worker_ = std::thread([this, op, &sink] {
+      op->phase.store(asynccrypt::OpPhase::kRunning, std::memory_order_release);
+      {
+        std::unique_lock lock(mu_);
+        started_ = true;
+        cv_.notify_all();
+        cv_.wait(lock, [this] { return open_; });
+      }
+      op->result = asynccrypt::wolfcrypt::execute_to_completion(op->dev);
+      sink.on_complete(op, /*busy=*/false);
+    });
+    return true;
+  }
+  bool cancel(asynccrypt::Op*) override { return false; }  // the worker holds it
+
+  void wait_started() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return started_; });
+  }
+  void open_gate() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool started_ = false;
+  bool open_ = false;
+  std::thread worker_;
+};
+
+// Calling the API again on an object whose operation a worker is running
+// computed at once on the caller's thread, racing the worker over the same
+// object; now the call waits until the worker is done, then computes.
+TEST(CallAgainTest, WaitsForTheWorkerRunningTheOperation) {
+  auto gate = std::make_shared<GateDevice>();
+  auto adopted = asynccrypt::Registry::instance().adopt(gate);
+  ASSERT_TRUE(adopted.is_ok());
+  int dev_id = adopted.value();
+  WOLF_EVENT_QUEUE queue;
+  ASSERT_EQ(wolfEventQueue_Init(&queue), 0);
+  {
+    GcmOp op(dev_id, 11);
+    ASSERT_EQ(op.init_ret, 0);
+    ASSERT_EQ(op.start(), WC_PENDING_E);
+    ASSERT_EQ(wc_AsyncHandle(op.dev(), &queue, WC_ASYNC_FLAG_NONE), 0);
+    gate->wait_started();
+
+    byte again_out[testing_support::kGcmSz];
+    byte again_tag[testing_support::kTagSz];
+    std::atomic<bool> returned{false};
+    int again = WC_PENDING_E;
+    std::thread caller([&] {
+      again = wc_AesGcmEncrypt(&op.aes, again_out, op.in, testing_support::kGcmSz, op.iv,
+                               testing_support::kIvSz, again_tag, testing_support::kTagSz,
+                               nullptr, 0);
+      returned = true;
+    });
+    // Long enough for a call that does not wait to have computed.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_FALSE(returned.load()) << "the second call ran while the worker held the operation";
+    gate->open_gate();
+    caller.join();
+    EXPECT_EQ(again, 0);
+    WOLF_EVENT* events[1];
+    int n = 0;
+    const testing_support::Deadline deadline;
+    while (n == 0 && !deadline.passed()) {
+      ASSERT_EQ(wolfAsync_EventQueuePoll(&queue, nullptr, events, 1, WOLF_POLL_FLAG_CHECK_HW, &n),
+                0);
+    }
+    ASSERT_EQ(n, 1);
+    EXPECT_EQ(op.event()->ret, 0);
+    EXPECT_TRUE(op.correct());
+    EXPECT_EQ(std::memcmp(again_out, op.out, sizeof again_out), 0);
+    EXPECT_EQ(std::memcmp(again_tag, op.tag, sizeof again_tag), 0);
+  }
+  EXPECT_EQ(asynccrypt_QueueRelease(&queue), 0);
+  wolfEventQueue_Free(&queue);
+  wolfAsync_DevClose(&dev_id);
 }
 
 // ---------------------------------------------------------------------------

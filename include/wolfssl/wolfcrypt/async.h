@@ -552,6 +552,9 @@ WOLFSSL_API int wc_AsyncSleep(word32 ms);
  * operation is recorded it records `type` and returns 1: the caller stores
  * its arguments in asyncDev->sw and returns WC_PENDING_E. Otherwise it
  * returns 0 and the caller computes (the device is running the operation).
+ * A caller that calls the API again while its own operation is in flight
+ * gets 0 as well and computes at once, but if a worker is running that
+ * operation on the same object, the call first waits for the worker.
  * It also returns 0, recording nothing, when the object's device declines
  * the operation (counted in asynccrypt_DevStats.declined): threads declines
  * operations cheaper than a hand-over (inline_us=), dpdk the types its
