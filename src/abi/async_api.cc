@@ -78,7 +78,11 @@ int wolfAsync_HardwareStart(void) {
   return 0;
 }
 
-void wolfAsync_HardwareStop(void) { Registry::instance().hardware_stop(); }
+void wolfAsync_HardwareStop(void) {
+  // wolfCrypt_Cleanup calls the last stop: no worker may compute with
+  // wolfCrypt after it has returned.
+  if (Registry::instance().hardware_stop()) asynccrypt::engine::drain_workers();
+}
 
 int wolfAsync_DevOpen(int* devId) {
   if (devId == nullptr) return BAD_FUNC_ARG;

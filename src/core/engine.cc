@@ -558,6 +558,17 @@ void end_before_init(WC_ASYNC_DEV* dev) {
   cancel(dev);
 }
 
+void drain_workers() {
+  for (std::size_t i = 0; i < kOwnerStripes; ++i) {
+    // Under the stripe no op of it is freed; a worker's report takes no stripe.
+    std::lock_guard owner(owner_stripes()[i]);
+    for (Op* op = live_heads()[i]; op != nullptr; op = op->live_next) {
+      if (op->device->runs_on_poll()) continue;  // runs only inside polls
+      if (op->phase.load(std::memory_order_acquire) != OpPhase::kDone) wait_until_done(op);
+    }
+  }
+}
+
 int queue_fd(WOLF_EVENT_QUEUE* queue) {
   std::shared_ptr<QueueState> qs = QueueTable::instance().pin(queue);
   std::lock_guard lock(qs->mu);

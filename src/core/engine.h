@@ -55,6 +55,10 @@ bool in_flight(WC_ASYNC_DEV* dev);
 // (it stays queued for its harvest). Used by asynccrypt_SslDrain.
 void drain(WC_ASYNC_DEV* dev);
 
+// Waits until no worker runs or holds any operation (each stays queued for
+// its harvest). Used by the last wolfAsync_HardwareStop.
+void drain_workers();
+
 // asynccrypt_QueueFd / asynccrypt_QueueRelease.
 int queue_fd(WOLF_EVENT_QUEUE* queue);
 int queue_release(WOLF_EVENT_QUEUE* queue);

@@ -133,9 +133,10 @@ void Registry::hardware_start() {
   ++hardware_count_;
 }
 
-void Registry::hardware_stop() {
+bool Registry::hardware_stop() {
   std::lock_guard lock(mu_);
-  if (hardware_count_ > 0) --hardware_count_;
+  if (hardware_count_ == 0) return false;
+  return --hardware_count_ == 0;
 }
 
 int Registry::hardware_count() {

@@ -52,7 +52,8 @@ class Registry {
 
   // Thread-safe reference count of wolfAsync_HardwareStart/Stop.
   void hardware_start();
-  void hardware_stop();
+  // True when this stop undid the last start.
+  bool hardware_stop();
   int hardware_count();
 
  private:

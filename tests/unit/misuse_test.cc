@@ -350,6 +350,46 @@ TEST(CallAgainTest, WaitsForTheWorkerRunningTheOperation) {
   wolfAsync_DevClose(&dev_id);
 }
 
+// The stop that undoes the last start (wolfCrypt_Cleanup's) returned at
+// once while a worker still ran an operation with wolfCrypt; now it waits
+// for the worker, and the operation is still harvested afterwards.
+TEST(HardwareStopTest, LastStopWaitsForTheWorkers) {
+  ASSERT_EQ(asynccrypt::Registry::instance().hardware_count(), 0);
+  ASSERT_EQ(wolfAsync_HardwareStart(), 0);
+  auto gate = std::make_shared<GateDevice>();
+  auto adopted = asynccrypt::Registry::instance().adopt(gate);
+  ASSERT_TRUE(adopted.is_ok());
+  int dev_id = adopted.value();
+  WOLF_EVENT_QUEUE queue;
+  ASSERT_EQ(wolfEventQueue_Init(&queue), 0);
+  {
+    GcmOp op(dev_id, 13);
+    ASSERT_EQ(op.init_ret, 0);
+    ASSERT_EQ(op.start(), WC_PENDING_E);
+    ASSERT_EQ(wc_AsyncHandle(op.dev(), &queue, WC_ASYNC_FLAG_NONE), 0);
+    gate->wait_started();
+    std::atomic<bool> stopped{false};
+    std::thread stopper([&] {
+      wolfAsync_HardwareStop();
+      stopped = true;
+    });
+    // Long enough for a stop that does not wait to have returned.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_FALSE(stopped.load()) << "the last stop returned while a worker ran an operation";
+    gate->open_gate();
+    stopper.join();
+    EXPECT_EQ(asynccrypt::Registry::instance().hardware_count(), 0);
+    WOLF_EVENT* events[1];
+    int n = 0;
+    ASSERT_EQ(wolfAsync_EventQueuePoll(&queue, nullptr, events, 1, 0, &n), 0);
+    EXPECT_EQ(n, 1) << "finished by the time the stop returned";
+    EXPECT_TRUE(op.correct());
+  }
+  EXPECT_EQ(asynccrypt_QueueRelease(&queue), 0);
+  wolfEventQueue_Free(&queue);
+  wolfAsync_DevClose(&dev_id);
+}
+
 // ---------------------------------------------------------------------------
 // Finding 9: device ids reused after a close.
 // ---------------------------------------------------------------------------

@@ -406,10 +406,17 @@ typedef struct WC_ASYNC_DEV {
 WOLFSSL_API int wolfAsync_HardwareStart(void);
 
 /* wolfAsync_HardwareStop undoes one wolfAsync_HardwareStart; extra calls
- * are ignored. It only counts: open devices stay open and operations in
- * flight, on any device kind, go on and complete normally (nothing is
- * cancelled, drained or freed), so calling it with operations in flight is
- * safe. Close devices with wolfAsync_DevClose. */
+ * are ignored. Open devices stay open and operations in flight, on any
+ * device kind, complete normally (nothing is cancelled or freed), so calling
+ * it with operations in flight is safe. The stop that undoes the last start
+ * (wolfCrypt_Cleanup's) also waits until no worker (threads,
+ * chaos:over=threads) runs or holds an operation: those finish and wait for
+ * their harvest, so no worker computes with wolfCrypt after its cleanup has
+ * returned. wolfCrypt calls it at the end of its cleanup, after it has freed
+ * its ECC caches (FP_ECC, ECC_CACHE_CURVE builds), so free or harvest
+ * objects with operations at workers (asynccrypt_SslDrain for connections)
+ * before wolfSSL_Cleanup or wolfCrypt_Cleanup. Operations of poll-driven
+ * devices run only when polled. Close devices with wolfAsync_DevClose. */
 WOLFSSL_API void wolfAsync_HardwareStop(void);
 
 /* wolfAsync_DevOpen opens the default device (see ASYNCCRYPT_DEVICE) and
