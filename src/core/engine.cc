@@ -136,16 +136,24 @@ class EngineSink final : public CompletionSink {
     }
     const int batch = device.completion_batch();
     QueueState::Signal signal;
+    std::weak_ptr<QueueState> held;
     {
       // Under qs->mu so that the owner cannot harvest and free op before
       // mark_done has returned.
       std::lock_guard lock(qs->mu);
       qs->done.push_back(op);
-      if (!qs->hold_locked(batch, busy, device.clock())) signal = qs->wake_after_unlock_locked();
+      if (qs->hold_locked(batch, busy, device.clock())) {
+        held = qs->weak_from_this();
+      } else {
+        signal = qs->wake_after_unlock_locked();
+      }
       mark_done(op);
     }
     // The write to the owner's fd happens outside qs->mu (see QueueState).
     QueueState::signal(signal);
+    // Other queues' holds may have outlasted kMaxHold behind this report.
+    QueueState::wake_expired_holds();
+    if (!held.expired()) QueueState::note_held(held);
   }
 };
 EngineSink g_sink;

@@ -637,8 +637,10 @@ WOLFSSL_API int asynccrypt_DevKind(int devId, char* buf, word32 bufSz);
  * queue are still in flight at a worker, and the fd becomes readable no
  * later than when N completions wait, when nothing else of the queue is in
  * flight (a lone completion is never held), when the device's workers run
- * out of queued work, when a completion arrives 200 us or more after the
- * first held one, or when an operation of the queue is cancelled
+ * out of queued work, when the device reports a completion of this queue or
+ * of any other 200 us or more after the first held one (so a queue sharing
+ * a saturated pool with others is not left to its own next report), or
+ * when an operation of the queue is cancelled
  * (wolfAsync_DevCtxFree). A poll always harvests held completions: batching
  * delays only the fd, never wolfAsync_EventQueuePoll. An event loop that
  * sleeps on the fd with operations in flight therefore always wakes. */
