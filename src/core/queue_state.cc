@@ -94,7 +94,10 @@ void QueueState::wake_expired_holds() {
   if (list.count.load(std::memory_order_relaxed) == 0) return;  // the common case
   std::vector<std::weak_ptr<QueueState>> queues;
   {
-    std::lock_guard lock(list.mu);
+    // A report that finds another sweeping leaves it to that one: reports
+    // never wait for each other here.
+    std::unique_lock lock(list.mu, std::try_to_lock);
+    if (!lock.owns_lock()) return;
     queues.swap(list.queues);
     list.count.store(0, std::memory_order_relaxed);
     for (auto& weak : queues) {
