@@ -178,10 +178,8 @@ void free_op(Op* op) {
   XFREE(op, heap, DYNAMIC_TYPE_ASYNC);
 }
 
-// Hands the event its result, once; under the object's owner stripe.
+// Hands the event its result; under the object's owner stripe.
 void publish(Op* op) {
-  if (op->published) return;
-  op->published = true;
   op->event->ret = op->result;
   op->event->state = WOLF_EVENT_STATE_DONE;
 }

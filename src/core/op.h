@@ -34,10 +34,6 @@ struct Op {
   // owner before it reads `result`.
   std::atomic<OpPhase> phase{OpPhase::kQueued};
   int result = WC_PENDING_E;
-  // Set once the result was handed to the event (engine.cc publish), under
-  // the object's owner stripe: a queued op collected by a wait is not
-  // published again by its harvest, over the READY its waiter left.
-  bool published = false;
 
   // Scratch space that belongs to op->device, zero at submission. A
   // poll-driven device touches it only in drive() (the owner's thread); a
