@@ -58,30 +58,41 @@ std::recursive_mutex& owner_stripe(const WC_ASYNC_DEV* dev) {
   return owner_stripes()[owner_index(dev)];
 }
 
-// The live ops of each owner stripe (Op::live_prev/live_next), guarded by
-// that stripe: every Op is made and freed under its object's stripe. They
-// let wolfAsync_DevCtxInit find an operation by its record's address when
-// the record itself no longer says (wolfCrypt's init functions zero the
-// whole object first).
-std::array<Op*, kOwnerStripes>& live_heads() {
-  static auto* table = new std::array<Op*, kOwnerStripes>();
+// The live ops of each owner stripe (Op::live_prev/live_next). They let
+// wolfAsync_DevCtxInit find an operation by its record's address when the
+// record itself no longer says (wolfCrypt's init functions zero the whole
+// object first). Each list has a mutex of its own, never held while waiting:
+// DevCtxInit runs on every object's init, also on temporaries inside the
+// operations workers run while an owner waits holding a stripe, so looking
+// for a live op must not take the stripe. Every Op is made and freed under
+// its object's stripe, so an Op found while that stripe is held stays valid.
+struct LiveList {
+  std::mutex mu;
+  Op* head = nullptr;  // guarded by mu
+};
+std::array<LiveList, kOwnerStripes>& live_lists() {
+  static auto* table = new std::array<LiveList, kOwnerStripes>();
   return *table;
 }
 void link_live(Op* op) {
-  Op*& head = live_heads()[owner_index(op->dev)];
-  op->live_next = head;
-  if (head != nullptr) head->live_prev = op;
-  head = op;
+  LiveList& list = live_lists()[owner_index(op->dev)];
+  std::lock_guard lock(list.mu);
+  op->live_next = list.head;
+  if (list.head != nullptr) list.head->live_prev = op;
+  list.head = op;
 }
 void unlink_live(Op* op) {
-  Op*& head = live_heads()[owner_index(op->dev)];
+  LiveList& list = live_lists()[owner_index(op->dev)];
+  std::lock_guard lock(list.mu);
   if (op->live_prev != nullptr) op->live_prev->live_next = op->live_next;
   if (op->live_next != nullptr) op->live_next->live_prev = op->live_prev;
-  if (head == op) head = op->live_next;
+  if (list.head == op) list.head = op->live_next;
 }
-// dev's live op, or nullptr; under dev's owner stripe.
+// dev's live op, or nullptr; to use it, hold dev's owner stripe.
 Op* find_live(const WC_ASYNC_DEV* dev) {
-  for (Op* op = live_heads()[owner_index(dev)]; op != nullptr; op = op->live_next) {
+  LiveList& list = live_lists()[owner_index(dev)];
+  std::lock_guard lock(list.mu);
+  for (Op* op = list.head; op != nullptr; op = op->live_next) {
     if (op->dev == dev) return op;
   }
   return nullptr;
@@ -552,8 +563,9 @@ void restore_links(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
 }  // namespace
 
 void end_before_init(WC_ASYNC_DEV* dev) {
+  if (find_live(dev) == nullptr) return;  // the common case, without the stripe
   std::lock_guard owner(owner_stripe(dev));
-  Op* op = find_live(dev);
+  Op* op = find_live(dev);  // again: a harvest may have freed it meanwhile
   if (op == nullptr) return;
   if (dev->inflight != op) {
     // The record was zeroed under its operation: say again what cancel()
@@ -566,10 +578,18 @@ void end_before_init(WC_ASYNC_DEV* dev) {
 
 void drain_workers() {
   for (std::size_t i = 0; i < kOwnerStripes; ++i) {
-    // Under the stripe no op of it is freed; a worker's report takes no stripe.
+    // Under the stripe no op of it is freed; a worker's report takes no
+    // stripe. The list's own lock is not held while waiting.
     std::lock_guard owner(owner_stripes()[i]);
-    for (Op* op = live_heads()[i]; op != nullptr; op = op->live_next) {
-      if (op->device->runs_on_poll()) continue;  // runs only inside polls
+    std::vector<Op*> at_workers;
+    {
+      LiveList& list = live_lists()[i];
+      std::lock_guard lock(list.mu);
+      for (Op* op = list.head; op != nullptr; op = op->live_next) {
+        if (!op->device->runs_on_poll()) at_workers.push_back(op);  // others run only in polls
+      }
+    }
+    for (Op* op : at_workers) {
       if (op->phase.load(std::memory_order_acquire) != OpPhase::kDone) wait_until_done(op);
     }
   }

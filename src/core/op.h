@@ -47,7 +47,7 @@ struct Op {
 
   // Links of the engine's list of live ops that share dev's owner stripe,
   // so a record is found by its address alone (engine.cc, end_before_init);
-  // guarded by that stripe.
+  // guarded by that list's mutex.
   Op* live_prev = nullptr;
   Op* live_next = nullptr;
 };
