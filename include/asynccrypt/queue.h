@@ -86,7 +86,8 @@ class QueueFd {
 //
 // Safety: one owner thread (the one that queues and polls). Free or harvest
 // every object queued on it before destroying it: their cancellation
-// unlinks them from this queue.
+// unlinks them from this queue. A queue destroyed with events still linked
+// is not freed (it leaks), so those later cancellations stay safe.
 class EventQueue {
  public:
   EventQueue() = default;  // empty: get() is NULL; use create().
@@ -142,8 +143,18 @@ class EventQueue {
 
  private:
   void reset() {
-    (void)fd_.release();  // before the queue: the state is keyed by its address
-    if (queue_) wolfEventQueue_Free(queue_.get());
+    // Before the queue: the state is keyed by its address.
+    const bool released = static_cast<bool>(fd_.release());
+    if (!queue_) return;
+    if (!released || queue_->count != 0) {
+      // Events are still linked (objects queued and neither harvested nor
+      // freed): their operations point at this queue and unlink from it
+      // when they end. Freeing it would make that a write into freed memory,
+      // so it is left allocated instead (a leak, on a caller's bug).
+      (void)queue_.release();
+      return;
+    }
+    wolfEventQueue_Free(queue_.get());
     queue_.reset();
   }
 

@@ -12,6 +12,7 @@
 #include "core/engine.h"
 #include "core/op.h"
 #include "core/registry.h"
+#include "wolfcrypt/execute.h"
 
 extern "C" WC_ASYNC_DEV* asynccrypt_SslPendingDev(void* ssl);  // glue/async.c
 
@@ -28,6 +29,12 @@ WC_ASYNC_DEV* resolve_dev(WOLF_EVENT_TYPE type, void* context) {
   if (type == WOLF_EVENT_TYPE_ASYNC_WOLFSSL) return asynccrypt_SslPendingDev(context);
   return nullptr;
 }
+
+// Operations publish their results to their record's own event
+// (dev->event): wolfSSL and wc_AsyncHandle only ever use that one. Any other
+// event naming the record would never be finished (a wait on it would spin
+// for ever) and could not be unlinked.
+bool is_own_event(const WOLF_EVENT* event) { return event == &event->dev.async->event; }
 
 // A queued operation that finished and was already collected (by wc_AsyncWait
 // or a single-event poll) stays in flight until a queue poll harvests it. If
@@ -71,7 +78,11 @@ int wolfAsync_HardwareStart(void) {
   return 0;
 }
 
-void wolfAsync_HardwareStop(void) { Registry::instance().hardware_stop(); }
+void wolfAsync_HardwareStop(void) {
+  // wolfCrypt_Cleanup calls the last stop: no worker may compute with
+  // wolfCrypt after it has returned.
+  if (Registry::instance().hardware_stop()) asynccrypt::engine::drain_workers();
+}
 
 int wolfAsync_DevOpen(int* devId) {
   if (devId == nullptr) return BAD_FUNC_ARG;
@@ -171,6 +182,10 @@ void wolfAsync_DevClose(int* devId) {
 
 int wolfAsync_DevCtxInit(WC_ASYNC_DEV* asyncDev, word32 marker, void* heap, int devId) {
   if (asyncDev == nullptr) return BAD_FUNC_ARG;
+  // An operation still in flight on this record would be orphaned by the
+  // zeroing below while a worker writes the object: end it first, as a free
+  // would (see async.h for why this does not refuse).
+  asynccrypt::engine::end_before_init(asyncDev);
   std::memset(asyncDev, 0, sizeof(*asyncDev));
   asyncDev->devId = INVALID_DEVID;
   if (devId >= 0) {
@@ -201,6 +216,9 @@ int wolfAsync_DevCopy(WC_ASYNC_DEV* src, WC_ASYNC_DEV* dst) {
   dst->sw.type = ASYNC_SW_NONE;
   if (dst->event.state == WOLF_EVENT_STATE_PENDING) dst->event.state = WOLF_EVENT_STATE_READY;
   dst->event.next = dst->event.prev = nullptr;
+  // Nor src's record: a wait or poll of dst's event must look at dst.
+  if (dst->event.dev.async == src) dst->event.dev.async = dst;
+  if (dst->event.context == src) dst->event.context = dst;
   return 0;
 }
 
@@ -228,12 +246,14 @@ int wolfAsync_EventInit(WOLF_EVENT* event, WOLF_EVENT_TYPE type, void* context, 
 int wolfAsync_EventPoll(WOLF_EVENT* event, WOLF_EVENT_FLAG flags) {
   if (event == nullptr) return BAD_FUNC_ARG;
   if (event->dev.async == nullptr) return WC_INIT_E;
+  if (!is_own_event(event)) return BAD_FUNC_ARG;
   return asynccrypt::engine::poll_event(event, flags);
 }
 
 int wolfAsync_EventWait(WOLF_EVENT* event) {
   if (event == nullptr) return BAD_FUNC_ARG;
   if (event->dev.async == nullptr) return WC_INIT_E;
+  if (!is_own_event(event)) return BAD_FUNC_ARG;
   return asynccrypt::engine::wait_event(event);
 }
 
@@ -299,7 +319,15 @@ int wc_AsyncSleep(word32 ms) {
 
 #ifdef WOLFSSL_ASYNC_CRYPT_SW
 int wc_AsyncSwInit(WC_ASYNC_DEV* asyncDev, int type) {
-  if (asyncDev == nullptr || asyncDev->sw.type != ASYNC_SW_NONE) return 0;
+  if (asyncDev == nullptr) return 0;
+  if (asyncDev->sw.type != ASYNC_SW_NONE) {
+    // 0 tells the executor to compute. A caller that calls the API again
+    // while its operation is in flight gets 0 too (it computes at once, as
+    // with the original), but not while a worker is running the same
+    // operation on the same object: it first waits for that worker.
+    if (!asynccrypt::wolfcrypt::executing(asyncDev)) asynccrypt::engine::drain(asyncDev);
+    return 0;
+  }
   // 0 also when the device would rather not take it (an operation cheaper
   // than a hand-over): wolfCrypt then computes it synchronously, here.
   if (asynccrypt::engine::declines(asyncDev, type)) return 0;

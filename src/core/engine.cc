@@ -52,12 +52,55 @@ Stripe& stripe_for(const Op* op) {
 // any maxEvents well inside ThreadSanitizer's limit of 64 locks held by
 // one thread (and collisions cost only a skip until the next poll).
 constexpr std::size_t kOwnerStripes = 32;
+std::size_t owner_index(const WC_ASYNC_DEV* dev) {
+  return (reinterpret_cast<std::uintptr_t>(dev) >> 4) % kOwnerStripes;
+}
 std::array<std::recursive_mutex, kOwnerStripes>& owner_stripes() {
   static auto* table = new std::array<std::recursive_mutex, kOwnerStripes>();
   return *table;
 }
 std::recursive_mutex& owner_stripe(const WC_ASYNC_DEV* dev) {
-  return owner_stripes()[(reinterpret_cast<std::uintptr_t>(dev) >> 4) % owner_stripes().size()];
+  return owner_stripes()[owner_index(dev)];
+}
+
+// The live ops of each owner stripe (Op::live_prev/live_next). They let
+// wolfAsync_DevCtxInit find an operation by its record's address when the
+// record itself no longer says (wolfCrypt's init functions zero the whole
+// object first). Each list has a mutex of its own, never held while waiting:
+// DevCtxInit runs on every object's init, also on temporaries inside the
+// operations workers run while an owner waits holding a stripe, so looking
+// for a live op must not take the stripe. Every Op is made and freed under
+// its object's stripe, so an Op found while that stripe is held stays valid.
+struct LiveList {
+  std::mutex mu;
+  Op* head = nullptr;  // guarded by mu
+};
+std::array<LiveList, kOwnerStripes>& live_lists() {
+  static auto* table = new std::array<LiveList, kOwnerStripes>();
+  return *table;
+}
+void link_live(Op* op) {
+  LiveList& list = live_lists()[owner_index(op->dev)];
+  std::lock_guard lock(list.mu);
+  op->live_next = list.head;
+  if (list.head != nullptr) list.head->live_prev = op;
+  list.head = op;
+}
+void unlink_live(Op* op) {
+  LiveList& list = live_lists()[owner_index(op->dev)];
+  std::lock_guard lock(list.mu);
+  if (op->live_prev != nullptr) op->live_prev->live_next = op->live_next;
+  if (op->live_next != nullptr) op->live_next->live_prev = op->live_prev;
+  if (list.head == op) list.head = op->live_next;
+}
+// dev's live op, or nullptr; to use it, hold dev's owner stripe.
+Op* find_live(const WC_ASYNC_DEV* dev) {
+  LiveList& list = live_lists()[owner_index(dev)];
+  std::lock_guard lock(list.mu);
+  for (Op* op = list.head; op != nullptr; op = op->live_next) {
+    if (op->dev == dev) return op;
+  }
+  return nullptr;
 }
 
 // The stripes a poll has taken, released when it ends.
@@ -111,16 +154,24 @@ class EngineSink final : public CompletionSink {
     }
     const int batch = device.completion_batch();
     QueueState::Signal signal;
+    std::weak_ptr<QueueState> held;
     {
       // Under qs->mu so that the owner cannot harvest and free op before
       // mark_done has returned.
       std::lock_guard lock(qs->mu);
       qs->done.push_back(op);
-      if (!qs->hold_locked(batch, busy, device.clock())) signal = qs->wake_after_unlock_locked();
+      if (qs->hold_locked(batch, busy, device.clock())) {
+        held = qs->weak_from_this();
+      } else {
+        signal = qs->wake_after_unlock_locked();
+      }
       mark_done(op);
     }
     // The write to the owner's fd happens outside qs->mu (see QueueState).
     QueueState::signal(signal);
+    // Other queues' holds may have outlasted kMaxHold behind this report.
+    QueueState::wake_expired_holds();
+    if (!held.expired()) QueueState::note_held(held);
   }
 };
 EngineSink g_sink;
@@ -134,10 +185,12 @@ Op* new_op(WC_ASYNC_DEV* dev, std::shared_ptr<Device> device, QueueState* qs) {
   op->heap = dev->heap;
   op->device = std::move(device);
   op->queue = qs;
+  link_live(op);
   return op;
 }
 
 void free_op(Op* op) {
+  unlink_live(op);
   [[maybe_unused]] void* heap = op->heap;  // unused when XFREE ignores hints
   op->~Op();
   XFREE(op, heap, DYNAMIC_TYPE_ASYNC);
@@ -247,17 +300,30 @@ void drive_polled(QueueState& qs, void* filter, HeldStripes* stripes) {
   }
 }
 
+// A push that fails hands its record back unused: the caller got the error
+// and may let the operation's buffers go, so no later poll or wait may find
+// the operation still recorded and run it. The event ends with the error.
+int abandon_record(WC_ASYNC_DEV* dev, int error) {
+  dev->sw.type = ASYNC_SW_NONE;
+  dev->event.ret = error;
+  dev->event.state = WOLF_EVENT_STATE_DONE;
+  return error;
+}
+
 }  // namespace
 
 int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
   WC_ASYNC_DEV* dev = event->dev.async;
   if (dev == nullptr) return WC_INIT_E;
+  // Only the record's own event: the op publishes to and unlinks
+  // &dev->event, so another event would stay linked and pending for ever.
+  if (event != &dev->event) return BAD_FUNC_ARG;
   // dev->inflight is cleared by whoever harvests the previous operation,
   // maybe another thread: read and set it under the object's stripe.
   std::lock_guard owner(owner_stripe(dev));
   if (dev->inflight != nullptr) return BAD_COND_E;  // already submitted
   int ret = wolfEventQueue_Push(queue, event);
-  if (ret != 0) return ret;
+  if (ret != 0) return abandon_record(dev, ret);
   std::shared_ptr<QueueState> qs = QueueTable::instance().acquire_for_submit(queue);
   if (submit(dev, qs.get()) == nullptr) {
     {
@@ -274,7 +340,7 @@ int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
     wc_UnLockMutex(&queue->lock);
 #endif
     QueueTable::instance().release_if_idle(queue);
-    return MEMORY_E;
+    return abandon_record(dev, MEMORY_E);
   }
   return 0;
 }
@@ -476,6 +542,71 @@ void drain(WC_ASYNC_DEV* dev) {
   // Withdrawing is not possible here without unlinking (the owner may still
   // harvest), so wait: the operation is short and already on its way.
   wait_until_done(op);
+}
+
+namespace {
+
+// Gives event back its links in queue when something zeroed them (wolfCrypt
+// zeroes a whole object before wolfAsync_DevCtxInit): its neighbours still
+// point at it. Searches wolfSSL's list under its lock; only on this misuse.
+void restore_links(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
+#ifndef SINGLE_THREADED
+  wc_LockMutex(&queue->lock);
+#endif
+  WOLF_EVENT* prev = nullptr;
+  WOLF_EVENT* e = queue->head;
+  while (e != nullptr && e != event) {
+    prev = e;
+    e = e->next;
+  }
+  WOLF_EVENT* next = nullptr;
+  WOLF_EVENT* f = queue->tail;
+  while (f != nullptr && f != event) {
+    next = f;
+    f = f->prev;
+  }
+  if (e == event && f == event) {
+    event->prev = prev;
+    event->next = next;
+  }
+#ifndef SINGLE_THREADED
+  wc_UnLockMutex(&queue->lock);
+#endif
+}
+
+}  // namespace
+
+void end_before_init(WC_ASYNC_DEV* dev) {
+  if (find_live(dev) == nullptr) return;  // the common case, without the stripe
+  std::lock_guard owner(owner_stripe(dev));
+  Op* op = find_live(dev);  // again: a harvest may have freed it meanwhile
+  if (op == nullptr) return;
+  if (dev->inflight != op) {
+    // The record was zeroed under its operation: say again what cancel()
+    // reads from it.
+    dev->inflight = op;
+    if (op->queue != nullptr) restore_links(op->queue->queue, op->event);
+  }
+  cancel(dev);
+}
+
+void drain_workers() {
+  for (std::size_t i = 0; i < kOwnerStripes; ++i) {
+    // Under the stripe no op of it is freed; a worker's report takes no
+    // stripe. The list's own lock is not held while waiting.
+    std::lock_guard owner(owner_stripes()[i]);
+    std::vector<Op*> at_workers;
+    {
+      LiveList& list = live_lists()[i];
+      std::lock_guard lock(list.mu);
+      for (Op* op = list.head; op != nullptr; op = op->live_next) {
+        if (!op->device->runs_on_poll()) at_workers.push_back(op);  // others run only in polls
+      }
+    }
+    for (Op* op : at_workers) {
+      if (op->phase.load(std::memory_order_acquire) != OpPhase::kDone) wait_until_done(op);
+    }
+  }
 }
 
 int queue_fd(WOLF_EVENT_QUEUE* queue) {

@@ -36,6 +36,12 @@ int wait_event(WOLF_EVENT* event);
 // its event from its queue. Used by wolfAsync_DevCtxFree.
 void cancel(WC_ASYNC_DEV* dev);
 
+// Ends the operation that the record at dev still has in flight, as
+// cancel() does, even when the record was zeroed meanwhile (wolfCrypt's
+// init functions zero the object before wolfAsync_DevCtxInit). Used by
+// wolfAsync_DevCtxInit.
+void end_before_init(WC_ASYNC_DEV* dev);
+
 // Cancels dev's operation if it was collected (its event no longer pending)
 // while its next one is being recorded (sw.type set): it would otherwise
 // be mistaken for the new one. Used when an event is initialised again.
@@ -48,6 +54,10 @@ bool in_flight(WC_ASYNC_DEV* dev);
 // Waits until no worker touches the memory of dev's operation in flight
 // (it stays queued for its harvest). Used by asynccrypt_SslDrain.
 void drain(WC_ASYNC_DEV* dev);
+
+// Waits until no worker runs or holds any operation (each stays queued for
+// its harvest). Used by the last wolfAsync_HardwareStop.
+void drain_workers();
 
 // asynccrypt_QueueFd / asynccrypt_QueueRelease.
 int queue_fd(WOLF_EVENT_QUEUE* queue);

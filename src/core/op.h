@@ -44,6 +44,12 @@ struct Op {
   Op* prev = nullptr;
   Op* next = nullptr;
   OpList list = OpList::kNone;
+
+  // Links of the engine's list of live ops that share dev's owner stripe,
+  // so a record is found by its address alone (engine.cc, end_before_init);
+  // guarded by that list's mutex.
+  Op* live_prev = nullptr;
+  Op* live_next = nullptr;
 };
 
 }  // namespace asynccrypt

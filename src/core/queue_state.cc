@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <unordered_map>
+#include <vector>
 
 namespace asynccrypt {
 
@@ -88,9 +90,71 @@ bool QueueState::hold_locked(int batch, bool busy, const Clock& clock) {
   const Clock::time_point now = clock.now();
   if (waiting == 1) {
     held_since = now;  // the first held completion (done was empty)
+    held_clock = &clock;
     return true;
   }
   return now - held_since < kMaxHold;
+}
+
+namespace {
+
+// The queues that may hold completions back. Any report sweeps them, so a
+// hold ends kMaxHold after it began, at the device's next report of any
+// queue. Lock order: a QueueState's mu is never held while taking mu here.
+struct HeldQueues {
+  std::mutex mu;
+  std::vector<std::weak_ptr<QueueState>> queues;  // guarded by mu
+  std::atomic<std::size_t> count{0};              // queues.size(), read without mu
+};
+HeldQueues& held_queues() {
+  static auto* held = new HeldQueues();  // never destroyed: workers report at exit
+  return *held;
+}
+
+}  // namespace
+
+void QueueState::note_held(const std::weak_ptr<QueueState>& held) {
+  std::shared_ptr<QueueState> qs = held.lock();
+  if (!qs) return;
+  HeldQueues& list = held_queues();
+  std::lock_guard lock(list.mu);
+  if (qs->hold_listed) return;
+  qs->hold_listed = true;
+  list.queues.push_back(held);
+  list.count.store(list.queues.size(), std::memory_order_relaxed);
+}
+
+void QueueState::wake_expired_holds() {
+  HeldQueues& list = held_queues();
+  if (list.count.load(std::memory_order_relaxed) == 0) return;  // the common case
+  std::vector<std::weak_ptr<QueueState>> queues;
+  {
+    // A report that finds another sweeping leaves it to that one: reports
+    // never wait for each other here.
+    std::unique_lock lock(list.mu, std::try_to_lock);
+    if (!lock.owns_lock()) return;
+    queues.swap(list.queues);
+    list.count.store(0, std::memory_order_relaxed);
+    for (auto& weak : queues) {
+      if (auto qs = weak.lock()) qs->hold_listed = false;
+    }
+  }
+  for (auto& weak : queues) {
+    std::shared_ptr<QueueState> qs = weak.lock();
+    if (!qs) continue;
+    Signal wake;
+    bool holding = false;
+    {
+      std::lock_guard lock(qs->mu);
+      holding = qs->event_fd >= 0 && !qs->fd_signalled && !qs->done.empty();
+      if (holding && qs->held_clock->now() - qs->held_since >= kMaxHold) {
+        wake = qs->wake_after_unlock_locked();
+        holding = false;
+      }
+    }
+    signal(wake);
+    if (holding) note_held(weak);
+  }
 }
 
 bool QueueState::rearm_wanted_locked() const {

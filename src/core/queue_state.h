@@ -54,8 +54,13 @@ namespace asynccrypt {
 //  - whoever else takes an operation off live without a report (cancel(),
 //    a failed push) or leaves completions behind (a poll limited by
 //    maxEvents or a filter) wakes when done is not empty.
-// So a held completion waits at most until the queue's next report, and
-// never past the end of the operations in flight with it.
+//  - every report, of any queue, also wakes the other queues whose first
+//    held completion is kMaxHold old or more (wake_expired_holds): a
+//    queue's own next report may sit behind other queues' work in a shared,
+//    saturated pool, and a pool reports `busy` only while it has work.
+// So a held completion waits at most until kMaxHold has passed and the
+// device reports anything, or until the queue's next report, and never past
+// the end of the operations in flight with it.
 struct QueueState : std::enable_shared_from_this<QueueState> {
   // How long a report may keep the first held completion waiting.
   static constexpr Clock::duration kMaxHold = std::chrono::microseconds(200);
@@ -81,6 +86,10 @@ struct QueueState : std::enable_shared_from_this<QueueState> {
   // (see "Reads and writes from outside"). Taken after mu, never before.
   std::mutex fd_mu;
   Clock::time_point held_since;  // when the first held completion arrived
+  // The clock held_since was read on (the reporting device's); valid while
+  // a completion is held: that op, on done, keeps its device alive.
+  const Clock* held_clock = nullptr;
+  bool hold_listed = false;  // on the list of holding queues; guarded by its lock
 
   // Makes event_fd readable if there is work for the owner. Needs mu.
   void wake_locked();
@@ -110,6 +119,12 @@ struct QueueState : std::enable_shared_from_this<QueueState> {
   static void signal(const Signal& s);
   // True when the owner should try to rearm (see rearm()). Needs mu.
   bool rearm_wanted_locked() const;
+  // After a report that held (hold_locked returned true), called without
+  // mu: lists the queue so that later reports of any queue can end its hold.
+  static void note_held(const std::weak_ptr<QueueState>& held);
+  // Called by every report, without any queue's mu: wakes the listed
+  // queues whose hold has lasted kMaxHold (see "Batched wake-ups").
+  static void wake_expired_holds();
   // The owner's rearm, called without mu: reads event_fd and, if the read
   // consumed a signal, clears fd_signalled, or signals again when work
   // arrived meanwhile. Only the queue's owner calls it (it keeps the fd open).

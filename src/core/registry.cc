@@ -9,8 +9,20 @@
 namespace asynccrypt {
 namespace {
 
-// Device ids stay small: wolfSSL stores them in an int and users print them.
-constexpr int kMaxDevices = 4096;
+// A device id is a slot index in its low kSlotBits and the slot's
+// generation above them. Closing a device bumps its slot's generation, so an
+// id kept after its close (a second wolfAsync_DevClose, a stale lookup) no
+// longer names the next device opened in that slot. Ids stay non-negative
+// ints (wolfSSL stores devId in an int; INVALID_DEVID is -2 and negative ids
+// mean "no device"): 12 slot bits and 19 generation bits. A slot reused
+// 2^19 times wraps to an old generation; by then the stale holder is long gone.
+constexpr int kSlotBits = 12;
+constexpr int kMaxDevices = 1 << kSlotBits;
+constexpr int kGenerationMask = (1 << (31 - kSlotBits)) - 1;
+
+int make_id(std::size_t slot, int generation) {
+  return (generation << kSlotBits) | static_cast<int>(slot);
+}
 
 thread_local std::string t_last_error;
 
@@ -34,19 +46,29 @@ std::string Registry::default_spec() {
 int Registry::add_locked(std::shared_ptr<Device> device) {
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     if (!slots_[i].device) {
-      slots_[i] = Slot{std::move(device), 1};
-      return static_cast<int>(i);
+      slots_[i].device = std::move(device);
+      slots_[i].opens = 1;
+      return make_id(i, slots_[i].generation);
     }
   }
   if (slots_.size() >= kMaxDevices) return -1;
-  slots_.push_back(Slot{std::move(device), 1});
-  return static_cast<int>(slots_.size() - 1);
+  slots_.push_back(Slot{std::move(device), 1, 0});
+  return make_id(slots_.size() - 1, 0);
+}
+
+Registry::Slot* Registry::slot_locked(int dev_id) {
+  if (dev_id < 0) return nullptr;
+  const auto index = static_cast<std::size_t>(dev_id & (kMaxDevices - 1));
+  if (index >= slots_.size()) return nullptr;
+  Slot& slot = slots_[index];
+  if (!slot.device || slot.generation != (dev_id >> kSlotBits)) return nullptr;
+  return &slot;
 }
 
 Result<int> Registry::open_default() {
   std::lock_guard lock(mu_);
   if (default_id_ >= 0) {
-    ++slots_[static_cast<std::size_t>(default_id_)].opens;
+    ++slot_locked(default_id_)->opens;
     return default_id_;
   }
   auto device = create_device(OpenRequest{default_spec(), nullptr, false});
@@ -74,31 +96,30 @@ Result<int> Registry::adopt(std::shared_ptr<Device> device) {
   return id;
 }
 
-void Registry::close(int dev_id) {
+int Registry::close(int dev_id) {
   std::shared_ptr<Device> released;  // destroyed outside the lock
   {
     std::lock_guard lock(mu_);
-    if (dev_id < 0 || static_cast<std::size_t>(dev_id) >= slots_.size()) return;
-    Slot& slot = slots_[static_cast<std::size_t>(dev_id)];
-    if (!slot.device || --slot.opens > 0) return;
-    released = std::move(slot.device);
-    slot = Slot{};
+    Slot* slot = slot_locked(dev_id);  // nullptr for a stale id: its device is gone
+    if (slot == nullptr) return NO_VALID_DEVID;
+    if (--slot->opens > 0) return 0;
+    released = std::move(slot->device);
+    slot->opens = 0;
+    slot->generation = (slot->generation + 1) & kGenerationMask;
     if (dev_id == default_id_) default_id_ = -1;
   }
+  return 0;
 }
 
 std::shared_ptr<Device> Registry::find(int dev_id) {
   std::lock_guard lock(mu_);
-  if (dev_id < 0 || static_cast<std::size_t>(dev_id) >= slots_.size()) return nullptr;
-  return slots_[static_cast<std::size_t>(dev_id)].device;
+  Slot* slot = slot_locked(dev_id);
+  return slot != nullptr ? slot->device : nullptr;
 }
 
 std::shared_ptr<Device> Registry::find_or_fallback(int dev_id) {
   std::lock_guard lock(mu_);
-  if (dev_id >= 0 && static_cast<std::size_t>(dev_id) < slots_.size() &&
-      slots_[static_cast<std::size_t>(dev_id)].device) {
-    return slots_[static_cast<std::size_t>(dev_id)].device;
-  }
+  if (Slot* slot = slot_locked(dev_id)) return slot->device;
   if (!fallback_) {
     auto device = create_device(OpenRequest{"sim", nullptr, false});
     if (!device.is_ok()) return nullptr;
@@ -112,9 +133,10 @@ void Registry::hardware_start() {
   ++hardware_count_;
 }
 
-void Registry::hardware_stop() {
+bool Registry::hardware_stop() {
   std::lock_guard lock(mu_);
-  if (hardware_count_ > 0) --hardware_count_;
+  if (hardware_count_ == 0) return false;
+  return --hardware_count_ == 0;
 }
 
 int Registry::hardware_count() {

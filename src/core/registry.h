@@ -18,8 +18,10 @@ struct OpenRequest {
   bool per_thread = false;
 };
 
-// Registry maps device ids (small non-negative ints) to open devices. It is
-// thread-safe; every member takes mu_.
+// Registry maps device ids (non-negative ints: a slot and its generation,
+// see registry.cc) to open devices. An id is never handed out again while
+// someone may still hold it from before its close, up to 2^19 reuses of one
+// slot. It is thread-safe; every member takes mu_.
 class Registry {
  public:
   static Registry& instance();
@@ -33,8 +35,10 @@ class Registry {
   // devices of their own, e.g. one whose operations complete only when
   // told). Returns its id; close it with close() like any other.
   Result<int> adopt(std::shared_ptr<Device> device);
-  // Closes one reference to devId. Unknown ids are ignored.
-  void close(int dev_id);
+  // Closes one reference to devId. Unknown ids, and ids of devices already
+  // closed (even when their slot holds a newer device), are left alone:
+  // returns NO_VALID_DEVID for them, 0 otherwise.
+  int close(int dev_id);
 
   // The device behind devId, or nullptr.
   std::shared_ptr<Device> find(int dev_id);
@@ -48,16 +52,20 @@ class Registry {
 
   // Thread-safe reference count of wolfAsync_HardwareStart/Stop.
   void hardware_start();
-  void hardware_stop();
+  // True when this stop undid the last start.
+  bool hardware_stop();
   int hardware_count();
 
  private:
   struct Slot {
     std::shared_ptr<Device> device;
-    int opens = 0;  // references; >1 only for the default device
+    int opens = 0;       // references; >1 only for the default device
+    int generation = 0;  // bumped at each close; part of the slot's ids
   };
 
   int add_locked(std::shared_ptr<Device> device);
+  // The open slot that dev_id names (index and generation), or nullptr.
+  Slot* slot_locked(int dev_id);
 
   std::mutex mu_;
   std::vector<Slot> slots_;           // index = devId; guarded by mu_

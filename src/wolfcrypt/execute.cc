@@ -285,9 +285,20 @@ NonblockLoan* lend_nonblock_ctx(WC_ASYNC_DEV*) { return nullptr; }
 void return_nonblock_ctx(NonblockLoan*) {}
 #endif
 
+namespace {
+// The record whose operation this thread is executing, if any: its
+// wc_AsyncSwInit calls are the executor's, anyone else's are the caller's.
+thread_local const WC_ASYNC_DEV* t_executing = nullptr;
+}  // namespace
+
+bool executing(const WC_ASYNC_DEV* dev) { return dev != nullptr && t_executing == dev; }
+
 int execute(WC_ASYNC_DEV* dev) {
   if (dev == nullptr || dev->sw.type == ASYNC_SW_NONE) return BAD_FUNC_ARG;
+  const WC_ASYNC_DEV* outer = t_executing;
+  t_executing = dev;
   int ret = dispatch(dev);
+  t_executing = outer;
   // ASYNCCRYPT_TRACE=1 prints every executed operation, for debugging.
   static const bool trace = std::getenv("ASYNCCRYPT_TRACE") != nullptr;
   if (trace) std::fprintf(stderr, "asynccrypt: %s -> %d\n", op_name(dev->sw.type), ret);

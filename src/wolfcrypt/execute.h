@@ -17,6 +17,11 @@ int execute(WC_ASYNC_DEV* dev);
 // Like execute() but repeats non-blocking slices until a final result.
 int execute_to_completion(WC_ASYNC_DEV* dev);
 
+// True when the calling thread is inside execute(dev): wolfCrypt's
+// wc_AsyncSwInit calls on dev then come from the executor, not from a
+// caller calling the API again while the operation is in flight.
+bool executing(const WC_ASYNC_DEV* dev);
+
 // Non-blocking ECC (WC_ECC_NONBLOCK) runs an operation in slices only when
 // its key has a non-blocking context: without one, wolfCrypt uses a context
 // of its own and runs the operation whole. wolfSSL 5.5.4 gives contexts only

@@ -274,6 +274,42 @@ TEST(DpdkDevice, PoolCopiesAreWipedAfterUse) {
   EXPECT_FALSE(dev.device()->pool_buffers_hold(tag.data(), tag.size())) << "tag left in the pool";
 }
 
+// Issue 14.12: an operation the driver never hands back ends with
+// WC_TIMEOUT_E once timeout_ms has passed, instead of pending for ever; the
+// driver's late return is dropped and the object works again. Only copies
+// are given up (zero copy lends the driver the caller's buffers).
+TEST(DpdkDevice, AnOperationTheDriverKeepsTimesOut) {
+  if (test_spec().find("copy=always") == std::string::npos) {
+    GTEST_SKIP() << "zero-copy operations are never given up; dpdk_device_test_copy_always runs it";
+  }
+  DPDK_OPEN_OR_SKIP(dev, test_spec() + ",timeout_ms=50");
+  std::mt19937 gen(test_seed());
+  AesPair aes;
+  const Bytes key = random_bytes(gen, 16), iv = random_bytes(gen, 12);
+  const Bytes msg = random_bytes(gen, 2048);
+  Bytes out(msg.size()), want(msg.size()), tag(16), want_tag(16);
+  ASSERT_EQ(wc_AesInit(&aes.dev_aes, nullptr, dev.id()), 0);
+  ASSERT_EQ(wc_AesInit(&aes.sync_aes, nullptr, INVALID_DEVID), 0);
+  ASSERT_EQ(wc_AesGcmSetKey(&aes.dev_aes, key.data(), 16), 0);
+  ASSERT_EQ(wc_AesGcmSetKey(&aes.sync_aes, key.data(), 16), 0);
+  dev.device()->hold_returns_for_test(true);  // a stuck driver
+  int ret = wc_AesGcmEncrypt(&aes.dev_aes, out.data(), msg.data(), msg.size(), iv.data(), 12,
+                             tag.data(), 16, nullptr, 0);
+  ASSERT_EQ(ret, WC_PENDING_E);
+  EXPECT_EQ(wc_AsyncWait(ret, &aes.dev_aes.asyncDev, WC_ASYNC_FLAG_NONE), WC_TIMEOUT_E);
+  EXPECT_EQ(dev.device()->dpdk_counters().timeouts.load(), 1u);
+  dev.device()->hold_returns_for_test(false);
+  ret = wc_AesGcmEncrypt(&aes.dev_aes, out.data(), msg.data(), msg.size(), iv.data(), 12,
+                         tag.data(), 16, nullptr, 0);
+  ASSERT_EQ(wc_AsyncWait(ret, &aes.dev_aes.asyncDev, WC_ASYNC_FLAG_NONE), 0);
+  ASSERT_EQ(wc_AesGcmEncrypt(&aes.sync_aes, want.data(), msg.data(), msg.size(), iv.data(), 12,
+                             want_tag.data(), 16, nullptr, 0),
+            0);
+  EXPECT_EQ(out, want);
+  EXPECT_EQ(tag, want_tag);
+  EXPECT_EQ(dev.stats().in_flight, 0u);
+}
+
 // Issue 14.5: the driver session made with an AES key (it holds the key) is
 // dropped when its Aes object is freed, not kept in the cache for later
 // objects. Before the fix the cache kept it.

@@ -306,4 +306,49 @@ TEST_F(EngineBatch, PollLeavingCompletionsBehindWakes) {
   EXPECT_FALSE(readable(fd_));
 }
 
+// Two queues share one device (a shared pool). Queue A holds a completion
+// back while its other operation waits in the pool behind queue B's work;
+// once the hold has lasted kMaxHold, the device's next report (of B) must
+// wake A, not leave it to A's own next report, however late that comes.
+TEST(EngineSharedPool, AReportOfAnotherQueueEndsAnExpiredHold) {
+  auto device = std::make_shared<HandDevice>(8);
+  auto id = asynccrypt::Registry::instance().adopt(device);
+  ASSERT_TRUE(id.is_ok());
+  int dev_id = id.value();
+  WOLF_EVENT_QUEUE a{};
+  WOLF_EVENT_QUEUE b{};
+  ASSERT_EQ(wolfEventQueue_Init(&a), 0);
+  ASSERT_EQ(wolfEventQueue_Init(&b), 0);
+  const int fd_a = asynccrypt_QueueFd(&a);
+  const int fd_b = asynccrypt_QueueFd(&b);
+  ASSERT_GE(fd_a, 0);
+  ASSERT_GE(fd_b, 0);
+  std::vector<WC_ASYNC_DEV> records(4);  // a1, b1, b2, a2: the pool's order
+  WOLF_EVENT_QUEUE* queue_of[] = {&a, &b, &b, &a};
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    ASSERT_EQ(wolfAsync_DevCtxInit(&records[i], WOLFSSL_ASYNC_MARKER_AES, nullptr, dev_id), 0);
+    ASSERT_EQ(wc_AsyncHandle(&records[i], queue_of[i], WC_ASYNC_FLAG_NONE), 0);
+  }
+  ASSERT_TRUE(device->report(/*busy=*/true));  // a1: held, a2 is still in the pool
+  EXPECT_FALSE(readable(fd_a));
+  device->manual_clock().advance(asynccrypt::QueueState::kMaxHold);
+  ASSERT_TRUE(device->report(/*busy=*/true));  // b1 (held too: b2 is live)
+  EXPECT_TRUE(readable(fd_a)) << "a1 was held kMaxHold; B's report must end the hold";
+  // The rest, for a clean end.
+  while (device->report(false)) {
+  }
+  WOLF_EVENT* events[4];
+  int n = 0;
+  EXPECT_EQ(wolfAsync_EventQueuePoll(&a, nullptr, events, 4, 0, &n), 0);
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(wolfAsync_EventQueuePoll(&b, nullptr, events, 4, 0, &n), 0);
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(asynccrypt_QueueRelease(&a), 0);
+  EXPECT_EQ(asynccrypt_QueueRelease(&b), 0);
+  wolfEventQueue_Free(&a);
+  wolfEventQueue_Free(&b);
+  for (WC_ASYNC_DEV& dev : records) wolfAsync_DevCtxFree(&dev, WOLFSSL_ASYNC_MARKER_AES);
+  asynccrypt::Registry::instance().close(dev_id);
+}
+
 }  // namespace

@@ -406,10 +406,17 @@ typedef struct WC_ASYNC_DEV {
 WOLFSSL_API int wolfAsync_HardwareStart(void);
 
 /* wolfAsync_HardwareStop undoes one wolfAsync_HardwareStart; extra calls
- * are ignored. It only counts: open devices stay open and operations in
- * flight, on any device kind, go on and complete normally (nothing is
- * cancelled, drained or freed), so calling it with operations in flight is
- * safe. Close devices with wolfAsync_DevClose. */
+ * are ignored. Open devices stay open and operations in flight, on any
+ * device kind, complete normally (nothing is cancelled or freed), so calling
+ * it with operations in flight is safe. The stop that undoes the last start
+ * (wolfCrypt_Cleanup's) also waits until no worker (threads,
+ * chaos:over=threads) runs or holds an operation: those finish and wait for
+ * their harvest, so no worker computes with wolfCrypt after its cleanup has
+ * returned. wolfCrypt calls it at the end of its cleanup, after it has freed
+ * its ECC caches (FP_ECC, ECC_CACHE_CURVE builds), so free or harvest
+ * objects with operations at workers (asynccrypt_SslDrain for connections)
+ * before wolfSSL_Cleanup or wolfCrypt_Cleanup. Operations of poll-driven
+ * devices run only when polled. Close devices with wolfAsync_DevClose. */
 WOLFSSL_API void wolfAsync_HardwareStop(void);
 
 /* wolfAsync_DevOpen opens the default device (see ASYNCCRYPT_DEVICE) and
@@ -427,7 +434,10 @@ WOLFSSL_API int wolfAsync_DevOpen(int* devId);
 WOLFSSL_API int wolfAsync_DevOpenThread(int* devId, void* threadId);
 
 /* wolfAsync_DevClose releases a device and sets *devId to INVALID_DEVID.
- * NULL, INVALID_DEVID and unknown ids are harmless no-ops.
+ * NULL, INVALID_DEVID and unknown ids are harmless no-ops, and so is an id
+ * closed before: ids carry a generation (they are non-negative ints, not
+ * small ones), so a copy kept after its close never names a device opened
+ * later, and a second close of it leaves that device alone.
  * With operations in flight: nothing is cancelled and nothing blocks. Each
  * operation keeps its device alive and completes normally: on a worker
  * device (threads, chaos:over=threads) its worker reports it; on a
@@ -442,7 +452,17 @@ WOLFSSL_API void wolfAsync_DevClose(int* devId);
 /* wolfAsync_DevCtxInit zeroes *asyncDev and, when devId >= 0, binds it to
  * that device with the given marker and heap hint. A negative devId leaves
  * the marker invalid, so the object stays synchronous. Returns 0, or
- * BAD_FUNC_ARG for NULL. */
+ * BAD_FUNC_ARG for NULL.
+ * Initialising a record whose operation is still in flight (a key or cipher
+ * initialised again without being freed) first ends that operation exactly
+ * as wolfAsync_DevCtxFree does: cancelled if it has not run, waited for if a
+ * worker is running it, its event unlinked from its queue; the record then
+ * starts afresh and 0 is returned. It does not refuse: wolfCrypt's init
+ * functions (wc_AesInit, wc_InitRsaKey_ex, ...) zero the whole object before
+ * they call this, so by then the operation could no longer be reached
+ * through the object, and a refusal would leave it running into the object
+ * with nobody able to free it. The same thread rule as for
+ * wolfAsync_DevCtxFree applies. */
 WOLFSSL_API int wolfAsync_DevCtxInit(WC_ASYNC_DEV* asyncDev, word32 marker,
     void* heap, int devId);
 
@@ -465,8 +485,9 @@ WOLFSSL_API int wolfAsync_DevCtxInit(WC_ASYNC_DEV* asyncDev, word32 marker,
 WOLFSSL_API void wolfAsync_DevCtxFree(WC_ASYNC_DEV* asyncDev, word32 marker);
 
 /* wolfAsync_DevCopy fixes up dst after the caller copied src into it byte
- * for byte: dst gets no share of src's operation in flight. Returns 0, or
- * BAD_FUNC_ARG for NULL. */
+ * for byte: dst gets no share of src's operation in flight, and its event
+ * names dst, not src (context and record). Returns 0, or BAD_FUNC_ARG for
+ * NULL. */
 WOLFSSL_API int wolfAsync_DevCopy(WC_ASYNC_DEV* src, WC_ASYNC_DEV* dst);
 
 /* ------------------------------------------------------------------------ */
@@ -481,12 +502,16 @@ WOLFSSL_API int wolfAsync_EventInit(WOLF_EVENT* event, WOLF_EVENT_TYPE type,
 
 /* wolfAsync_EventWait blocks until the event is no longer pending (without
  * spinning when the device works on other threads). Returns the last poll
- * status; the operation's result is in event->ret. */
+ * status; the operation's result is in event->ret. BAD_FUNC_ARG for NULL
+ * or for an event that is not its record's own (an event initialised with
+ * a record as context must be that record's `event` field: operations
+ * finish only that one), WC_INIT_E for an event without a record. */
 WOLFSSL_API int wolfAsync_EventWait(WOLF_EVENT* event);
 
 /* wolfAsync_EventPoll checks one event; with WOLF_POLL_FLAG_CHECK_HW it also
- * drives the device. Returns 0, BAD_FUNC_ARG for NULL, or WC_INIT_E when
- * the event has no device record. */
+ * drives the device. Returns 0, BAD_FUNC_ARG for NULL or for an event that
+ * is not its record's own (see wolfAsync_EventWait), or WC_INIT_E when the
+ * event has no device record. */
 WOLFSSL_API int wolfAsync_EventPoll(WOLF_EVENT* event, WOLF_EVENT_FLAG flags);
 
 /* wolfAsync_EventPop returns WC_PENDING_E while the event of that type is in
@@ -495,8 +520,11 @@ WOLFSSL_API int wolfAsync_EventPoll(WOLF_EVENT* event, WOLF_EVENT_FLAG flags);
 WOLFSSL_API int wolfAsync_EventPop(WOLF_EVENT* event, WOLF_EVENT_TYPE type);
 
 /* wolfAsync_EventQueuePush queues an event whose operation wolfCrypt has
- * just recorded, and submits that operation to its device. Returns 0 or
- * BAD_FUNC_ARG for NULL. */
+ * just recorded, and submits that operation to its device. Returns 0;
+ * BAD_FUNC_ARG for NULL or for an event that is not its record's own `event`
+ * field (nothing is queued: see wolfAsync_EventWait); WC_INIT_E for an event
+ * without a record; BAD_COND_E when the record's operation is already
+ * queued; MEMORY_E when memory runs out (nothing is queued). */
 WOLFSSL_API int wolfAsync_EventQueuePush(WOLF_EVENT_QUEUE* queue,
     WOLF_EVENT* event);
 
@@ -531,6 +559,9 @@ WOLFSSL_API int wc_AsyncSleep(word32 ms);
  * operation is recorded it records `type` and returns 1: the caller stores
  * its arguments in asyncDev->sw and returns WC_PENDING_E. Otherwise it
  * returns 0 and the caller computes (the device is running the operation).
+ * A caller that calls the API again while its own operation is in flight
+ * gets 0 as well and computes at once, but if a worker is running that
+ * operation on the same object, the call first waits for the worker.
  * It also returns 0, recording nothing, when the object's device declines
  * the operation (counted in asynccrypt_DevStats.declined): threads declines
  * operations cheaper than a hand-over (inline_us=), dpdk the types its
@@ -606,8 +637,10 @@ WOLFSSL_API int asynccrypt_DevKind(int devId, char* buf, word32 bufSz);
  * queue are still in flight at a worker, and the fd becomes readable no
  * later than when N completions wait, when nothing else of the queue is in
  * flight (a lone completion is never held), when the device's workers run
- * out of queued work, when a completion arrives 200 us or more after the
- * first held one, or when an operation of the queue is cancelled
+ * out of queued work, when the device reports a completion of this queue or
+ * of any other 200 us or more after the first held one (so a queue sharing
+ * a saturated pool with others is not left to its own next report), or
+ * when an operation of the queue is cancelled
  * (wolfAsync_DevCtxFree). A poll always harvests held completions: batching
  * delays only the fd, never wolfAsync_EventQueuePoll. An event loop that
  * sleeps on the fd with operations in flight therefore always wakes.

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "core/clock.h"
 #include "core/op.h"
 #include "core/status.h"
 
@@ -20,6 +21,7 @@ struct DpdkJobState {
   Op* op = nullptr;        // nullptr once cancelled: dropped when dequeued
   bool done = false;       // dequeued; op->result not yet computed
   bool zero_copy = false;  // the driver works on the caller's buffers
+  Clock::time_point staged_at{};  // on the device's clock: the timeout counts from here
 };
 
 // Outcome of DpdkAsym::stage.

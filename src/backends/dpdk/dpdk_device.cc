@@ -528,8 +528,9 @@ int driver_error(std::uint8_t status) {
 
 bool dpdk_built() { return true; }
 
-DpdkDevice::DpdkDevice(std::shared_ptr<DpdkRuntime> runtime, DpdkQueuePair* qp, int burst)
-    : runtime_(std::move(runtime)), qp_(qp), burst_(burst) {}
+DpdkDevice::DpdkDevice(std::shared_ptr<DpdkRuntime> runtime, DpdkQueuePair* qp, int burst,
+                       Clock::duration timeout)
+    : runtime_(std::move(runtime)), qp_(qp), burst_(burst), timeout_(timeout) {}
 
 DpdkDevice::~DpdkDevice() { runtime_->unlease(qp_); }
 
@@ -891,6 +892,31 @@ bool reject_head_locked(DpdkQueuePair& qp) {
 
 }  // namespace
 
+namespace {
+
+// True when the driver has kept cop (staged or enqueued) for `timeout` or
+// longer: cop is then taken from the op (freed now, or when the driver
+// returns it) and the op must end with an error.
+bool timed_out_locked(DpdkQueuePair& qp, rte_crypto_op* cop, const Clock& clock,
+                      Clock::duration timeout) {
+  DpdkJobState& job = state_of(cop);
+  // A zero-copy op is never given up: the driver works on the caller's
+  // buffers, which the caller may reuse once told the op ended. Only CPU
+  // drivers get zero copy, and they compute inside our enqueue and dequeue
+  // calls, so theirs come back unless the driver is broken.
+  if (job.zero_copy || clock.now() - job.staged_at < timeout) return false;
+  auto staged = std::find(qp.staged.begin(), qp.staged.end(), cop);
+  if (staged != qp.staged.end()) {
+    qp.staged.erase(staged);  // never accepted by the driver
+    release_locked(qp, cop);
+  } else {
+    job.op = nullptr;  // in the driver: released when it comes back
+  }
+  return true;
+}
+
+}  // namespace
+
 bool DpdkDevice::drive(Op* op, int visit) {
   DpdkRuntime& rt = *runtime_;
   DpdkQueuePair& qp = *qp_;
@@ -919,6 +945,7 @@ bool DpdkDevice::drive(Op* op, int visit) {
         switch (stage_locked(rt, qp, op, &cop)) {
           case Stage::kStaged:
             op->device_data = reinterpret_cast<std::uintptr_t>(cop);
+            state_of(cop).staged_at = clock().now();
             if (qp.held > dpdk_counters_.max_in_flight.load(std::memory_order_relaxed)) {
               dpdk_counters_.max_in_flight.store(qp.held, std::memory_order_relaxed);
             }
@@ -937,8 +964,20 @@ bool DpdkDevice::drive(Op* op, int visit) {
           (visit == 0 && !qp.staged.empty())) {
         flush();
       }
-      if (qp.enqueued > 0) (void)dequeue_locked(rt, qp, burst_, nullptr);
-      if (cop == nullptr || !state_of(cop).done) return false;
+      if (qp.enqueued > 0 && !hold_returns_.load(std::memory_order_relaxed)) {
+        (void)dequeue_locked(rt, qp, burst_, nullptr);
+      }
+      if (cop == nullptr) return false;
+      if (!state_of(cop).done) {
+        if (!timed_out_locked(qp, cop, clock(), timeout_)) return false;
+        // The driver kept it too long: the caller gets an error rather than
+        // a wait without end; the op is dropped when the driver returns it.
+        dpdk_counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
+        op->device_data = 0;
+        op->result = WC_TIMEOUT_E;
+        op->dev->sw.type = ASYNC_SW_NONE;
+        return true;
+      }
       op->result = finish_locked(qp, cop, dpdk_counters_);
       op->device_data = 0;
       // A public-key result whose exact wolfCrypt form only wolfCrypt
@@ -1027,6 +1066,9 @@ Result<std::shared_ptr<Device>> create_dpdk_device(DeviceSpec spec) {
   }
   auto burst = spec.take_int("burst", 32, 1, kMaxBurst);
   if (!burst.is_ok()) return burst.status();
+  // How long the driver may keep an op before it fails with WC_TIMEOUT_E.
+  auto timeout_ms = spec.take_int("timeout_ms", 5000, 1, 3600 * 1000);
+  if (!timeout_ms.is_ok()) return timeout_ms.status();
   if (Status s = spec.check_all_taken(); !s.is_ok()) return s;
   cfg.qps = static_cast<int>(qps.value());
   cfg.depth = static_cast<int>(depth.value());
@@ -1036,7 +1078,8 @@ Result<std::shared_ptr<Device>> create_dpdk_device(DeviceSpec spec) {
   std::shared_ptr<DpdkRuntime> rt = runtime.take();
   DpdkQueuePair* qp = rt->lease();
   return std::shared_ptr<Device>(
-      std::make_shared<DpdkDevice>(std::move(rt), qp, static_cast<int>(burst.value())));
+      std::make_shared<DpdkDevice>(std::move(rt), qp, static_cast<int>(burst.value()),
+                                   std::chrono::milliseconds(timeout_ms.value())));
 }
 
 }  // namespace asynccrypt

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/clock.h"
 #include "core/device.h"
 #include "core/device_spec.h"
 
@@ -20,10 +21,11 @@ struct DpdkCounters {
   std::atomic<std::uint64_t> bursts{0};         // enqueue bursts handed to the driver
   std::atomic<std::uint64_t> driver_errors{0};  // ops the driver failed (not auth failures)
   std::atomic<std::int64_t> max_in_flight{0};   // most ops held by one queue pair at once
+  std::atomic<std::uint64_t> timeouts{0};       // ops the driver kept past timeout_ms
 };
 
 // Creates a dpdk device from its spec (options in docs/hardware.md):
-//   dpdk:vdev=crypto_aesni_mb,dev=NAME,qps=N,depth=D,burst=B,eal=ARGS
+//   dpdk:vdev=crypto_aesni_mb,dev=NAME,qps=N,depth=D,burst=B,timeout_ms=T,eal=ARGS
 // Fails with BAD_FUNC_ARG on a bad option and ASYNC_INIT_E when DPDK cannot
 // start (no permission, no such driver or device), or when this build has no
 // DPDK ("not built with DPDK"); the message is in asynccrypt_LastError().
@@ -51,7 +53,8 @@ class DpdkRuntime;
 // shared by several threads serialises them on its queue pair.
 class DpdkDevice final : public Device {
  public:
-  DpdkDevice(std::shared_ptr<DpdkRuntime> runtime, DpdkQueuePair* qp, int burst);
+  DpdkDevice(std::shared_ptr<DpdkRuntime> runtime, DpdkQueuePair* qp, int burst,
+             Clock::duration timeout = std::chrono::seconds(5));
   // Waits for the device's ops still in the driver (cancelled ones) and
   // gives its queue pair back; the last device stops the cryptodev.
   ~DpdkDevice() override;
@@ -81,11 +84,18 @@ class DpdkDevice final : public Device {
   bool pool_buffers_hold(const std::uint8_t* pattern, std::size_t len) const;
   // For tests: how many driver sessions the queue pairs cache.
   std::size_t cached_sessions() const;
+  // For tests: while set, drive() dequeues nothing, as if the driver kept
+  // every operation (a stuck device), so the timeout can be seen.
+  void hold_returns_for_test(bool hold) { hold_returns_.store(hold, std::memory_order_relaxed); }
 
  private:
   std::shared_ptr<DpdkRuntime> runtime_;
   DpdkQueuePair* qp_;  // owned by runtime_
   int burst_;
+  // How long an op may stay with the driver (staged or enqueued) before it
+  // ends with WC_TIMEOUT_E. Copies only: see drive().
+  Clock::duration timeout_;
+  std::atomic<bool> hold_returns_{false};
   DpdkCounters dpdk_counters_;
 };
 #endif
