@@ -13,6 +13,7 @@
 #include "core/queue_state.h"
 #include "core/registry.h"
 #include "wolfcrypt/execute.h"
+#include "wolfcrypt/failed_op.h"
 
 namespace asynccrypt::engine {
 namespace {
@@ -96,6 +97,8 @@ class EngineSink final : public CompletionSink {
     Device& device = *op->device;
     device.counters().completed.fetch_add(1, std::memory_order_relaxed);
     device.counters().in_flight.fetch_sub(1, std::memory_order_relaxed);
+    // Still the worker's: the owner cannot harvest op before it is pushed.
+    if (op->result < 0) wolfcrypt::reset_after_failure(op->dev);
     QueueState* qs = op->queue;
     if (qs == nullptr) {
       mark_done(op);
@@ -173,6 +176,7 @@ Op* submit(WC_ASYNC_DEV* dev, QueueState* qs) {
 
 // Finishes a poll-driven op on the owner's thread.
 void complete_polled(Op* op) {
+  if (op->result < 0) wolfcrypt::reset_after_failure(op->dev);
   op->device->counters().completed.fetch_add(1, std::memory_order_relaxed);
   op->device->counters().in_flight.fetch_sub(1, std::memory_order_relaxed);
   op->phase.store(OpPhase::kDone, std::memory_order_release);
