@@ -37,6 +37,7 @@ Result<std::shared_ptr<Device>> create_dpdk_device(DeviceSpec spec) {
 #include <cstddef>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -79,9 +80,15 @@ struct SessionEntry {
   bool orphaned = false;
 };
 
-// The cache key of an orphaned session: its address, no key material.
+// The cache key of an orphaned session: its address, no key material. Nine
+// bytes, within std::string's inline buffer, so the free and cancel paths
+// that build it never allocate; the first byte is no operation type, so it
+// matches no live key.
 std::string orphan_key(const SessionEntry* entry) {
-  return "orphan:" + std::to_string(reinterpret_cast<std::uintptr_t>(entry));
+  char bytes[1 + sizeof entry];
+  bytes[0] = '\xff';
+  std::memcpy(bytes + 1, &entry, sizeof entry);
+  return std::string(bytes, sizeof bytes);
 }
 
 // One operation handed to the driver. Guarded by its queue pair's mutex.
@@ -408,6 +415,11 @@ Status DpdkRuntime::start(const RuntimeConfig& cfg) {
     auto qp = std::make_unique<DpdkQueuePair>();
     qp->dev_id = dev_id;
     qp->id = static_cast<std::uint16_t>(q);
+    // Room for everything an operation's path may add, reserved now so that
+    // staging an operation or caching a session never grows them (see
+    // session_cached_locked): at most depth ops are held, staged among them.
+    qp->staged.reserve(static_cast<std::size_t>(cfg.depth));
+    qp->sessions.reserve(kSessionsPerQp);
     qps_.push_back(std::move(qp));
   }
   if (int r = rte_cryptodev_start(dev_id); r < 0) {
@@ -619,15 +631,32 @@ bool DpdkDevice::declines(const WC_ASYNC_DEV* dev, int type) {
 
 namespace {
 
+SessionEntry* session_cached_locked(DpdkRuntime& rt, DpdkQueuePair& qp, const WC_ASYNC_DEV& dev,
+                                    bool gcm, std::uint16_t key_len);
+
 // The session for op's key and parameters on qp, created on first use;
-// nullptr when the driver refuses them or the cache is full of busy ones.
+// nullptr when the driver refuses them, the cache is full of busy ones or
+// memory ran out.
 SessionEntry* session_locked(DpdkRuntime& rt, DpdkQueuePair& qp, const WC_ASYNC_DEV& dev) {
+  const auto& aes = *dev.sw.aes.aes;
+  const bool gcm = is_gcm(dev.sw.type);
+  const auto key_len = static_cast<std::uint16_t>(aes.keylen);
+  if (key_len != 16 && key_len != 24 && key_len != 32) return nullptr;
+  // The key and the map's node need memory: this file is compiled with
+  // -fexceptions so that running out of it sends the operation to
+  // software (nullptr) instead of aborting; the map is left as it was.
+  try {
+    return session_cached_locked(rt, qp, dev, gcm, key_len);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+
+SessionEntry* session_cached_locked(DpdkRuntime& rt, DpdkQueuePair& qp, const WC_ASYNC_DEV& dev,
+                                    bool gcm, std::uint16_t key_len) {
   const auto& a = dev.sw.aes;
   const Aes& aes = *a.aes;
   const int type = dev.sw.type;
-  const bool gcm = is_gcm(type);
-  const auto key_len = static_cast<std::uint16_t>(aes.keylen);
-  if (key_len != 16 && key_len != 24 && key_len != 32) return nullptr;
   std::string key;
   key.reserve(8 + key_len);
   key.push_back(static_cast<char>(type));
@@ -687,9 +716,17 @@ SessionEntry* session_locked(DpdkRuntime& rt, DpdkQueuePair& qp, const WC_ASYNC_
     session = rte_cryptodev_sym_session_create(rt.dev_id, &xform, rt.session_pool);
   }
   // A refusal is remembered too (session == nullptr), so it is asked once.
-  auto [it, inserted] = qp.sessions.emplace(std::move(key), SessionEntry{session, 0});
-  (void)inserted;
-  return session != nullptr ? &it->second : nullptr;
+  // The buckets are reserved for kSessionsPerQp entries (DpdkRuntime::start),
+  // so only the node is allocated here: when that fails, key was not moved.
+  try {
+    auto [it, inserted] = qp.sessions.emplace(std::move(key), SessionEntry{session, 0});
+    (void)inserted;
+    return session != nullptr ? &it->second : nullptr;
+  } catch (const std::bad_alloc&) {
+    if (session != nullptr) (void)rte_cryptodev_sym_session_free(rt.dev_id, session);
+    wipe(key);
+    return nullptr;  // runs in software this time
+  }
 }
 
 enum class Stage { kStaged, kNoRoom, kSoftware };

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <new>
 
 #include "core/wolfssl_api.h"
 #include "wolfcrypt/execute.h"
@@ -117,8 +118,17 @@ bool WorkerPool::try_submit(Lane& lane, Op* op, CompletionSink& sink) {
   {
     std::lock_guard lock(mu_);
     if (lane.in_flight() >= static_cast<std::uint32_t>(lane.depth)) return false;
+    // The queue may need a new block. This file is compiled with
+    // -fexceptions so that a failed allocation is caught here instead of
+    // aborting the process: the pool then answers "full", and the core
+    // runs the operation on the submitting thread, which needs no memory of
+    // ours. The queue is unchanged (push_back's strong guarantee).
+    try {
+      jobs_.push_back(Job{op, &sink, &lane});
+    } catch (const std::bad_alloc&) {
+      return false;
+    }
     lane.state.fetch_add(1, std::memory_order_relaxed);
-    jobs_.push_back(Job{op, &sink, &lane});
     queued_.store(jobs_.size(), std::memory_order_relaxed);
   }
   work_cv_.notify_one();

@@ -1,0 +1,21 @@
+// Process-wide objects made on first use without the heap, and never destroyed.
+#pragma once
+
+#include <new>
+
+namespace asynccrypt {
+
+// The one T of the process, constructed on first use in static storage.
+// Not the heap: the first use may be an operation's submission or poll,
+// which must fail with MEMORY_E rather than abort when memory runs out, and
+// a C++ allocation under -fno-exceptions cannot fail gently. Never
+// destroyed: queues and devices may be used from atexit handlers, after
+// static destructors would have run.
+template <typename T>
+T& immortal() {
+  alignas(T) static unsigned char storage[sizeof(T)];
+  static T* const object = new (storage) T();
+  return *object;
+}
+
+}  // namespace asynccrypt
