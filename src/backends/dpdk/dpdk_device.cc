@@ -33,6 +33,7 @@ Result<std::shared_ptr<Device>> create_dpdk_device(DeviceSpec spec) {
 #include <wolfssl/wolfcrypt/aes.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
@@ -192,7 +193,21 @@ std::string g_eal_args;   // what it was started with
 std::string g_eal_error;  // why it failed
 unsigned g_pool_serial = 0;
 
+// True in a process forked after the EAL started. DPDK does not survive
+// fork(): the child shares the parent's driver state and pool memory
+// without its threads, and the EAL cannot start twice in a process. So in
+// a child the device touches nothing of DPDK: operations fail with WC_HW_E,
+// cancellation and teardown leave the driver alone, and opening fails.
+std::atomic<bool> g_forked_child{false};
+void note_forked_child() { g_forked_child.store(true, std::memory_order_relaxed); }
+bool in_forked_child() { return g_forked_child.load(std::memory_order_relaxed); }
+
 Status start_eal_locked(const RuntimeConfig& cfg) {
+  static const int fork_handler = pthread_atfork(nullptr, nullptr, &note_forked_child);
+  if (fork_handler != 0) {
+    return Status(ASYNC_INIT_E, std::string("device kind 'dpdk': pthread_atfork: ") +
+                                    std::strerror(fork_handler));
+  }
   std::vector<std::string> args{"asynccrypt"};
   if (cfg.eal.empty()) {
     // Works without root and without hugepages: memory from the heap, no
@@ -314,6 +329,11 @@ std::mutex g_device_mu;
 
 Result<std::shared_ptr<DpdkRuntime>> DpdkRuntime::acquire(const RuntimeConfig& cfg) {
   std::lock_guard lock(g_mu);
+  if (in_forked_child()) {
+    return Status(ASYNC_INIT_E,
+                  "device kind 'dpdk': DPDK was started before fork(), and a forked child "
+                  "cannot use it; open dpdk devices in the parent (or after exec)");
+  }
   if (std::shared_ptr<DpdkRuntime> running = g_runtime.lock()) {
     if (running->cfg_ == cfg) return running;
     return Status(BAD_FUNC_ARG, "device kind 'dpdk': the cryptodev is already running with " +
@@ -464,6 +484,7 @@ void DpdkRuntime::drain_and_release(DpdkQueuePair& qp) {
 }
 
 DpdkRuntime::~DpdkRuntime() {
+  if (in_forked_child()) return;  // the driver and its pools are the parent's
   std::lock_guard device_lock(g_device_mu);
   for (auto& qp : qps_) drain_and_release(*qp);
   if (started_) rte_cryptodev_stop(dev_id);
@@ -549,7 +570,7 @@ int DpdkDevice::queue_pair_id() const { return qp_->id; }
 int DpdkDevice::depth() const { return runtime_->depth; }
 
 void DpdkDevice::forget(const WC_ASYNC_DEV* dev, word32 marker) {
-  if (marker != WOLFSSL_ASYNC_MARKER_AES) return;
+  if (marker != WOLFSSL_ASYNC_MARKER_AES || in_forked_child()) return;
   // The Aes that owns dev (wolfCrypt embeds the WC_ASYNC_DEV in it); its
   // key is still there (wc_AesFree wipes it after this call).
   const auto* aes = reinterpret_cast<const Aes*>(reinterpret_cast<const char*>(dev) -
@@ -929,6 +950,11 @@ bool reject_head_locked(DpdkQueuePair& qp) {
 }  // namespace
 
 bool DpdkDevice::drive(Op* op, int visit) {
+  if (in_forked_child()) {
+    op->device_data = 0;  // a crypto op of the parent's, if any: not ours
+    op->result = WC_HW_E;
+    return true;
+  }
   DpdkRuntime& rt = *runtime_;
   DpdkQueuePair& qp = *qp_;
   auto* cop = reinterpret_cast<rte_crypto_op*>(op->device_data);
@@ -998,6 +1024,10 @@ bool DpdkDevice::drive(Op* op, int visit) {
 bool DpdkDevice::cancel(Op* op) {
   auto* cop = reinterpret_cast<rte_crypto_op*>(op->device_data);
   if (cop == nullptr) return true;
+  if (in_forked_child()) {
+    op->device_data = 0;  // the parent's driver holds it: leave it there
+    return true;
+  }
   DpdkQueuePair& qp = *qp_;
   std::lock_guard lock(qp.mu);
   DpdkJobState& job = state_of(cop);
