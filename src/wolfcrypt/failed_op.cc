@@ -38,6 +38,25 @@ void reset_rsa(RsaKey* key) {
 }
 #endif
 
+#if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC)
+// Frees one of the key's sign/verify temporaries (r or s), as wolfCrypt's
+// own cleanup does: mp_clear also frees the raw form an asynchronous
+// operation gave it, which the next operation's mp_init would drop.
+void free_temporary(ecc_key* key, mp_int** mp) {
+  if (*mp == nullptr) return;
+  mp_clear(*mp);
+  XFREE(*mp, key->heap, DYNAMIC_TYPE_BIGINT);
+  *mp = nullptr;
+}
+
+void reset_ecc(ecc_key* key) {
+  // Sign, verify and ECDH keep their step in key->state.
+  key->state = kStateNone;
+  free_temporary(key, &key->r);
+  free_temporary(key, &key->s);
+}
+#endif
+
 }  // namespace
 
 void reset_after_failure(WC_ASYNC_DEV* dev) {
@@ -51,10 +70,7 @@ void reset_after_failure(WC_ASYNC_DEV* dev) {
 #endif
 #if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC)
     case WOLFSSL_ASYNC_MARKER_ECC:
-      // Sign, verify and ECDH keep their step in key->state; the r and s
-      // temporaries are overwritten by the next operation and freed with
-      // the key.
-      owner_of<ecc_key>(dev)->state = kStateNone;
+      reset_ecc(owner_of<ecc_key>(dev));
       break;
 #endif
     default:

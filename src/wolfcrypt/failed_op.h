@@ -13,9 +13,10 @@ namespace asynccrypt::wolfcrypt {
 // result; after an error nobody collects, and the key's next call would
 // "succeed" with a stale result (docs/known-issues.md, item 5). So this:
 //  - clears the record (sw.type), so the next call records again;
-//  - sets an RsaKey's or ecc_key's state back to none, and frees (wiped)
-//    the temporary buffer an RSA decryption keeps across the pending call,
-//    as wolfCrypt does when it ends an operation itself.
+//  - sets an RsaKey's or ecc_key's state back to none, and frees what the
+//    pending call kept (an RSA decryption's copy of its input, wiped; an
+//    ECC signature's or verification's r and s), as wolfCrypt does when it
+//    ends an operation itself.
 // dev must belong to the caller of this function for its duration: the
 // operation's worker before it reports, or the owner once it harvests.
 void reset_after_failure(WC_ASYNC_DEV* dev);
