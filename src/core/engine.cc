@@ -46,8 +46,9 @@ Stripe& stripe_for(const Op* op) {
 // queue lock. Recursive: a poll may hold several objects of one stripe,
 // and a wait polls its own event.
 constexpr std::size_t kOwnerStripes = 128;
+struct OwnerStripesTag;
 std::array<std::recursive_mutex, kOwnerStripes>& owner_stripes() {
-  return immortal<std::array<std::recursive_mutex, kOwnerStripes>>();
+  return immortal<std::array<std::recursive_mutex, kOwnerStripes>, OwnerStripesTag>();
 }
 std::size_t owner_stripe_index(const WC_ASYNC_DEV* dev) {
   return (reinterpret_cast<std::uintptr_t>(dev) >> 4) % kOwnerStripes;

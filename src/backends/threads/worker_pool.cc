@@ -34,7 +34,8 @@ const LaunchAffinity g_launch_affinity = [] {
 // The pools alive in this process, for the fork handlers; guarded by
 // live_pools_mu(). A mutex in static storage: pools are made and destroyed
 // during process exit too.
-std::mutex& live_pools_mu() { return immortal<std::mutex>(); }
+struct LivePoolsTag;
+std::mutex& live_pools_mu() { return immortal<std::mutex, LivePoolsTag>(); }
 WorkerPool* g_live_pools = nullptr;
 
 }  // namespace
