@@ -3,6 +3,8 @@
 
 #include <time.h>
 
+#include "core/immortal.h"
+
 namespace asynccrypt {
 namespace {
 
@@ -27,13 +29,11 @@ class ThreadCpuClock final : public Clock {
 }  // namespace
 
 const Clock& Clock::steady() {
-  static const auto* clock = new SteadyClock();  // never destroyed: used from atexit handlers
-  return *clock;
+  return immortal<SteadyClock>();  // first used on an operation's path
 }
 
 const Clock& Clock::thread_cpu() {
-  static const auto* clock = new ThreadCpuClock();
-  return *clock;
+  return immortal<ThreadCpuClock>();
 }
 
 }  // namespace asynccrypt

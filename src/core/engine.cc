@@ -5,15 +5,17 @@
 
 #include <algorithm>
 #include <array>
+#include <bitset>
 #include <condition_variable>
 #include <mutex>
 #include <new>
-#include <vector>
 
 #include "core/device.h"
+#include "core/immortal.h"
 #include "core/queue_state.h"
 #include "core/registry.h"
 #include "wolfcrypt/execute.h"
+#include "wolfcrypt/failed_op.h"
 
 namespace asynccrypt::engine {
 namespace {
@@ -25,10 +27,7 @@ struct Stripe {
   std::mutex mu;
   std::condition_variable cv;
 };
-std::array<Stripe, 64>& stripes() {
-  static auto* table = new std::array<Stripe, 64>();
-  return *table;
-}
+std::array<Stripe, 64>& stripes() { return immortal<std::array<Stripe, 64>>(); }
 Stripe& stripe_for(const Op* op) {
   return stripes()[(reinterpret_cast<std::uintptr_t>(op) >> 6) % stripes().size()];
 }
@@ -55,9 +54,9 @@ constexpr std::size_t kOwnerStripes = 32;
 std::size_t owner_index(const WC_ASYNC_DEV* dev) {
   return (reinterpret_cast<std::uintptr_t>(dev) >> 4) % kOwnerStripes;
 }
+struct OwnerStripesTag;
 std::array<std::recursive_mutex, kOwnerStripes>& owner_stripes() {
-  static auto* table = new std::array<std::recursive_mutex, kOwnerStripes>();
-  return *table;
+  return immortal<std::array<std::recursive_mutex, kOwnerStripes>, OwnerStripesTag>();
 }
 std::recursive_mutex& owner_stripe(const WC_ASYNC_DEV* dev) {
   return owner_stripes()[owner_index(dev)];
@@ -75,9 +74,9 @@ struct LiveList {
   std::mutex mu;
   Op* head = nullptr;  // guarded by mu
 };
+struct LiveListsTag;
 std::array<LiveList, kOwnerStripes>& live_lists() {
-  static auto* table = new std::array<LiveList, kOwnerStripes>();
-  return *table;
+  return immortal<std::array<LiveList, kOwnerStripes>, LiveListsTag>();
 }
 void link_live(Op* op) {
   LiveList& list = live_lists()[owner_index(op->dev)];
@@ -103,27 +102,31 @@ Op* find_live(const WC_ASYNC_DEV* dev) {
   return nullptr;
 }
 
-// The stripes a poll has taken, released when it ends.
+// The stripes a poll has taken, released when it ends. A bitset rather
+// than a list: a poll must not allocate (it could not report running out
+// of memory), and each stripe is taken once however many objects share it.
 class HeldStripes {
  public:
   HeldStripes() = default;
   HeldStripes(const HeldStripes&) = delete;
   HeldStripes& operator=(const HeldStripes&) = delete;
   ~HeldStripes() {
-    for (std::recursive_mutex* m : held_) m->unlock();
+    for (std::size_t i = 0; i < kOwnerStripes; ++i) {
+      if (held_[i]) owner_stripes()[i].unlock();
+    }
   }
   // Takes dev's stripe without waiting; false when another thread holds it.
   // A stripe this poll holds already is not taken twice (see kOwnerStripes).
   bool try_take(const WC_ASYNC_DEV* dev) {
-    std::recursive_mutex& m = owner_stripe(dev);
-    if (std::find(held_.begin(), held_.end(), &m) != held_.end()) return true;
-    if (!m.try_lock()) return false;
-    held_.push_back(&m);
+    const std::size_t i = owner_index(dev);
+    if (held_[i]) return true;
+    if (!owner_stripes()[i].try_lock()) return false;
+    held_[i] = true;
     return true;
   }
 
  private:
-  std::vector<std::recursive_mutex*> held_;
+  std::bitset<kOwnerStripes> held_;
 };
 
 void wait_until_done(Op* op) {
@@ -147,6 +150,8 @@ class EngineSink final : public CompletionSink {
     Device& device = *op->device;
     device.counters().completed.fetch_add(1, std::memory_order_relaxed);
     device.counters().in_flight.fetch_sub(1, std::memory_order_relaxed);
+    // Still the worker's: the owner cannot harvest op before it is pushed.
+    if (op->result < 0) wolfcrypt::reset_after_failure(op->dev);
     QueueState* qs = op->queue;
     if (qs == nullptr) {
       mark_done(op);
@@ -234,6 +239,7 @@ Op* submit(WC_ASYNC_DEV* dev, QueueState* qs) {
 
 // Finishes a poll-driven op on the owner's thread.
 void complete_polled(Op* op) {
+  if (op->result < 0) wolfcrypt::reset_after_failure(op->dev);
   op->device->counters().completed.fetch_add(1, std::memory_order_relaxed);
   op->device->counters().in_flight.fetch_sub(1, std::memory_order_relaxed);
   op->phase.store(OpPhase::kDone, std::memory_order_release);
@@ -244,13 +250,14 @@ bool matches(const Op* op, const void* filter) {
   return filter == nullptr || op->event->context == filter;
 }
 
-// Unlinks events from wolfSSL's queue under its lock.
-void unlink_from_wolfssl_queue(WOLF_EVENT_QUEUE* queue, const std::vector<Op*>& ops) {
-  if (ops.empty()) return;
+// Unlinks the events of first and the ops linked after it (a local list,
+// or one op on no list) from wolfSSL's queue under its lock.
+void unlink_from_wolfssl_queue(WOLF_EVENT_QUEUE* queue, Op* first) {
+  if (first == nullptr) return;
 #ifndef SINGLE_THREADED
   wc_LockMutex(&queue->lock);
 #endif
-  for (Op* op : ops) wolfEventQueue_Remove(queue, op->event);
+  for (Op* op = first; op != nullptr; op = op->next) wolfEventQueue_Remove(queue, op->event);
 #ifndef SINGLE_THREADED
   wc_UnLockMutex(&queue->lock);
 #endif
@@ -259,10 +266,12 @@ void unlink_from_wolfssl_queue(WOLF_EVENT_QUEUE* queue, const std::vector<Op*>& 
 thread_local std::uint64_t t_poll_sequence = 0;
 
 // Runs the poll-driven operations of a queue that match the filter, each
-// under its object's stripe (taken into *stripes).
+// under its object's stripe (taken into *stripes). The batch lives in local
+// intrusive lists (an op off the queue's lists, under its stripe, is this
+// poll's alone), so a poll allocates nothing.
 void drive_polled(QueueState& qs, void* filter, HeldStripes* stripes) {
   ++t_poll_sequence;
-  std::vector<Op*> batch;
+  OpFifo batch{OpList::kNone};
   {
     std::lock_guard lock(qs.mu);
     for (Op* op = qs.polled.front(); op != nullptr;) {
@@ -276,18 +285,26 @@ void drive_polled(QueueState& qs, void* filter, HeldStripes* stripes) {
   }
   if (batch.empty()) return;
   // Crypto runs without the queue lock, so workers can still report.
-  std::vector<bool> finished(batch.size());
+  OpFifo finished{OpList::kNone};
+  OpFifo unfinished{OpList::kNone};
   int visit = 0;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    finished[i] = batch[i]->device->drive(batch[i], ++visit);
-    if (finished[i]) complete_polled(batch[i]);
+  while (Op* op = batch.front()) {
+    batch.erase(op);
+    if (op->device->drive(op, ++visit)) {
+      complete_polled(op);
+      finished.push_back(op);
+    } else {
+      unfinished.push_back(op);
+    }
   }
   std::lock_guard lock(qs.mu);
-  for (std::size_t i = batch.size(); i-- > 0;) {
-    if (!finished[i]) qs.polled.push_front(batch[i]);  // keeps submission order
+  while (Op* op = unfinished.back()) {
+    unfinished.erase(op);
+    qs.polled.push_front(op);  // keeps submission order
   }
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (finished[i]) qs.done.push_back(batch[i]);
+  while (Op* op = finished.front()) {
+    finished.erase(op);
+    qs.done.push_back(op);
   }
   // Another thread's poll may have rearmed the fd while this batch was off
   // the lists: the fd must say that work waits again. Unfinished work waits
@@ -303,8 +320,9 @@ void drive_polled(QueueState& qs, void* filter, HeldStripes* stripes) {
 // A push that fails hands its record back unused: the caller got the error
 // and may let the operation's buffers go, so no later poll or wait may find
 // the operation still recorded and run it. The event ends with the error.
+// The key is made ready for a new operation too (failed_op.h).
 int abandon_record(WC_ASYNC_DEV* dev, int error) {
-  dev->sw.type = ASYNC_SW_NONE;
+  wolfcrypt::reset_after_failure(dev);  // clears the record (sw.type) too
   dev->event.ret = error;
   dev->event.state = WOLF_EVENT_STATE_DONE;
   return error;
@@ -325,8 +343,8 @@ int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
   int ret = wolfEventQueue_Push(queue, event);
   if (ret != 0) return abandon_record(dev, ret);
   std::shared_ptr<QueueState> qs = QueueTable::instance().acquire_for_submit(queue);
-  if (submit(dev, qs.get()) == nullptr) {
-    {
+  if (!qs || submit(dev, qs.get()) == nullptr) {
+    if (qs) {
       std::lock_guard lock(qs->mu);
       --qs->live_ops;
       // A report may have held completions back counting on this op.
@@ -339,7 +357,9 @@ int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
 #ifndef SINGLE_THREADED
     wc_UnLockMutex(&queue->lock);
 #endif
-    QueueTable::instance().release_if_idle(queue);
+    if (qs) QueueTable::instance().release_if_idle(queue);
+    // Out of memory: nothing was submitted. The recorded operation will
+    // never run, so the key must not wait for it (see abandon_record).
     return abandon_record(dev, MEMORY_E);
   }
   return 0;
@@ -365,7 +385,7 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
   HeldStripes stripes;  // released when the poll returns, after the frees
   if ((flags & WOLF_POLL_FLAG_CHECK_HW) != 0) drive_polled(*qs, filter, &stripes);
 
-  std::vector<Op*> harvested;
+  OpFifo harvested{OpList::kNone};  // a local list: a poll allocates nothing
   bool rearm = false;
   QueueState::Signal left_behind;
   {
@@ -392,16 +412,17 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
   // meanwhile do not wait for the system call (see QueueState).
   if (rearm) qs->rearm();
   QueueState::signal(left_behind);
-  unlink_from_wolfssl_queue(queue, harvested);
+  unlink_from_wolfssl_queue(queue, harvested.front());
   int count = 0;
-  for (Op* op : harvested) {
+  while (Op* op = harvested.front()) {
+    harvested.erase(op);
     publish(op);
     if (events != nullptr) events[count] = op->event;
     ++count;
     op->dev->inflight = nullptr;
     free_op(op);
   }
-  if (!harvested.empty()) QueueTable::instance().release_if_idle(queue);
+  if (count > 0) QueueTable::instance().release_if_idle(queue);
   if (event_count != nullptr) *event_count = count;
   return 0;
 }
@@ -420,7 +441,10 @@ int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags) {
       return 0;
     }
     op = submit(dev, nullptr);
-    if (op == nullptr) return MEMORY_E;
+    if (op == nullptr) {
+      wolfcrypt::reset_after_failure(dev);  // it will never run (failed_op.h)
+      return MEMORY_E;
+    }
   }
 
   if (op->device->runs_on_poll()) {
@@ -514,7 +538,7 @@ void cancel(WC_ASYNC_DEV* dev) {
       else
         qs->wake_locked();
     }
-    unlink_from_wolfssl_queue(queue, {op});
+    unlink_from_wolfssl_queue(queue, op);  // op is on no list: alone
     QueueTable::instance().release_if_idle(queue);
   }
   dev->inflight = nullptr;
@@ -611,6 +635,7 @@ void drain_workers() {
 
 int queue_fd(WOLF_EVENT_QUEUE* queue) {
   std::shared_ptr<QueueState> qs = QueueTable::instance().pin(queue);
+  if (!qs) return MEMORY_E;
   std::lock_guard lock(qs->mu);
   if (qs->event_fd < 0) {
     qs->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -16,6 +16,7 @@ class OpFifo {
   bool empty() const { return head_ == nullptr; }
   std::size_t size() const { return size_; }
   Op* front() const { return head_; }
+  Op* back() const { return tail_; }
 
   void push_back(Op* op) {
     op->prev = tail_;

@@ -144,11 +144,13 @@ class QueueTable {
   static QueueTable& instance();
 
   // The state for queue, created when missing; live_ops is incremented
-  // before the table lock is released, so the state cannot vanish.
+  // before the table lock is released, so the state cannot vanish. nullptr
+  // when memory ran out (nothing changed).
   std::shared_ptr<QueueState> acquire_for_submit(WOLF_EVENT_QUEUE* queue);
   // The state for queue, or nullptr.
   std::shared_ptr<QueueState> find(WOLF_EVENT_QUEUE* queue);
-  // The state for queue, created when missing, and pinned.
+  // The state for queue, created when missing, and pinned; nullptr when
+  // memory ran out.
   std::shared_ptr<QueueState> pin(WOLF_EVENT_QUEUE* queue);
   // Drops the state when nothing is live and it is not pinned.
   void release_if_idle(WOLF_EVENT_QUEUE* queue);

@@ -524,7 +524,9 @@ WOLFSSL_API int wolfAsync_EventPop(WOLF_EVENT* event, WOLF_EVENT_TYPE type);
  * BAD_FUNC_ARG for NULL or for an event that is not its record's own `event`
  * field (nothing is queued: see wolfAsync_EventWait); WC_INIT_E for an event
  * without a record; BAD_COND_E when the record's operation is already
- * queued; MEMORY_E when memory runs out (nothing is queued). */
+ * queued; MEMORY_E when memory runs out: then nothing is queued, the
+ * recorded operation is dropped and its key made ready for a new one, so the
+ * caller may start the operation again. */
 WOLFSSL_API int wolfAsync_EventQueuePush(WOLF_EVENT_QUEUE* queue,
     WOLF_EVENT* event);
 
@@ -545,8 +547,10 @@ WOLFSSL_API int wc_AsyncHandle(WC_ASYNC_DEV* asyncDev, WOLF_EVENT_QUEUE* queue,
     word32 flags);
 
 /* wc_AsyncWait returns ret unchanged unless it is WC_PENDING_E; then it
- * waits for the object's operation and returns its result. Safe to call at
- * the top of every retry loop. */
+ * waits for the object's operation and returns its result (MEMORY_E when it
+ * could not be submitted). Safe to call at the top of every retry loop.
+ * An operation that fails, whatever the cause, leaves its RSA or ECC key
+ * ready for a new operation (docs/known-issues.md, item 5). */
 WOLFSSL_API int wc_AsyncWait(int ret, WC_ASYNC_DEV* asyncDev, word32 flags);
 
 #ifndef WC_NO_ASYNC_SLEEP

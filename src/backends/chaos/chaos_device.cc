@@ -6,7 +6,9 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <new>
 #include <string>
+#include <tuple>
 
 #include "core/device_kinds.h"
 #include "core/wolfssl_api.h"
@@ -213,7 +215,17 @@ bool ChaosDevice::drive_layered(Op* op, int visit) {
   LayeredOp* state = nullptr;
   {
     std::lock_guard lock(mu_);
-    auto [it, fresh] = layered_ops_.try_emplace(op);
+    // A new entry needs a node: this file is compiled with -fexceptions so
+    // that running out of memory fails this operation with MEMORY_E
+    // instead of aborting (the map is left as it was).
+    std::unordered_map<const Op*, LayeredOp>::iterator it;
+    bool fresh = false;
+    try {
+      std::tie(it, fresh) = layered_ops_.try_emplace(op);
+    } catch (const std::bad_alloc&) {
+      op->result = MEMORY_E;
+      return true;
+    }
     state = &it->second;  // stays valid until erased (node-based map)
     if (fresh) {
       // First visit: it always stays pending, then 1..max_polls polls.
@@ -259,7 +271,9 @@ bool ChaosDevice::submit(Op* op, CompletionSink& sink) {
     sink.on_complete(op, /*busy=*/false);
     return true;
   }
-  auto delayed = std::make_unique<DelayedSink>(sink, d.polls);
+  // Out of memory: answer "full", so the core runs it inline (no memory of ours).
+  std::unique_ptr<DelayedSink> delayed(new (std::nothrow) DelayedSink(sink, d.polls));
+  if (!delayed) return false;
   // Stored first: once accepted, op may be reported and freed at any time.
   op->device_data = reinterpret_cast<std::uintptr_t>(delayed.get());
   if (!inner_->submit(op, *delayed)) {

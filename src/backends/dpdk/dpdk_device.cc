@@ -33,10 +33,12 @@ Result<std::shared_ptr<Device>> create_dpdk_device(DeviceSpec spec) {
 #include <wolfssl/wolfcrypt/aes.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -79,9 +81,15 @@ struct SessionEntry {
   bool orphaned = false;
 };
 
-// The cache key of an orphaned session: its address, no key material.
+// The cache key of an orphaned session: its address, no key material. Nine
+// bytes, within std::string's inline buffer, so the free and cancel paths
+// that build it never allocate; the first byte is no operation type, so it
+// matches no live key.
 std::string orphan_key(const SessionEntry* entry) {
-  return "orphan:" + std::to_string(reinterpret_cast<std::uintptr_t>(entry));
+  char bytes[1 + sizeof entry];
+  bytes[0] = '\xff';
+  std::memcpy(bytes + 1, &entry, sizeof entry);
+  return std::string(bytes, sizeof bytes);
 }
 
 // One operation handed to the driver. Guarded by its queue pair's mutex.
@@ -185,7 +193,21 @@ std::string g_eal_args;   // what it was started with
 std::string g_eal_error;  // why it failed
 unsigned g_pool_serial = 0;
 
+// True in a process forked after the EAL started. DPDK does not survive
+// fork(): the child shares the parent's driver state and pool memory
+// without its threads, and the EAL cannot start twice in a process. So in
+// a child the device touches nothing of DPDK: operations fail with WC_HW_E,
+// cancellation and teardown leave the driver alone, and opening fails.
+std::atomic<bool> g_forked_child{false};
+void note_forked_child() { g_forked_child.store(true, std::memory_order_relaxed); }
+bool in_forked_child() { return g_forked_child.load(std::memory_order_relaxed); }
+
 Status start_eal_locked(const RuntimeConfig& cfg) {
+  static const int fork_handler = pthread_atfork(nullptr, nullptr, &note_forked_child);
+  if (fork_handler != 0) {
+    return Status(ASYNC_INIT_E, std::string("device kind 'dpdk': pthread_atfork: ") +
+                                    std::strerror(fork_handler));
+  }
   std::vector<std::string> args{"asynccrypt"};
   if (cfg.eal.empty()) {
     // Works without root and without hugepages: memory from the heap, no
@@ -307,6 +329,11 @@ std::mutex g_device_mu;
 
 Result<std::shared_ptr<DpdkRuntime>> DpdkRuntime::acquire(const RuntimeConfig& cfg) {
   std::lock_guard lock(g_mu);
+  if (in_forked_child()) {
+    return Status(ASYNC_INIT_E,
+                  "device kind 'dpdk': DPDK was started before fork(), and a forked child "
+                  "cannot use it; open dpdk devices in the parent (or after exec)");
+  }
   if (std::shared_ptr<DpdkRuntime> running = g_runtime.lock()) {
     if (running->cfg_ == cfg) return running;
     return Status(BAD_FUNC_ARG, "device kind 'dpdk': the cryptodev is already running with " +
@@ -408,6 +435,11 @@ Status DpdkRuntime::start(const RuntimeConfig& cfg) {
     auto qp = std::make_unique<DpdkQueuePair>();
     qp->dev_id = dev_id;
     qp->id = static_cast<std::uint16_t>(q);
+    // Room for everything an operation's path may add, reserved now so that
+    // staging an operation or caching a session never grows them (see
+    // session_cached_locked): at most depth ops are held, staged among them.
+    qp->staged.reserve(static_cast<std::size_t>(cfg.depth));
+    qp->sessions.reserve(kSessionsPerQp);
     qps_.push_back(std::move(qp));
   }
   if (int r = rte_cryptodev_start(dev_id); r < 0) {
@@ -452,6 +484,7 @@ void DpdkRuntime::drain_and_release(DpdkQueuePair& qp) {
 }
 
 DpdkRuntime::~DpdkRuntime() {
+  if (in_forked_child()) return;  // the driver and its pools are the parent's
   std::lock_guard device_lock(g_device_mu);
   for (auto& qp : qps_) drain_and_release(*qp);
   if (started_) rte_cryptodev_stop(dev_id);
@@ -538,7 +571,7 @@ int DpdkDevice::queue_pair_id() const { return qp_->id; }
 int DpdkDevice::depth() const { return runtime_->depth; }
 
 void DpdkDevice::forget(const WC_ASYNC_DEV* dev, word32 marker) {
-  if (marker != WOLFSSL_ASYNC_MARKER_AES) return;
+  if (marker != WOLFSSL_ASYNC_MARKER_AES || in_forked_child()) return;
   // The Aes that owns dev (wolfCrypt embeds the WC_ASYNC_DEV in it); its
   // key is still there (wc_AesFree wipes it after this call).
   const auto* aes = reinterpret_cast<const Aes*>(reinterpret_cast<const char*>(dev) -
@@ -620,15 +653,32 @@ bool DpdkDevice::declines(const WC_ASYNC_DEV* dev, int type) {
 
 namespace {
 
+SessionEntry* session_cached_locked(DpdkRuntime& rt, DpdkQueuePair& qp, const WC_ASYNC_DEV& dev,
+                                    bool gcm, std::uint16_t key_len);
+
 // The session for op's key and parameters on qp, created on first use;
-// nullptr when the driver refuses them or the cache is full of busy ones.
+// nullptr when the driver refuses them, the cache is full of busy ones or
+// memory ran out.
 SessionEntry* session_locked(DpdkRuntime& rt, DpdkQueuePair& qp, const WC_ASYNC_DEV& dev) {
+  const auto& aes = *dev.sw.aes.aes;
+  const bool gcm = is_gcm(dev.sw.type);
+  const auto key_len = static_cast<std::uint16_t>(aes.keylen);
+  if (key_len != 16 && key_len != 24 && key_len != 32) return nullptr;
+  // The key and the map's node need memory: this file is compiled with
+  // -fexceptions so that running out of it sends the operation to
+  // software (nullptr) instead of aborting; the map is left as it was.
+  try {
+    return session_cached_locked(rt, qp, dev, gcm, key_len);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+
+SessionEntry* session_cached_locked(DpdkRuntime& rt, DpdkQueuePair& qp, const WC_ASYNC_DEV& dev,
+                                    bool gcm, std::uint16_t key_len) {
   const auto& a = dev.sw.aes;
   const Aes& aes = *a.aes;
   const int type = dev.sw.type;
-  const bool gcm = is_gcm(type);
-  const auto key_len = static_cast<std::uint16_t>(aes.keylen);
-  if (key_len != 16 && key_len != 24 && key_len != 32) return nullptr;
   std::string key;
   key.reserve(8 + key_len);
   key.push_back(static_cast<char>(type));
@@ -688,9 +738,17 @@ SessionEntry* session_locked(DpdkRuntime& rt, DpdkQueuePair& qp, const WC_ASYNC_
     session = rte_cryptodev_sym_session_create(rt.dev_id, &xform, rt.session_pool);
   }
   // A refusal is remembered too (session == nullptr), so it is asked once.
-  auto [it, inserted] = qp.sessions.emplace(std::move(key), SessionEntry{session, 0});
-  (void)inserted;
-  return session != nullptr ? &it->second : nullptr;
+  // The buckets are reserved for kSessionsPerQp entries (DpdkRuntime::start),
+  // so only the node is allocated here: when that fails, key was not moved.
+  try {
+    auto [it, inserted] = qp.sessions.emplace(std::move(key), SessionEntry{session, 0});
+    (void)inserted;
+    return session != nullptr ? &it->second : nullptr;
+  } catch (const std::bad_alloc&) {
+    if (session != nullptr) (void)rte_cryptodev_sym_session_free(rt.dev_id, session);
+    wipe(key);
+    return nullptr;  // runs in software this time
+  }
 }
 
 enum class Stage { kStaged, kNoRoom, kSoftware };
@@ -918,6 +976,11 @@ bool timed_out_locked(DpdkQueuePair& qp, rte_crypto_op* cop, const Clock& clock,
 }  // namespace
 
 bool DpdkDevice::drive(Op* op, int visit) {
+  if (in_forked_child()) {
+    op->device_data = 0;  // a crypto op of the parent's, if any: not ours
+    op->result = WC_HW_E;
+    return true;
+  }
   DpdkRuntime& rt = *runtime_;
   DpdkQueuePair& qp = *qp_;
   auto* cop = reinterpret_cast<rte_crypto_op*>(op->device_data);
@@ -1000,6 +1063,10 @@ bool DpdkDevice::drive(Op* op, int visit) {
 bool DpdkDevice::cancel(Op* op) {
   auto* cop = reinterpret_cast<rte_crypto_op*>(op->device_data);
   if (cop == nullptr) return true;
+  if (in_forked_child()) {
+    op->device_data = 0;  // the parent's driver holds it: leave it there
+    return true;
+  }
   DpdkQueuePair& qp = *qp_;
   std::lock_guard lock(qp.mu);
   DpdkJobState& job = state_of(cop);

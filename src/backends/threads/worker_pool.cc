@@ -8,7 +8,9 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <new>
 
+#include "core/immortal.h"
 #include "core/wolfssl_api.h"
 #include "wolfcrypt/execute.h"
 #include "wolfcrypt/worker_rng.h"
@@ -29,7 +31,59 @@ const LaunchAffinity g_launch_affinity = [] {
   return a;
 }();
 
+// The pools alive in this process, for the fork handlers; guarded by
+// live_pools_mu(). A mutex in static storage: pools are made and destroyed
+// during process exit too.
+struct LivePoolsTag;
+std::mutex& live_pools_mu() { return immortal<std::mutex, LivePoolsTag>(); }
+WorkerPool* g_live_pools = nullptr;
+
 }  // namespace
+
+void WorkerPool::before_fork() {
+  live_pools_mu().lock();  // held across fork(): no pool comes or goes
+  for (WorkerPool* p = g_live_pools; p != nullptr; p = p->next_live_) {
+    std::unique_lock lock(p->mu_);
+    p->forking_ = true;
+    // A worker between a job and its report may hold a queue's or an
+    // engine stripe's lock: let it finish. No worker starts another.
+    p->idle_cv_.wait(lock, [p] { return p->running_ == 0; });
+    (void)lock.release();  // mu_ stays held across fork()
+  }
+}
+
+void WorkerPool::after_fork_in_parent() {
+  for (WorkerPool* p = g_live_pools; p != nullptr; p = p->next_live_) {
+    p->forking_ = false;
+    p->mu_.unlock();
+    p->work_cv_.notify_all();
+  }
+  live_pools_mu().unlock();
+}
+
+void WorkerPool::after_fork_in_child() {
+  // Only the thread that called fork() exists here, and it holds every
+  // lock taken in before_fork (so it may release them).
+  for (WorkerPool* p = g_live_pools; p != nullptr; p = p->next_live_) {
+    p->forking_ = false;
+    p->forked_.store(true, std::memory_order_relaxed);
+    p->threads_.clear();  // not ours to join
+    // Queued before the fork, never to run here: each fails with a code,
+    // reported without mu_ (the report takes its queue's lock).
+    while (!p->jobs_.empty()) {
+      const Job job = p->jobs_.front();
+      p->jobs_.pop_front();
+      p->queued_.store(p->jobs_.size(), std::memory_order_relaxed);
+      p->end_one(*job.lane, /*locked=*/true);
+      p->mu_.unlock();
+      job.op->result = WC_HW_E;
+      job.sink->on_complete(job.op, /*busy=*/false);
+      p->mu_.lock();
+    }
+    p->mu_.unlock();
+  }
+  live_pools_mu().unlock();
+}
 
 Result<std::shared_ptr<WorkerPool>> WorkerPool::shared(int workers) {
   // Never destroyed, so devices closed during process exit still find it;
@@ -38,7 +92,8 @@ Result<std::shared_ptr<WorkerPool>> WorkerPool::shared(int workers) {
   static auto* pools = new std::map<int, std::weak_ptr<WorkerPool>>();
   std::lock_guard lock(*mu);
   std::weak_ptr<WorkerPool>& slot = (*pools)[workers];
-  if (std::shared_ptr<WorkerPool> pool = slot.lock()) return pool;
+  // A pool inherited from the parent process has no threads here.
+  if (std::shared_ptr<WorkerPool> pool = slot.lock(); pool && !pool->forked()) return pool;
   auto pool = create(workers);
   if (pool.is_ok()) slot = pool.value();
   return pool;
@@ -47,7 +102,18 @@ Result<std::shared_ptr<WorkerPool>> WorkerPool::shared(int workers) {
 Result<std::shared_ptr<WorkerPool>> WorkerPool::create(int workers,
                                                        std::shared_ptr<const Clock> cost_clock) {
   if (workers < 1) return Status(BAD_FUNC_ARG, "a worker pool needs at least one thread");
+  static const int fork_handlers =
+      pthread_atfork(&WorkerPool::before_fork, &WorkerPool::after_fork_in_parent,
+                     &WorkerPool::after_fork_in_child);
+  if (fork_handlers != 0) {
+    return Status(ASYNC_INIT_E, std::string("pthread_atfork: ") + std::strerror(fork_handlers));
+  }
   auto pool = std::make_shared<WorkerPool>(Key{});
+  {
+    std::lock_guard lock(live_pools_mu());
+    pool->next_live_ = g_live_pools;
+    g_live_pools = pool.get();
+  }
   // CPU time rather than wall time: it leaves out the time a worker was
   // preempted, which on a busy machine dwarfs small operations. The
   // process-wide clock is not owned (an aliasing pointer to it).
@@ -101,6 +167,15 @@ Result<std::shared_ptr<WorkerPool>> WorkerPool::create(int workers,
 
 WorkerPool::~WorkerPool() {
   {
+    std::lock_guard lock(live_pools_mu());
+    for (WorkerPool** p = &g_live_pools; *p != nullptr; p = &(*p)->next_live_) {
+      if (*p == this) {
+        *p = next_live_;
+        break;
+      }
+    }
+  }
+  {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
@@ -117,8 +192,18 @@ bool WorkerPool::try_submit(Lane& lane, Op* op, CompletionSink& sink) {
   {
     std::lock_guard lock(mu_);
     if (lane.in_flight() >= static_cast<std::uint32_t>(lane.depth)) return false;
+    if (forked_.load(std::memory_order_relaxed)) return false;  // no workers in this process
+    // The queue may need a new block. This file is compiled with
+    // -fexceptions so that a failed allocation is caught here instead of
+    // aborting the process: the pool then answers "full", and the core
+    // runs the operation on the submitting thread, which needs no memory of
+    // ours. The queue is unchanged (push_back's strong guarantee).
+    try {
+      jobs_.push_back(Job{op, &sink, &lane});
+    } catch (const std::bad_alloc&) {
+      return false;
+    }
     lane.state.fetch_add(1, std::memory_order_relaxed);
-    jobs_.push_back(Job{op, &sink, &lane});
     queued_.store(jobs_.size(), std::memory_order_relaxed);
   }
   work_cv_.notify_one();
@@ -172,10 +257,11 @@ void WorkerPool::run() {
   wolfcrypt::WorkerRng rng;
   std::unique_lock lock(mu_);
   for (;;) {
-    work_cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
+    work_cv_.wait(lock, [this] { return !forking_ && (stop_ || !jobs_.empty()); });
     if (jobs_.empty()) return;  // stopping, and everything queued has run
     const Job job = jobs_.front();
     jobs_.pop_front();
+    ++running_;
     queued_.store(jobs_.size(), std::memory_order_relaxed);
     // Under mu_, so withdraw() either finds the job queued or sees it taken.
     job.op->phase.store(OpPhase::kRunning, std::memory_order_relaxed);
@@ -197,6 +283,7 @@ void WorkerPool::run() {
     // The sink publishes op->result (release) and hands op to its owner.
     job.sink->on_complete(job.op, busy);
     lock.lock();
+    if (--running_ == 0 && forking_) idle_cv_.notify_all();
   }
 }
 

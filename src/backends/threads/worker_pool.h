@@ -88,6 +88,13 @@ class WorkerPool {
   // Operations queued and not yet started by a worker (for tests).
   std::size_t queued();
 
+  // True in a child process forked after this pool started: its threads
+  // did not follow into the child. There the pool accepts nothing
+  // (try_submit answers "full", so the core runs each operation on the
+  // submitting thread), and shared() starts a new pool for a device opened
+  // in the child. See "fork()" below.
+  bool forked() const { return forked_.load(std::memory_order_relaxed); }
+
  private:
   struct Job {
     Op* op;
@@ -97,6 +104,18 @@ class WorkerPool {
 
   static void* thread_main(void* self);
   void run();
+
+  // fork(). Registered once with pthread_atfork for every live pool. Before
+  // the fork, each pool stops handing out jobs and waits until no worker is
+  // running or reporting one, then keeps mu_ across the fork: a worker
+  // never holds a lock of the pool, a queue or an engine stripe at that
+  // moment, so the child finds them all free. The parent then resumes. In
+  // the child, where no worker exists, the jobs still queued are reported
+  // failed with WC_HW_E (their keys are reset, failed_op.h), so nothing
+  // waits for them for ever.
+  static void before_fork();
+  static void after_fork_in_parent();
+  static void after_fork_in_child();
 
   std::mutex mu_;
   std::condition_variable work_cv_;     // jobs_ became non-empty, or stop_
@@ -108,6 +127,11 @@ class WorkerPool {
   std::deque<Job> jobs_;                     // guarded by mu_
   std::atomic<std::size_t> queued_{0};       // jobs_.size(), for readers without mu_
   bool stop_ = false;                        // guarded by mu_
+  bool forking_ = false;                     // guarded by mu_: workers take no job
+  int running_ = 0;                          // guarded by mu_: workers between a job and its report
+  std::condition_variable idle_cv_;          // running_ reached 0 while forking_
+  std::atomic<bool> forked_{false};          // set in a forked child: no threads here
+  WorkerPool* next_live_ = nullptr;          // the list of live pools (before_fork)
   std::vector<pthread_t> threads_;           // written before any worker runs, then constant
   std::shared_ptr<const Clock> cost_clock_;  // likewise
   OpCosts costs_;                            // lock-free
