@@ -8,8 +8,11 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <new>
 #include <unordered_map>
 #include <vector>
+
+#include "core/immortal.h"
 
 namespace asynccrypt {
 
@@ -106,10 +109,9 @@ struct HeldQueues {
   std::vector<std::weak_ptr<QueueState>> queues;  // guarded by mu
   std::atomic<std::size_t> count{0};              // queues.size(), read without mu
 };
-HeldQueues& held_queues() {
-  static auto* held = new HeldQueues();  // never destroyed: workers report at exit
-  return *held;
-}
+// Never destroyed (workers report at exit), and not on the heap: the first
+// use is a worker's report, which must not abort when memory runs out.
+HeldQueues& held_queues() { return immortal<HeldQueues>(); }
 
 }  // namespace
 
@@ -117,11 +119,25 @@ void QueueState::note_held(const std::weak_ptr<QueueState>& held) {
   std::shared_ptr<QueueState> qs = held.lock();
   if (!qs) return;
   HeldQueues& list = held_queues();
-  std::lock_guard lock(list.mu);
-  if (qs->hold_listed) return;
-  qs->hold_listed = true;
-  list.queues.push_back(held);
-  list.count.store(list.queues.size(), std::memory_order_relaxed);
+  {
+    std::lock_guard lock(list.mu);
+    if (qs->hold_listed) return;
+    try {
+      list.queues.push_back(held);
+      qs->hold_listed = true;
+      list.count.store(list.queues.size(), std::memory_order_relaxed);
+      return;
+    } catch (const std::bad_alloc&) {
+      // Out of memory: a hold nobody would sweep could wait for ever, so
+      // it ends now (below).
+    }
+  }
+  Signal wake;
+  {
+    std::lock_guard lock(qs->mu);
+    if (!qs->done.empty()) wake = qs->wake_after_unlock_locked();
+  }
+  signal(wake);
 }
 
 void QueueState::wake_expired_holds() {
@@ -184,32 +200,51 @@ struct QueueTable::Shard {
 
 namespace {
 constexpr std::size_t kShards = 16;
-std::array<QueueTable::Shard*, kShards>* g_shards = nullptr;
+
+// The queue's state in shard, created when missing; nullptr when memory ran
+// out, the map left as it was. Needs shard.mu. Creating a state is the one
+// allocation of a submission besides its Op: the library is built with
+// -fno-exceptions, where a failed allocation of a standard container
+// aborts, so this file alone is compiled with -fexceptions and turns
+// std::bad_alloc into nullptr here (push then fails with MEMORY_E). No
+// exception leaves this function.
+std::shared_ptr<QueueState>* slot_locked(QueueTable::Shard& shard,
+                                         WOLF_EVENT_QUEUE* queue) noexcept {
+  try {
+    auto [it, inserted] = shard.states.try_emplace(queue);
+    if (!it->second) {
+      try {
+        it->second = std::make_shared<QueueState>(queue);
+      } catch (const std::bad_alloc&) {
+        shard.states.erase(it);
+        return nullptr;
+      }
+    }
+    return &it->second;
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
 }  // namespace
 
 QueueTable& QueueTable::instance() {
-  // Never destroyed: queues may be polled from atexit handlers.
-  static QueueTable* table = [] {
-    g_shards = new std::array<Shard*, kShards>();
-    for (auto& shard : *g_shards) shard = new Shard();
-    return new QueueTable();
-  }();
-  return *table;
+  // Static storage, not the heap: the first use may be a submission.
+  return immortal<QueueTable>();
 }
 
 QueueTable::Shard& QueueTable::shard_for(const WOLF_EVENT_QUEUE* queue) {
   const auto h = std::hash<const void*>()(queue);
-  return *(*g_shards)[(h >> 4) % kShards];
+  return immortal<std::array<Shard, kShards>>()[(h >> 4) % kShards];
 }
 
 std::shared_ptr<QueueState> QueueTable::acquire_for_submit(WOLF_EVENT_QUEUE* queue) {
   Shard& shard = shard_for(queue);
   std::lock_guard lock(shard.mu);
-  auto& slot = shard.states[queue];
-  if (!slot) slot = std::make_shared<QueueState>(queue);
-  std::lock_guard state_lock(slot->mu);
-  ++slot->live_ops;
-  return slot;
+  std::shared_ptr<QueueState>* slot = slot_locked(shard, queue);
+  if (slot == nullptr) return nullptr;
+  std::lock_guard state_lock((*slot)->mu);
+  ++(*slot)->live_ops;
+  return *slot;
 }
 
 std::shared_ptr<QueueState> QueueTable::find(WOLF_EVENT_QUEUE* queue) {
@@ -222,11 +257,11 @@ std::shared_ptr<QueueState> QueueTable::find(WOLF_EVENT_QUEUE* queue) {
 std::shared_ptr<QueueState> QueueTable::pin(WOLF_EVENT_QUEUE* queue) {
   Shard& shard = shard_for(queue);
   std::lock_guard lock(shard.mu);
-  auto& slot = shard.states[queue];
-  if (!slot) slot = std::make_shared<QueueState>(queue);
-  std::lock_guard state_lock(slot->mu);
-  slot->pinned = true;
-  return slot;
+  std::shared_ptr<QueueState>* slot = slot_locked(shard, queue);
+  if (slot == nullptr) return nullptr;
+  std::lock_guard state_lock((*slot)->mu);
+  (*slot)->pinned = true;
+  return *slot;
 }
 
 void QueueTable::release_if_idle(WOLF_EVENT_QUEUE* queue) {
