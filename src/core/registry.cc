@@ -46,12 +46,20 @@ int Registry::add_locked(std::shared_ptr<Device> device) {
 Result<int> Registry::open_default() {
   std::lock_guard lock(mu_);
   if (default_id_ >= 0) {
-    ++slots_[static_cast<std::size_t>(default_id_)].opens;
+    ++slots_[static_cast<std::size_t>(slot_locked(default_id_))].opens;
     return default_id_;
   }
   auto device = create_device(OpenRequest{default_spec(), nullptr, false});
   if (!device.is_ok()) return device.status();
-  const int id = add_locked(device.take());
+  std::shared_ptr<Device> opened = device.take();
+  if (opened->id_base() != 0) {
+    // Its attach would call back into the registry under mu_; and a
+    // device shared by every DevOpen caller makes no sense for it.
+    return Status(BAD_FUNC_ARG, std::string("device kind '") + opened->kind() +
+                                    "' cannot be the default device: open it with "
+                                    "asynccrypt_DevOpenSpec");
+  }
+  const int id = add_locked(std::move(opened));
   if (id < 0) return Status(ASYNC_INIT_E, "too many open devices");
   default_id_ = id;
   return id;
@@ -60,27 +68,55 @@ Result<int> Registry::open_default() {
 Result<int> Registry::open(const OpenRequest& request) {
   auto device = create_device(request);
   if (!device.is_ok()) return device.status();
-  std::lock_guard lock(mu_);
-  const int id = add_locked(device.take());
-  if (id < 0) return Status(ASYNC_INIT_E, "too many open devices");
+  return add_and_attach(device.take());
+}
+
+Result<int> Registry::add_and_attach(std::shared_ptr<Device> device) {
+  int slot = -1;
+  {
+    std::lock_guard lock(mu_);
+    slot = add_locked(device);
+  }
+  if (slot < 0) return Status(ASYNC_INIT_E, "too many open devices");
+  const int id = device->id_base() + slot;
+  // Outside mu_: attach may call into wolfSSL (crypto callback table).
+  if (Status s = device->attach(id); !s.is_ok()) {
+    std::lock_guard lock(mu_);
+    slots_[static_cast<std::size_t>(slot)] = Slot{};
+    return s;
+  }
   return id;
+}
+
+int Registry::slot_locked(int dev_id) const {
+  int slot = dev_id;
+  int base = 0;
+  if (dev_id >= Device::kCallbackIdBase && dev_id < Device::kCallbackIdBase + kMaxDevices) {
+    base = Device::kCallbackIdBase;
+    slot = dev_id - base;
+  }
+  if (slot < 0 || static_cast<std::size_t>(slot) >= slots_.size()) return -1;
+  const Slot& s = slots_[static_cast<std::size_t>(slot)];
+  if (!s.device || s.device->id_base() != base) return -1;
+  return slot;
 }
 
 Result<int> Registry::adopt(std::shared_ptr<Device> device) {
   if (!device) return Status(BAD_FUNC_ARG, "no device to adopt");
-  std::lock_guard lock(mu_);
-  const int id = add_locked(std::move(device));
-  if (id < 0) return Status(ASYNC_INIT_E, "too many open devices");
-  return id;
+  return add_and_attach(std::move(device));
 }
 
 void Registry::close(int dev_id) {
   std::shared_ptr<Device> released;  // destroyed outside the lock
   {
     std::lock_guard lock(mu_);
-    if (dev_id < 0 || static_cast<std::size_t>(dev_id) >= slots_.size()) return;
-    Slot& slot = slots_[static_cast<std::size_t>(dev_id)];
-    if (!slot.device || --slot.opens > 0) return;
+    const int index = slot_locked(dev_id);
+    if (index < 0) return;
+    Slot& slot = slots_[static_cast<std::size_t>(index)];
+    if (--slot.opens > 0) return;
+    // Before the slot is free: a device opened next at the same id must
+    // not be detached by this one.
+    slot.device->detach(dev_id);
     released = std::move(slot.device);
     slot = Slot{};
     if (dev_id == default_id_) default_id_ = -1;
@@ -89,15 +125,15 @@ void Registry::close(int dev_id) {
 
 std::shared_ptr<Device> Registry::find(int dev_id) {
   std::lock_guard lock(mu_);
-  if (dev_id < 0 || static_cast<std::size_t>(dev_id) >= slots_.size()) return nullptr;
-  return slots_[static_cast<std::size_t>(dev_id)].device;
+  const int index = slot_locked(dev_id);
+  if (index < 0) return nullptr;
+  return slots_[static_cast<std::size_t>(index)].device;
 }
 
 std::shared_ptr<Device> Registry::find_or_fallback(int dev_id) {
   std::lock_guard lock(mu_);
-  if (dev_id >= 0 && static_cast<std::size_t>(dev_id) < slots_.size() &&
-      slots_[static_cast<std::size_t>(dev_id)].device) {
-    return slots_[static_cast<std::size_t>(dev_id)].device;
+  if (const int index = slot_locked(dev_id); index >= 0) {
+    return slots_[static_cast<std::size_t>(index)].device;
   }
   if (!fallback_) {
     auto device = create_device(OpenRequest{"sim", nullptr, false});

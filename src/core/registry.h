@@ -18,8 +18,9 @@ struct OpenRequest {
   bool per_thread = false;
 };
 
-// Registry maps device ids (small non-negative ints) to open devices. It is
-// thread-safe; every member takes mu_.
+// Registry maps device ids to open devices: small non-negative ints (the
+// slot), or Device::kCallbackIdBase + slot for devices that ask for it
+// (Device::id_base). It is thread-safe; every member takes mu_.
 class Registry {
  public:
   static Registry& instance();
@@ -58,6 +59,10 @@ class Registry {
   };
 
   int add_locked(std::shared_ptr<Device> device);
+  // Adds the device, gives it its id (Device::attach), returns the id.
+  Result<int> add_and_attach(std::shared_ptr<Device> device);
+  // The slot of dev_id, or -1 when no device of that id is open.
+  int slot_locked(int dev_id) const;
 
   std::mutex mu_;
   std::vector<Slot> slots_;           // index = devId; guarded by mu_
