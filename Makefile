@@ -3,7 +3,8 @@
 .PHONY: run test setup wolfssl-default wolfssl-all wolfssl-fast wolfssl-default-asan unit sanitizers \
         wolfssl-x25519 x25519 conformance-older conformance-full \
         valgrind soak soak-short conformance sanitizer-conformance bench-wolfcrypt \
-        wolfssl-nonblock nonblock exports flaky wolfssl-nonblock-rsa nonblock-rsa
+        wolfssl-nonblock nonblock exports flaky wolfssl-nonblock-rsa nonblock-rsa \
+        wolfssl-hsm hsm
 
 JOBS ?= $(shell nproc)
 export JOBS
@@ -41,6 +42,11 @@ NONBLOCK_FLAGS = --enable-asynccrypt --enable-static --enable-ecc=nonblock --ena
 # layer that pends (known issue 14), and the wolfCrypt test stops there.
 NONBLOCK_RSA_FLAGS := --enable-asynccrypt --enable-static --enable-rsa=nonblock --enable-sp=yes,nonblock \
                       CPPFLAGS=-DRSA_LOW_MEM
+# Keys in a PKCS#11 token through the pkcs11 device (docs/hsm.md): crypto
+# callbacks, and from 5.7.2 on the software records kept beside them (without
+# --enable-asynccrypt-sw those versions resume a pending RSA callback with a
+# stale buffer).
+HSM_FLAGS      = --enable-asynccrypt --enable-static --enable-cryptocb $(call ASYNC_SW,$(1))
 # X25519 key shares (asynchronous from 5.9.0 on).
 X25519_FLAGS  := --enable-asynccrypt --enable-static --enable-curve25519
 # Device kinds wolfSSL's suite runs on (chosen at run time, one build each).
@@ -79,6 +85,9 @@ wolfssl-nonblock: setup
 
 wolfssl-nonblock-rsa: setup
 	scripts/build-wolfssl.sh --version $(V) nonblock-rsa $(NONBLOCK_RSA_FLAGS)
+
+wolfssl-hsm: setup
+	scripts/build-wolfssl.sh --version $(V) hsm $(call HSM_FLAGS,$(V))
 
 wolfssl-x25519: setup
 	scripts/build-wolfssl.sh --version $(V) x25519 $(X25519_FLAGS)
