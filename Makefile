@@ -171,6 +171,23 @@ nonblock-rsa: wolfssl-nonblock-rsa
 	cmake --build build/nonblock-rsa -j $(JOBS) --target nonblock_rsa_dh_test
 	build/nonblock-rsa/tests/nonblock_rsa_dh_test
 
+# The pkcs11 device (docs/hsm.md) against the hsm configuration: its unit
+# tests and TLS handshakes with keys in a SoftHSM2 token, plain and under
+# AddressSanitizer (connections freed with a signature in flight). Without
+# SoftHSM2 they skip; ASYNCCRYPT_REQUIRE_SOFTHSM=1 makes that a failure.
+hsm: wolfssl-hsm
+	cmake -S . -B build/hsm -DCMAKE_BUILD_TYPE=Debug \
+	  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),hsm) >/dev/null
+	cmake --build build/hsm -j $(JOBS) --target pkcs11_device_test pkcs11_tls_test
+	build/hsm/tests/pkcs11_device_test
+	build/hsm/tests/pkcs11_tls_test
+	cmake -S . -B build/hsm-asan -DCMAKE_BUILD_TYPE=Debug -DASYNCCRYPT_SANITIZE="address;undefined" \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),hsm) >/dev/null
+	cmake --build build/hsm-asan -j $(JOBS) --target pkcs11_device_test pkcs11_tls_test
+	build/hsm-asan/tests/pkcs11_device_test
+	build/hsm-asan/tests/pkcs11_tls_test
+
 # Asynchronous X25519 (wolfSSL 5.9): its unit tests against the x25519
 # configuration, plain and under AddressSanitizer (freeing keys and
 # connections with an X25519 operation in flight).
@@ -235,5 +252,5 @@ exports: wolfssl-default wolfssl-nonblock wolfssl-x25519 wolfssl-default-asan
 
 # Everything: exports, unit tests, examples, sanitizers, valgrind, then wolfSSL's own
 # suite (plain, and a subset with libasynccrypt under ASan).
-test: exports unit sanitizers valgrind nonblock x25519 conformance sanitizer-conformance
+test: exports unit sanitizers valgrind nonblock x25519 hsm conformance sanitizer-conformance
 	@echo "make test: all passed"
