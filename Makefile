@@ -172,15 +172,17 @@ nonblock-rsa: wolfssl-nonblock-rsa
 	build/nonblock-rsa/tests/nonblock_rsa_dh_test
 
 # The pkcs11 device (docs/hsm.md) against the hsm configuration: its unit
-# tests and TLS handshakes with keys in a SoftHSM2 token, plain and under
+# tests and TLS handshakes with keys in a SoftHSM2 token, perf-server with
+# its key in a token (--key-device), and the unit and TLS tests again under
 # AddressSanitizer (connections freed with a signature in flight). Without
 # SoftHSM2 they skip; ASYNCCRYPT_REQUIRE_SOFTHSM=1 makes that a failure.
 hsm: wolfssl-hsm
 	cmake -S . -B build/hsm -DCMAKE_BUILD_TYPE=Debug \
 	  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),hsm) >/dev/null
-	cmake --build build/hsm -j $(JOBS) --target pkcs11_device_test pkcs11_tls_test
+	cmake --build build/hsm -j $(JOBS) --target pkcs11_device_test pkcs11_tls_test asynccrypt_tool
 	build/hsm/tests/pkcs11_device_test
 	build/hsm/tests/pkcs11_tls_test
+	ctest --test-dir build/hsm --output-on-failure -R "^perf_(certs|hsm_key_v.)$$"
 	cmake -S . -B build/hsm-asan -DCMAKE_BUILD_TYPE=Debug -DASYNCCRYPT_SANITIZE="address;undefined" \
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 	  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),hsm) >/dev/null
