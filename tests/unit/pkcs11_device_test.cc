@@ -271,6 +271,35 @@ TEST_F(Pkcs11DeviceTest, EcdsaP256SignPendsThenIsHandedOverOnTheSecondCall) {
   EXPECT_TRUE(ecc_verify(sig, hash));
 }
 
+TEST_F(Pkcs11DeviceTest, RsaPrivateDecryptPendsAndGivesThePlaintext) {
+  // TLS 1.2's RSA key exchange: C_Decrypt on the token, wolfCrypt unpads.
+  RsaKey pub;
+  WC_RNG rng;
+  wc_InitRng(&rng);
+  wc_InitRsaKey(&pub, nullptr);
+  word32 idx = 0;
+  ASSERT_EQ(wc_RsaPrivateKeyDecode(server_key_der_2048, &idx, &pub, sizeof_server_key_der_2048), 0);
+  const std::string secret = "a premaster secret of 48 bytes, more or less...";
+  Bytes cipher(256);
+  ASSERT_EQ(wc_RsaPublicEncrypt(reinterpret_cast<const byte*>(secret.data()),
+                                static_cast<word32>(secret.size()), cipher.data(), 256, &pub, &rng),
+            256);
+  wc_FreeRsaKey(&pub);
+  wc_FreeRng(&rng);
+
+  TokenRsa rsa(dev_id_);
+  Queue queue;
+  Bytes plain(256);
+  arm(&rsa.key.asyncDev);
+  ASSERT_EQ(wc_RsaPrivateDecrypt(cipher.data(), 256, plain.data(), 256, &rsa.key), WC_PENDING_E);
+  ASSERT_EQ(wolfAsync_EventQueuePush(queue.get(), &rsa.key.asyncDev.event), 0);
+  ASSERT_EQ(queue.poll_until(1).size(), 1u);
+  ASSERT_EQ(rsa.key.asyncDev.event.ret, 0) << device().last_error();
+  const int n = wc_RsaPrivateDecrypt(cipher.data(), 256, plain.data(), 256, &rsa.key);
+  ASSERT_EQ(n, static_cast<int>(secret.size()));
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(plain.data()), secret.size()), secret);
+}
+
 TEST_F(Pkcs11DeviceTest, UnarmedCallsRunAtOnce) {
   // wolfSSL_CTX_check_private_key or an application's own wolfCrypt call:
   // nobody will push an event, so the device must not pend.

@@ -37,14 +37,41 @@ using Ctx = std::unique_ptr<WOLFSSL_CTX, CtxDeleter>;
 using Ssl = std::unique_ptr<WOLFSSL, SslDeleter>;
 
 enum class KeyIn { kToken, kFile };
-enum class Alg { kRsa, kEcc };
+// kEcc384: the token's P-384 key is wolfSSL's ca-ecc384 key, so the server
+// presents that (self-signed) certificate and the client trusts it.
+enum class Alg { kRsa, kEcc, kEcc384 };
+
+const char* server_cert(Alg alg) {
+  switch (alg) {
+    case Alg::kRsa: return "/server-cert.pem";
+    case Alg::kEcc: return "/server-ecc.pem";
+    case Alg::kEcc384: return "/ca-ecc384-cert.pem";
+  }
+  return "";
+}
+const char* trusted_ca(Alg alg) {
+  switch (alg) {
+    case Alg::kRsa: return "/ca-cert.pem";
+    case Alg::kEcc: return "/ca-ecc-cert.pem";
+    case Alg::kEcc384: return "/ca-ecc384-cert.pem";
+  }
+  return "";
+}
+unsigned char token_id(Alg alg) {
+  switch (alg) {
+    case Alg::kRsa: return 0x01;
+    case Alg::kEcc: return 0x02;
+    case Alg::kEcc384: return 0x03;
+  }
+  return 0;
+}
 
 // A server context: the certificate from wolfSSL's certs/, the key from
 // the token (by id, or by label when `label` is set) or from its file.
 Ctx server_ctx(bool tls13, Alg alg, KeyIn where, int dev_id, const char* label = nullptr) {
   Ctx ctx(wolfSSL_CTX_new(tls13 ? wolfTLSv1_3_server_method() : wolfTLSv1_2_server_method()));
   if (!ctx) return ctx;
-  const std::string cert = kCerts + (alg == Alg::kRsa ? "/server-cert.pem" : "/server-ecc.pem");
+  const std::string cert = kCerts + server_cert(alg);
   const std::string key = kCerts + (alg == Alg::kRsa ? "/server-key.pem" : "/ecc-key.pem");
   EXPECT_EQ(wolfSSL_CTX_use_certificate_file(ctx.get(), cert.c_str(), WOLFSSL_FILETYPE_PEM),
             WOLFSSL_SUCCESS);
@@ -54,7 +81,7 @@ Ctx server_ctx(bool tls13, Alg alg, KeyIn where, int dev_id, const char* label =
   } else if (label != nullptr) {
     EXPECT_EQ(wolfSSL_CTX_use_PrivateKey_Label(ctx.get(), label, dev_id), WOLFSSL_SUCCESS);
   } else {
-    const unsigned char id[] = {static_cast<unsigned char>(alg == Alg::kRsa ? 0x01 : 0x02)};
+    const unsigned char id[] = {token_id(alg)};
     EXPECT_EQ(wolfSSL_CTX_use_PrivateKey_Id(ctx.get(), id, 1, dev_id), WOLFSSL_SUCCESS);
   }
   return ctx;
@@ -63,7 +90,7 @@ Ctx server_ctx(bool tls13, Alg alg, KeyIn where, int dev_id, const char* label =
 Ctx client_ctx(bool tls13, Alg alg) {
   Ctx ctx(wolfSSL_CTX_new(tls13 ? wolfTLSv1_3_client_method() : wolfTLSv1_2_client_method()));
   if (!ctx) return ctx;
-  const std::string ca = kCerts + (alg == Alg::kRsa ? "/ca-cert.pem" : "/ca-ecc-cert.pem");
+  const std::string ca = kCerts + trusted_ca(alg);
   EXPECT_EQ(wolfSSL_CTX_load_verify_locations(ctx.get(), ca.c_str(), nullptr), WOLFSSL_SUCCESS);
   return ctx;
 }
@@ -147,6 +174,7 @@ TEST_F(Pkcs11TlsTest, Tls13RsaKeyByLabel) { handshake(true, Alg::kRsa, "rsa-2048
 TEST_F(Pkcs11TlsTest, Tls12RsaKeyById) { handshake(false, Alg::kRsa); }
 TEST_F(Pkcs11TlsTest, Tls13EcdsaP256KeyById) { handshake(true, Alg::kEcc); }
 TEST_F(Pkcs11TlsTest, Tls12EcdsaP256KeyById) { handshake(false, Alg::kEcc); }
+TEST_F(Pkcs11TlsTest, Tls13EcdsaP384KeyById) { handshake(true, Alg::kEcc384); }
 
 TEST_F(Pkcs11TlsTest, ManyHandshakesOnOneLoop) {
   Ctx server = server_ctx(true, Alg::kRsa, KeyIn::kToken, dev_id_);
