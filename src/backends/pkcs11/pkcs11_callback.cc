@@ -74,11 +74,30 @@ Status Pkcs11Device::attach(int dev_id) {
     return Status(ret, "pkcs11: wolfSSL's crypto callback table is full: close a device "
                        "or build wolfSSL with a larger MAX_CRYPTO_DEVID_CALLBACKS");
   }
-  dev_id_ = dev_id;
   return Status::ok();
 }
 
 void Pkcs11Device::detach(int dev_id) { wc_CryptoCb_UnRegisterDevice(dev_id); }
+
+bool Pkcs11Device::take_signature(const WC_ASYNC_DEV* dev, const unsigned char* hash,
+                                  word32 hash_len, unsigned char* out, word32* out_len, int* ret) {
+  std::lock_guard lock(mu_);
+  auto it = finished_.find(dev);
+  if (it == finished_.end() || it->second.hash.size() != hash_len ||
+      std::memcmp(it->second.hash.data(), hash, hash_len) != 0) {
+    return false;
+  }
+  const std::vector<unsigned char> der = std::move(it->second.der);
+  finished_.erase(it);
+  if (*out_len < der.size()) {
+    *ret = BUFFER_E;
+    return true;
+  }
+  std::memcpy(out, der.data(), der.size());
+  *out_len = static_cast<word32>(der.size());
+  *ret = 0;
+  return true;
+}
 
 void Pkcs11Device::release_wolfcrypt() {
   if (crypt_initialised_) wolfCrypt_Cleanup();
@@ -122,38 +141,25 @@ int Pkcs11Device::on_crypto(void* opaque) {
       if (!key_ref(key, &ref)) return CRYPTOCB_UNAVAILABLE;
       const byte* in = info->pk.eccsign.in;
       const word32 in_len = info->pk.eccsign.inlen;
-      {
-        // wolfCrypt's second call after the event completed: hand over
-        // the signature the worker made for this key and hash.
-        std::lock_guard lock(mu_);
-        auto it = finished_.find(&key->asyncDev);
-        if (it != finished_.end() && it->second.hash.size() == in_len &&
-            std::memcmp(it->second.hash.data(), in, in_len) == 0) {
-          const std::vector<unsigned char> der = std::move(it->second.der);
-          finished_.erase(it);
-          if (*info->pk.eccsign.outlen < der.size()) return BUFFER_E;
-          std::memcpy(info->pk.eccsign.out, der.data(), der.size());
-          *info->pk.eccsign.outlen = static_cast<word32>(der.size());
-          return 0;
-        }
+      int ret = 0;
+      // wolfCrypt's second call after the event completed: hand over the
+      // signature the worker made for this key and hash.
+      if (take_signature(&key->asyncDev, in, in_len, info->pk.eccsign.out,
+                         info->pk.eccsign.outlen, &ret)) {
+        return ret;
       }
       auto job = std::make_unique<Pkcs11Job>();
       job->kind = Pkcs11Job::Kind::kEcdsaSign;
       job->key = ref;
       job->in.assign(in, in + in_len);
       WC_ASYNC_DEV* dev = &key->asyncDev;
-      const int ret = pend_or_run(dev, std::move(job));
+      ret = pend_or_run(dev, std::move(job));
       if (ret != 0) return ret;
-      // Run at once: the signature is in finished_, as after a worker.
-      std::lock_guard lock(mu_);
-      auto it = finished_.find(dev);
-      if (it == finished_.end()) return WC_HW_E;
-      const std::vector<unsigned char> der = std::move(it->second.der);
-      finished_.erase(it);
-      if (*info->pk.eccsign.outlen < der.size()) return BUFFER_E;
-      std::memcpy(info->pk.eccsign.out, der.data(), der.size());
-      *info->pk.eccsign.outlen = static_cast<word32>(der.size());
-      return 0;
+      // Run at once: the signature is waiting, as after a worker.
+      if (take_signature(dev, in, in_len, info->pk.eccsign.out, info->pk.eccsign.outlen, &ret)) {
+        return ret;
+      }
+      return WC_HW_E;
     }
     default:
       return CRYPTOCB_UNAVAILABLE;

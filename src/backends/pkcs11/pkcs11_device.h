@@ -131,11 +131,14 @@ class Pkcs11Device final : public Device {
   // Pends (keeps the job for dev's push) or runs it now on sync_session_.
   int pend_or_run(WC_ASYNC_DEV* dev, std::unique_ptr<Pkcs11Job> job);
   Result<p11::RsaPublic> rsa_public(const p11::KeyRef& key);
+  // Hands over (and forgets) the ECDSA signature finished for dev if it was
+  // made for `hash`: true with *ret 0, or BUFFER_E when out is too small.
+  bool take_signature(const WC_ASYNC_DEV* dev, const unsigned char* hash, word32 hash_len,
+                      unsigned char* out, word32* out_len, int* ret);
 
   const std::shared_ptr<p11::Token> token_;
   const int depth_;
   const int delay_us_;
-  int dev_id_ = -1;  // set by attach
   bool crypt_initialised_ = false;  // attach called wolfCrypt_Init
   void release_wolfcrypt();         // its wolfCrypt_Cleanup, from the destructor
 
