@@ -360,6 +360,31 @@ TEST_F(Pkcs11DeviceTest, MissingKeyFailsTheEventWithItsCode) {
   wc_FreeRsaKey(&key);
 }
 
+TEST_F(Pkcs11DeviceTest, ATokenThatWentAwayFailsOperationsWithCodesAndNothingHangs) {
+  // Sign once (at once, on the device's own session), then pull the token.
+  TokenEcc ecc(dev_id_);
+  Queue queue;
+  const Bytes hash = sha256("token pulled");
+  Bytes sig(ECC_MAX_SIG_SIZE);
+  word32 len = ECC_MAX_SIG_SIZE;
+  ASSERT_EQ(wc_ecc_sign_hash(hash.data(), 32, sig.data(), &len, &ecc.rng, &ecc.key), 0);
+  ASSERT_TRUE(hsm_->remove_token_files());
+  // Through a worker: the event completes with the layer's code.
+  for (int i = 0; i < 3; ++i) {
+    len = ECC_MAX_SIG_SIZE;
+    arm(&ecc.key.asyncDev);
+    ASSERT_EQ(wc_ecc_sign_hash(hash.data(), 32, sig.data(), &len, &ecc.rng, &ecc.key),
+              WC_PENDING_E);
+    ASSERT_EQ(wolfAsync_EventQueuePush(queue.get(), &ecc.key.asyncDev.event), 0);
+    ASSERT_EQ(queue.poll_until(1).size(), 1u);
+    EXPECT_EQ(ecc.key.asyncDev.event.ret, WC_HW_E) << device().last_error();
+  }
+  // At once (unarmed): the call fails with the same code.
+  len = ECC_MAX_SIG_SIZE;
+  EXPECT_EQ(wc_ecc_sign_hash(hash.data(), 32, sig.data(), &len, &ecc.rng, &ecc.key), WC_HW_E);
+  EXPECT_FALSE(device().last_error().empty());
+}
+
 TEST_F(Pkcs11DeviceTest, ManyOperationsInFlightWhileTheLoopPolls) {
   // Held workers: every operation is in flight at once, and polls find
   // nothing until the "HSM" answers.
