@@ -179,15 +179,17 @@ nonblock-rsa: wolfssl-nonblock-rsa
 hsm: wolfssl-hsm
 	cmake -S . -B build/hsm -DCMAKE_BUILD_TYPE=Debug \
 	  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),hsm) >/dev/null
-	cmake --build build/hsm -j $(JOBS) --target pkcs11_device_test pkcs11_tls_test asynccrypt_tool
+	cmake --build build/hsm -j $(JOBS) --target pkcs11_device_test pkcs11_device_open_test pkcs11_tls_test asynccrypt_tool
 	build/hsm/tests/pkcs11_device_test
+	build/hsm/tests/pkcs11_device_open_test
 	build/hsm/tests/pkcs11_tls_test
 	ctest --test-dir build/hsm --output-on-failure -R "^perf_(certs|hsm_key_v.)$$"
 	cmake -S . -B build/hsm-asan -DCMAKE_BUILD_TYPE=Debug -DASYNCCRYPT_SANITIZE="address;undefined" \
 	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 	  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),hsm) >/dev/null
-	cmake --build build/hsm-asan -j $(JOBS) --target pkcs11_device_test pkcs11_tls_test
+	cmake --build build/hsm-asan -j $(JOBS) --target pkcs11_device_test pkcs11_device_open_test pkcs11_tls_test
 	build/hsm-asan/tests/pkcs11_device_test
+	build/hsm-asan/tests/pkcs11_device_open_test
 	build/hsm-asan/tests/pkcs11_tls_test
 
 # Asynchronous X25519 (wolfSSL 5.9): its unit tests against the x25519
