@@ -348,6 +348,10 @@ TEST_F(Pkcs11DeviceTest, OpeningAndClosingManyTimesReusesTheCallbackSlots) {
   for (int i = 0; i < 12; ++i) open("workers=1");
 }
 
+#else  // !WOLF_CRYPTO_CB
+
+TEST(Pkcs11Device, NeedsCryptoCallbacks) { ASYNCCRYPT_PKCS11_DEVICE_OR_SKIP(); }
+
 #endif  // WOLF_CRYPTO_CB
 
 }  // namespace
