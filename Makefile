@@ -3,7 +3,8 @@
 .PHONY: run test setup wolfssl-default wolfssl-all wolfssl-fast wolfssl-default-asan unit sanitizers \
         wolfssl-x25519 x25519 conformance-older conformance-full \
         valgrind soak soak-short conformance sanitizer-conformance bench-wolfcrypt \
-        wolfssl-nonblock nonblock exports flaky wolfssl-nonblock-rsa nonblock-rsa
+        wolfssl-nonblock nonblock exports flaky wolfssl-nonblock-rsa nonblock-rsa \
+        wolfssl-hsm hsm
 
 JOBS ?= $(shell nproc)
 export JOBS
@@ -41,6 +42,11 @@ NONBLOCK_FLAGS = --enable-asynccrypt --enable-static --enable-ecc=nonblock --ena
 # layer that pends (known issue 14), and the wolfCrypt test stops there.
 NONBLOCK_RSA_FLAGS := --enable-asynccrypt --enable-static --enable-rsa=nonblock --enable-sp=yes,nonblock \
                       CPPFLAGS=-DRSA_LOW_MEM
+# Keys in a PKCS#11 token through the pkcs11 device (docs/hsm.md): crypto
+# callbacks, and from 5.7.2 on the software records kept beside them (without
+# --enable-asynccrypt-sw those versions resume a pending RSA callback with a
+# stale buffer).
+HSM_FLAGS      = --enable-asynccrypt --enable-static --enable-cryptocb $(call ASYNC_SW,$(1))
 # X25519 key shares (asynchronous from 5.9.0 on).
 X25519_FLAGS  := --enable-asynccrypt --enable-static --enable-curve25519
 # Device kinds wolfSSL's suite runs on (chosen at run time, one build each).
@@ -79,6 +85,9 @@ wolfssl-nonblock: setup
 
 wolfssl-nonblock-rsa: setup
 	scripts/build-wolfssl.sh --version $(V) nonblock-rsa $(NONBLOCK_RSA_FLAGS)
+
+wolfssl-hsm: setup
+	scripts/build-wolfssl.sh --version $(V) hsm $(call HSM_FLAGS,$(V))
 
 wolfssl-x25519: setup
 	scripts/build-wolfssl.sh --version $(V) x25519 $(X25519_FLAGS)
@@ -162,6 +171,27 @@ nonblock-rsa: wolfssl-nonblock-rsa
 	cmake --build build/nonblock-rsa -j $(JOBS) --target nonblock_rsa_dh_test
 	build/nonblock-rsa/tests/nonblock_rsa_dh_test
 
+# The pkcs11 device (docs/hsm.md) against the hsm configuration: its unit
+# tests and TLS handshakes with keys in a SoftHSM2 token, perf-server with
+# its key in a token (--key-device), and the unit and TLS tests again under
+# AddressSanitizer (connections freed with a signature in flight). Without
+# SoftHSM2 they skip; ASYNCCRYPT_REQUIRE_SOFTHSM=1 makes that a failure.
+hsm: wolfssl-hsm
+	cmake -S . -B build/hsm -DCMAKE_BUILD_TYPE=Debug \
+	  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),hsm) >/dev/null
+	cmake --build build/hsm -j $(JOBS) --target pkcs11_device_test pkcs11_device_open_test pkcs11_tls_test asynccrypt_tool
+	build/hsm/tests/pkcs11_device_test
+	build/hsm/tests/pkcs11_device_open_test
+	build/hsm/tests/pkcs11_tls_test
+	ctest --test-dir build/hsm --output-on-failure -R "^perf_(certs|hsm_key_v.)$$"
+	cmake -S . -B build/hsm-asan -DCMAKE_BUILD_TYPE=Debug -DASYNCCRYPT_SANITIZE="address;undefined" \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),hsm) >/dev/null
+	cmake --build build/hsm-asan -j $(JOBS) --target pkcs11_device_test pkcs11_device_open_test pkcs11_tls_test
+	build/hsm-asan/tests/pkcs11_device_test
+	build/hsm-asan/tests/pkcs11_device_open_test
+	build/hsm-asan/tests/pkcs11_tls_test
+
 # Asynchronous X25519 (wolfSSL 5.9): its unit tests against the x25519
 # configuration, plain and under AddressSanitizer (freeing keys and
 # connections with an X25519 operation in flight).
@@ -226,5 +256,5 @@ exports: wolfssl-default wolfssl-nonblock wolfssl-x25519 wolfssl-default-asan
 
 # Everything: exports, unit tests, examples, sanitizers, valgrind, then wolfSSL's own
 # suite (plain, and a subset with libasynccrypt under ASan).
-test: exports unit sanitizers valgrind nonblock x25519 conformance sanitizer-conformance
+test: exports unit sanitizers valgrind nonblock x25519 hsm conformance sanitizer-conformance
 	@echo "make test: all passed"

@@ -137,6 +137,25 @@ class Device {
     return Status(BAD_FUNC_ARG, std::string("device kind '") + kind() + "' has no slice budget");
   }
 
+  // Where this device's id lies. 0: the registry's small ids (0, 1, 2...).
+  // A device that answers wolfSSL's crypto callbacks for its id (pkcs11)
+  // returns kCallbackIdBase: applications register their own callbacks at
+  // small ids (wolfSSL's PKCS#11 example uses 1), so such a device takes
+  // kCallbackIdBase + its slot and never collides with them.
+  static constexpr int kCallbackIdBase = 0x41430000;
+  virtual int id_base() const { return 0; }
+
+  // Told the id the registry gave the device, before anyone else can use
+  // it (a callback device registers its crypto callback here). A failure
+  // closes the device again and is the open's failure.
+  virtual Status attach(int dev_id) {
+    (void)dev_id;
+    return Status::ok();
+  }
+  // Told that its id is being closed, before the id can be handed out
+  // again (operations in flight may still hold the device).
+  virtual void detach(int dev_id) { (void)dev_id; }
+
   DeviceCounters& counters() { return counters_; }
 
  private:

@@ -60,6 +60,15 @@ Result<long> DeviceSpec::take_int(const std::string& key, long fallback, long mi
   return parsed;
 }
 
+Result<std::string> DeviceSpec::take_string(const std::string& key) {
+  const auto it = options.find(key);
+  if (it == options.end()) return std::string();
+  std::string value = it->second;
+  options.erase(it);
+  if (value.empty()) return bad("device option " + kind + ":" + key + " needs a value");
+  return value;
+}
+
 Status DeviceSpec::check_all_taken() const {
   if (options.empty()) return Status::ok();
   return bad("unknown option '" + options.begin()->first + "' for device kind '" + kind + "'");

@@ -18,6 +18,9 @@ struct DeviceSpec {
   // Removes and returns option `key` as an integer in [min, max], or
   // `fallback` when absent. A malformed or out-of-range value fails.
   Result<long> take_int(const std::string& key, long fallback, long min, long max);
+  // Removes and returns option `key` as text, or "" when absent. A present
+  // but empty value fails (a path or a label cannot be empty).
+  Result<std::string> take_string(const std::string& key);
   // Fails naming the first option no one took.
   Status check_all_taken() const;
 };

@@ -14,15 +14,14 @@ namespace {
 // id kept after its close (a second wolfAsync_DevClose, a stale lookup) no
 // longer names the next device opened in that slot. Ids stay non-negative
 // ints (wolfSSL stores devId in an int; INVALID_DEVID is -2 and negative ids
-// mean "no device"): 12 slot bits and 19 generation bits. A slot reused
-// 2^19 times wraps to an old generation; by then the stale holder is long gone.
+// mean "no device") and below Device::kCallbackIdBase, the range of devices
+// that ask for ids of their own (Device::id_base: kCallbackIdBase + slot,
+// without a generation). A slot reused kGenerations times wraps to an old
+// generation; by then the stale holder is long gone.
 constexpr int kSlotBits = 12;
 constexpr int kMaxDevices = 1 << kSlotBits;
-constexpr int kGenerationMask = (1 << (31 - kSlotBits)) - 1;
-
-int make_id(std::size_t slot, int generation) {
-  return (generation << kSlotBits) | static_cast<int>(slot);
-}
+constexpr int kGenerations = Device::kCallbackIdBase >> kSlotBits;
+static_assert(kGenerations > 0 && (kGenerations << kSlotBits) <= Device::kCallbackIdBase);
 
 thread_local std::string t_last_error;
 
@@ -44,25 +43,42 @@ std::string Registry::default_spec() {
 }
 
 int Registry::add_locked(std::shared_ptr<Device> device) {
-  for (std::size_t i = 0; i < slots_.size(); ++i) {
-    if (!slots_[i].device) {
-      slots_[i].device = std::move(device);
-      slots_[i].opens = 1;
-      return make_id(i, slots_[i].generation);
-    }
+  const int base = device->id_base();
+  std::size_t index = 0;
+  while (index < slots_.size() && slots_[index].device) ++index;
+  if (index == slots_.size()) {
+    if (slots_.size() >= kMaxDevices) return -1;
+    slots_.push_back(Slot{});
   }
-  if (slots_.size() >= kMaxDevices) return -1;
-  slots_.push_back(Slot{std::move(device), 1, 0});
-  return make_id(slots_.size() - 1, 0);
+  Slot& slot = slots_[index];
+  slot.device = std::move(device);
+  slot.opens = 1;
+  if (base != 0) return base + static_cast<int>(index);
+  return (slot.generation << kSlotBits) | static_cast<int>(index);
 }
 
 Registry::Slot* Registry::slot_locked(int dev_id) {
   if (dev_id < 0) return nullptr;
-  const auto index = static_cast<std::size_t>(dev_id & (kMaxDevices - 1));
+  std::size_t index = 0;
+  int base = 0;
+  if (dev_id >= Device::kCallbackIdBase) {
+    if (dev_id >= Device::kCallbackIdBase + kMaxDevices) return nullptr;
+    base = Device::kCallbackIdBase;
+    index = static_cast<std::size_t>(dev_id - base);
+  } else {
+    index = static_cast<std::size_t>(dev_id & (kMaxDevices - 1));
+  }
   if (index >= slots_.size()) return nullptr;
   Slot& slot = slots_[index];
-  if (!slot.device || slot.generation != (dev_id >> kSlotBits)) return nullptr;
+  if (!slot.device || slot.device->id_base() != base) return nullptr;
+  if (base == 0 && slot.generation != (dev_id >> kSlotBits)) return nullptr;
   return &slot;
+}
+
+void Registry::free_slot_locked(Slot* slot) {
+  slot->device.reset();
+  slot->opens = 0;
+  slot->generation = (slot->generation + 1) % kGenerations;
 }
 
 Result<int> Registry::open_default() {
@@ -73,7 +89,15 @@ Result<int> Registry::open_default() {
   }
   auto device = create_device(OpenRequest{default_spec(), nullptr, false});
   if (!device.is_ok()) return device.status();
-  const int id = add_locked(device.take());
+  std::shared_ptr<Device> opened = device.take();
+  if (opened->id_base() != 0) {
+    // Its attach would call back into the registry under mu_; and a
+    // device shared by every DevOpen caller makes no sense for it.
+    return Status(BAD_FUNC_ARG, std::string("device kind '") + opened->kind() +
+                                    "' cannot be the default device: open it with "
+                                    "asynccrypt_DevOpenSpec");
+  }
+  const int id = add_locked(std::move(opened));
   if (id < 0) return Status(ASYNC_INIT_E, "too many open devices");
   default_id_ = id;
   return id;
@@ -82,18 +106,28 @@ Result<int> Registry::open_default() {
 Result<int> Registry::open(const OpenRequest& request) {
   auto device = create_device(request);
   if (!device.is_ok()) return device.status();
-  std::lock_guard lock(mu_);
-  const int id = add_locked(device.take());
+  return add_and_attach(device.take());
+}
+
+Result<int> Registry::add_and_attach(std::shared_ptr<Device> device) {
+  int id = -1;
+  {
+    std::lock_guard lock(mu_);
+    id = add_locked(device);
+  }
   if (id < 0) return Status(ASYNC_INIT_E, "too many open devices");
+  // Outside mu_: attach may call into wolfSSL (crypto callback table).
+  if (Status s = device->attach(id); !s.is_ok()) {
+    std::lock_guard lock(mu_);
+    if (Slot* slot = slot_locked(id)) free_slot_locked(slot);
+    return s;
+  }
   return id;
 }
 
 Result<int> Registry::adopt(std::shared_ptr<Device> device) {
   if (!device) return Status(BAD_FUNC_ARG, "no device to adopt");
-  std::lock_guard lock(mu_);
-  const int id = add_locked(std::move(device));
-  if (id < 0) return Status(ASYNC_INIT_E, "too many open devices");
-  return id;
+  return add_and_attach(std::move(device));
 }
 
 int Registry::close(int dev_id) {
@@ -103,9 +137,11 @@ int Registry::close(int dev_id) {
     Slot* slot = slot_locked(dev_id);  // nullptr for a stale id: its device is gone
     if (slot == nullptr) return NO_VALID_DEVID;
     if (--slot->opens > 0) return 0;
+    // Before the slot is free: a device opened next at the same id must
+    // not be detached by this one.
+    slot->device->detach(dev_id);
     released = std::move(slot->device);
-    slot->opens = 0;
-    slot->generation = (slot->generation + 1) & kGenerationMask;
+    free_slot_locked(slot);
     if (dev_id == default_id_) default_id_ = -1;
   }
   return 0;

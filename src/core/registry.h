@@ -18,10 +18,12 @@ struct OpenRequest {
   bool per_thread = false;
 };
 
-// Registry maps device ids (non-negative ints: a slot and its generation,
-// see registry.cc) to open devices. An id is never handed out again while
-// someone may still hold it from before its close, up to 2^19 reuses of one
-// slot. It is thread-safe; every member takes mu_.
+// Registry maps device ids to open devices. An id is a non-negative int:
+// a slot and its generation (see registry.cc), or Device::kCallbackIdBase +
+// slot for devices that ask for ids of their own (Device::id_base). An id of
+// the first kind is never handed out again while someone may still hold it
+// from before its close (up to many reuses of one slot). It is thread-safe;
+// every member takes mu_.
 class Registry {
  public:
   static Registry& instance();
@@ -64,8 +66,12 @@ class Registry {
   };
 
   int add_locked(std::shared_ptr<Device> device);
+  // Adds the device, gives it its id (Device::attach), returns the id.
+  Result<int> add_and_attach(std::shared_ptr<Device> device);
   // The open slot that dev_id names (index and generation), or nullptr.
   Slot* slot_locked(int dev_id);
+  // Empties a slot and bumps its generation.
+  void free_slot_locked(Slot* slot);
 
   std::mutex mu_;
   std::vector<Slot> slots_;           // index = devId; guarded by mu_

@@ -13,7 +13,7 @@ namespace {
 using asynccrypt::DeviceKinds;
 
 TEST(DeviceKinds, EveryFolderRegisteredItsKindInTheBuildOrder) {
-  EXPECT_EQ(DeviceKinds::instance().names(), "sim, threads, chaos, dpdk");
+  EXPECT_EQ(DeviceKinds::instance().names(), "sim, threads, chaos, dpdk, pkcs11");
 }
 
 TEST(DeviceKinds, CreatesARegisteredKind) {
@@ -27,7 +27,7 @@ TEST(DeviceKinds, AnUnknownKindNamesTheKnownOnes) {
   ASSERT_FALSE(device.is_ok());
   EXPECT_EQ(device.status().code(), BAD_FUNC_ARG);
   EXPECT_EQ(device.status().message(),
-            "unknown device kind 'warpdrive' (known: sim, threads, chaos, dpdk)");
+            "unknown device kind 'warpdrive' (known: sim, threads, chaos, dpdk, pkcs11)");
 }
 
 TEST(DeviceKinds, TheKindsFactoryParsesItsOwnOptions) {

@@ -25,8 +25,25 @@ enum LongOnly {
   kGroups,
   kHandshakeTimeout,
   kIdleTimeout,
-  kDrainTimeout
+  kDrainTimeout,
+  kKeyDevice,
+  kKeyId,
+  kKeyLabel
 };
+
+// hex_bytes decodes an even number of hex digits; false on anything else.
+bool hex_bytes(const std::string& hex, std::string* out) {
+  if (hex.empty() || hex.size() % 2 != 0) return false;
+  out->clear();
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    char* end = nullptr;
+    const std::string pair = hex.substr(i, 2);
+    const long v = std::strtol(pair.c_str(), &end, 16);
+    if (*end != '\0') return false;
+    out->push_back(static_cast<char>(v));
+  }
+  return true;
+}
 
 // The largest timeout the options take: a day, in milliseconds (fits an
 // int and epoll_wait's timeout).
@@ -94,7 +111,11 @@ void print_usage(Tool tool) {
                  "  --free-pending-now  test aid: free a connection whose peer hung up\n"
                  "               while its crypto is in flight at once (asynccrypt cancels\n"
                  "               it; a worker's running operation is drained first)\n"
-                 "               instead of after the operation\n");
+                 "               instead of after the operation\n"
+                 "  --key-device <spec>  the private key is in a PKCS#11 token: a pkcs11\n"
+                 "               device spec (pkcs11:module=PATH,token=LABEL,pin-file=PATH,...)\n"
+                 "  --key-id <hex>, --key-label <label>  the key on that token (-c still\n"
+                 "               names the certificate)\n");
   }
   std::fprintf(stderr,
                "Certificates: scripts/gen-certs.sh DIR writes them; the tools look in\n"
@@ -130,6 +151,9 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
       {"handshake-timeout", required_argument, nullptr, kHandshakeTimeout},
       {"idle-timeout", required_argument, nullptr, kIdleTimeout},
       {"drain-timeout", required_argument, nullptr, kDrainTimeout},
+      {"key-device", required_argument, nullptr, kKeyDevice},
+      {"key-id", required_argument, nullptr, kKeyId},
+      {"key-label", required_argument, nullptr, kKeyLabel},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
@@ -251,11 +275,28 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
           return bad("--drain-timeout (0..86400000 ms)");
         out->drain_timeout_ms = static_cast<int>(v);
         break;
+      case kKeyDevice:
+        out->key_device = optarg;
+        break;
+      case kKeyId:
+        if (!hex_bytes(optarg, &out->key_id)) return bad("--key-id (hex digits, an even number)");
+        break;
+      case kKeyLabel:
+        out->key_label = optarg;
+        break;
       default:
         return bad("option");
     }
   }
   if (optind != argc) return bad("argument");
+  const bool key_named = !out->key_id.empty() || !out->key_label.empty();
+  if (!out->key_device.empty() || key_named) {
+    if (!server) return bad("option (--key-device is the server's)");
+    if (out->key_device.empty()) return bad("--key-id/--key-label without --key-device");
+    if (out->key_id.empty() == out->key_label.empty()) {
+      return bad("--key-device (give exactly one of --key-id and --key-label)");
+    }
+  }
   if (!version_supported(out->version)) {
     std::fprintf(stderr, "asynccrypt %s: -v %d is not built in; use 3 (TLS 1.2) or 4 (TLS 1.3)\n",
                  argv[0], out->version);
@@ -268,7 +309,8 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
   const bool need_own = server || out->client_cert;
   const bool need_ca = !server || out->client_cert;
   const bool need_default =
-      (need_own && (out->cert.empty() || out->key.empty())) || (need_ca && out->ca.empty());
+      (need_own && (out->cert.empty() || (out->key.empty() && out->key_device.empty()))) ||
+      (need_ca && out->ca.empty());
   if (!need_default) return 0;
   const std::string certs = default_cert_dir();
   if (certs.empty()) {

@@ -43,6 +43,12 @@ struct PerfOptions {
   // their connections anyway (the free still waits for a worker's running
   // operation: asynccrypt_SslDrain). --drain-timeout MS.
   int drain_timeout_ms = 10000;
+  // The server's private key in a PKCS#11 token (docs/hsm.md): the spec of
+  // a pkcs11 device (--key-device) and the key's CKA_ID (--key-id, hex) or
+  // CKA_LABEL (--key-label); -c still names the certificate, -k is unused.
+  std::string key_device;
+  std::string key_id;  // the id's bytes (parsed from hex)
+  std::string key_label;
 };
 
 enum class Tool { kServer, kClient };

@@ -130,6 +130,7 @@ constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 // Shared is what all loops of one server share.
 struct Shared {
   const PerfOptions* opt = nullptr;
+  int key_dev_id = INVALID_DEVID;    // --key-device, opened once for every loop
   std::vector<unsigned char> reply;  // what each write sends
   std::atomic<long> closed{0};       // connections closed, any outcome
   std::atomic<long> active{0};       // connections accepted and not yet freed
@@ -240,10 +241,14 @@ bool ServerLoop::setup(bool per_thread, std::string* error) {
   cfg.files = {opt.cert, opt.key, opt.ca};
   cfg.client_cert = opt.client_cert;
   cfg.groups = opt.groups;
+  cfg.key_dev_id = shared_->key_dev_id;
+  cfg.key_id = opt.key_id;
+  cfg.key_label = opt.key_label;
   ctx_ = make_ctx(cfg, device_.id(), error);
   if (!ctx_) return false;
   if (!epoll_.create(error)) return false;
-  if (device_.is_open()) {
+  // The token's operations complete through the context's queue too.
+  if (device_.is_open() || shared_->key_dev_id != INVALID_DEVID) {
     if (!async_.attach(ctx_.get(), error)) return false;
     if (!epoll_.add(async_.fd(), EPOLLIN, &queue_tag_)) {
       *error = errno_text("epoll_ctl(queue fd)");
@@ -626,6 +631,16 @@ int run_perf_server(int argc, char** argv) {
   Shared shared;
   shared.opt = &opt;
   shared.reply = make_reply(opt);
+  // One key device for the process: the token's login is the process's.
+  asynccrypt::DeviceHandle key_device;
+  if (!opt.key_device.empty()) {
+    std::string error, name;
+    if (!open_device(opt.key_device, false, &key_device, &name, &error)) {
+      std::fprintf(stderr, "perf-server: --key-device: %s\n", error.c_str());
+      return 1;
+    }
+    shared.key_dev_id = key_device.id();
+  }
 
   // Listeners first, on the main thread, so that port 0 resolves once and
   // every loop's SO_REUSEPORT socket shares it.
@@ -706,6 +721,13 @@ int run_perf_server(int argc, char** argv) {
   info.process_cpu_s = cpu;
   info.json = opt.json;
   print_report(total, info);
+  if (key_device) {
+    // On stderr, so that --json's stdout stays one object.
+    long long ops = 0, inline_ops = 0;
+    add_device_stats(key_device, &ops, &inline_ops);
+    std::fprintf(stderr, "perf-server: key device %s: %lld operations (%lld in the loop)\n",
+                 opt.key_device.substr(0, opt.key_device.find(':')).c_str(), ops, inline_ops);
+  }
   return rc;
 }
 

@@ -81,6 +81,24 @@ WOLFSSL_METHOD* method_for(const TlsConfig& cfg) {
   return cfg.version == 4 ? wolfTLSv1_3_client_method() : wolfTLSv1_2_client_method();
 }
 
+// The own key by id or label on the pkcs11 device cfg.key_dev_id.
+bool use_token_key(WOLFSSL_CTX* ctx, const TlsConfig& cfg, std::string* error) {
+#ifdef WOLF_PRIVATE_KEY_ID
+  const int ok =
+      cfg.key_label.empty()
+          ? wolfSSL_CTX_use_PrivateKey_Id(ctx, reinterpret_cast<const unsigned char*>(cfg.key_id.data()),
+                                          static_cast<long>(cfg.key_id.size()), cfg.key_dev_id)
+          : wolfSSL_CTX_use_PrivateKey_Label(ctx, cfg.key_label.c_str(), cfg.key_dev_id);
+  if (ok == WOLFSSL_SUCCESS) return true;
+  *error = "wolfSSL did not take the token key (--key-id/--key-label)";
+#else
+  (void)ctx;
+  (void)cfg;
+  *error = "this wolfSSL cannot use keys by id or label: configure it with --enable-cryptocb";
+#endif
+  return false;
+}
+
 }  // namespace
 
 CtxPtr make_ctx(const TlsConfig& cfg, int dev_id, std::string* error) {
@@ -107,8 +125,10 @@ CtxPtr make_ctx(const TlsConfig& cfg, int dev_id, std::string* error) {
           "cannot load certificate " + cfg.files.cert + " (pass -c, or " + cert_dir_help() + ")";
       return nullptr;
     }
-    if (wolfSSL_CTX_use_PrivateKey_file(ctx.get(), cfg.files.key.c_str(), WOLFSSL_FILETYPE_PEM) !=
-        WOLFSSL_SUCCESS) {
+    if (cfg.key_dev_id != INVALID_DEVID) {
+      if (!use_token_key(ctx.get(), cfg, error)) return nullptr;
+    } else if (wolfSSL_CTX_use_PrivateKey_file(ctx.get(), cfg.files.key.c_str(),
+                                               WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
       *error = "cannot load private key " + cfg.files.key + " (pass -k)";
       return nullptr;
     }

@@ -53,6 +53,10 @@ struct TlsConfig {
   bool any_version = false;  // server -a: downgrade method
   std::string cipher_list;   // "" = wolfSSL's default
   TlsFiles files;
+  // The own private key in a token instead of files.key: the device id of a
+  // pkcs11 device and the key's id or label (one of them).
+  int key_dev_id = INVALID_DEVID;
+  std::string key_id, key_label;
   bool client_cert = true;  // server: ask for one; client: send one
   std::vector<int> groups;  // key-exchange groups, preferred first ({} = wolfSSL's default)
 };

@@ -144,3 +144,12 @@ if(ASYNCCRYPT_SANITIZE)
 endif()
 set_tests_properties(perf_soak_short PROPERTIES FIXTURES_REQUIRED perf_certs TIMEOUT 300 LABELS perf
   ENVIRONMENT "ASYNCCRYPT_CERTS=${perf_cert_dir};SOAK_HANDSHAKES=2000;SOAK_ROUND=250;SOAK_SECONDS=120;SOAK_RSS_SLACK_KB=${soak_rss_slack}")
+# perf-server with its key in a SoftHSM2 token (--key-device; docs/hsm.md):
+# skipped (77) without SoftHSM2 or without crypto callbacks in wolfSSL.
+foreach(version 3 4)
+  add_test(NAME perf_hsm_key_v${version}
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/tests/perf_hsm_test.sh
+                   $<TARGET_FILE:asynccrypt_tool> ${perf_cert_dir} ${version})
+  set_tests_properties(perf_hsm_key_v${version} PROPERTIES FIXTURES_REQUIRED perf_certs
+                       TIMEOUT 120 LABELS perf SKIP_RETURN_CODE 77)
+endforeach()

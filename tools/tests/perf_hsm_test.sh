@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# perf-server with its private key in a SoftHSM2 token (--key-device, by id
+# and by label) serves perf-client's handshakes, then curl's and openssl
+# s_client's, every signature made on the token.
+#
+#   perf_hsm_test.sh TOOL CERT_DIR VERSION
+#
+# Exits 77 (skipped, with the reason) where SoftHSM2 is missing or wolfSSL
+# has no crypto callbacks; with ASYNCCRYPT_REQUIRE_SOFTHSM=1 a missing
+# SoftHSM2 is a failure. The token lives in a temporary directory with its
+# own SOFTHSM2_CONF: the system's tokens are never touched.
+set -euo pipefail
+tool="$1" certs="$2" version="$3"
+conns=40
+
+# skip REASON [config]: a missing SoftHSM2 fails under
+# ASYNCCRYPT_REQUIRE_SOFTHSM=1; a wolfSSL configuration without crypto
+# callbacks ("config") always just skips.
+skip() {
+  echo "SKIP: $1"
+  if [ "${ASYNCCRYPT_REQUIRE_SOFTHSM:-}" = 1 ] && [ "${2:-}" != config ]; then exit 1; fi
+  exit 77
+}
+module="${ASYNCCRYPT_SOFTHSM_MODULE:-}"
+if [ -z "$module" ]; then
+  for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
+           /usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so; do
+    [ -r "$m" ] && { module="$m"; break; }
+  done
+fi
+[ -n "$module" ] || skip "libsofthsm2.so not found (apt-get install softhsm2)"
+command -v softhsm2-util >/dev/null || skip "softhsm2-util not found (apt-get install softhsm2)"
+
+dir="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+mkdir "$dir/tokens"
+printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\n' "$dir" >"$dir/softhsm2.conf"
+export SOFTHSM2_CONF="$dir/softhsm2.conf"
+softhsm2-util --init-token --free --label perf-test --pin 246810 --so-pin 13579111 >/dev/null
+openssl pkcs8 -topk8 -nocrypt -in "$certs/server-rsa-key.pem" -out "$dir/key.pk8"
+softhsm2-util --import "$dir/key.pk8" --token perf-test --label perf-rsa --id 0a \
+  --pin 246810 >/dev/null
+printf '246810\n' >"$dir/pin"
+spec="pkcs11:module=$module,token=perf-test,pin-file=$dir/pin,workers=2"
+
+# start_server OPTION...: perf-server with the key on the token; sets port.
+start_server() {
+  : >"$dir/server.out"
+  "$tool" perf-server -p 0 -v "$version" -d threads:workers=1 --no-client-cert \
+    -c "$certs/server-rsa-cert.pem" --key-device "$spec" "$@" \
+    >"$dir/server.out" 2>"$dir/server.err" &
+  server_pid=$!
+  port=""
+  for _ in $(seq 100); do
+    port="$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$dir/server.out")"
+    [ -n "$port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$port" ]; then
+    wait "$server_pid" || true
+    server_pid=""
+    grep -q -- "--enable-cryptocb" "$dir/server.err" &&
+      skip "this wolfSSL has no crypto callbacks (the hsm configuration has)" config
+    cat "$dir/server.err" >&2
+    echo "FAIL: perf-server did not start" >&2
+    exit 1
+  fi
+}
+
+# finish_server N WHAT: the server exits cleanly and the token made N signatures.
+finish_server() {
+  wait "$server_pid" || { cat "$dir/server.err" >&2; echo "FAIL: perf-server ($2)" >&2; exit 1; }
+  server_pid=""
+  grep -q "key device pkcs11: $1 operations" "$dir/server.err" || {
+    cat "$dir/server.err" >&2
+    echo "FAIL: not every signature was made on the token ($2)" >&2
+    exit 1
+  }
+}
+
+# perf-client's handshakes, the key by id and by label.
+for key in "--key-id 0a" "--key-label perf-rsa"; do
+  # shellcheck disable=SC2086 # two words on purpose
+  start_server -n "$conns" $key
+  "$tool" perf-client -p "$port" -n "$conns" -N 8 -v "$version" -d none --no-client-cert \
+    -A "$certs/ca-cert.pem" >"$dir/client.out" 2>&1 || {
+    cat "$dir/client.out" >&2
+    echo "FAIL: perf-client ($key)" >&2
+    exit 1
+  }
+  finish_server "$conns" "$key"
+  echo "ok: $conns handshakes by perf-client, key on the token ($key)"
+done
+
+# Other TLS stacks against the token's key: curl and openssl s_client.
+if [ "$version" = 4 ]; then curl_v=(--tlsv1.3) sc_v=-tls1_3; else
+  curl_v=(--tlsv1.2 --tls-max 1.2) sc_v=-tls1_2; fi
+start_server -n 2 --http -W 3000 --key-id 0a
+got=$(curl -sS --max-time 20 --cacert "$certs/ca-cert.pem" "${curl_v[@]}" -o "$dir/body" \
+  --resolve "localhost:$port:127.0.0.1" -w '%{http_code} %{size_download}' \
+  "https://localhost:$port/" 2>"$dir/curl.err") || { cat "$dir/curl.err" >&2; echo "FAIL: curl" >&2; exit 1; }
+[ "$got" = "200 3000" ] || { echo "FAIL: curl got '$got', want '200 3000'" >&2; exit 1; }
+printf 'GET / HTTP/1.0\r\n\r\n' |
+  timeout 20 openssl s_client -connect "127.0.0.1:$port" "$sc_v" -servername localhost \
+    -CAfile "$certs/ca-cert.pem" -verify_return_error -quiet >"$dir/s_client.body" \
+    2>"$dir/s_client.err" || { cat "$dir/s_client.err" >&2; echo "FAIL: openssl s_client" >&2; exit 1; }
+grep -q '^HTTP/1.1 200 OK' "$dir/s_client.body" || { echo "FAIL: s_client: no HTTP status" >&2; exit 1; }
+finish_server 2 "curl and s_client"
+echo "ok: curl and openssl s_client ($sc_v), key on the token"
