@@ -46,8 +46,11 @@ void WorkerPool::before_fork() {
     std::unique_lock lock(p->mu_);
     p->forking_ = true;
     // A worker between a job and its report may hold a queue's or an
-    // engine stripe's lock: let it finish. No worker starts another.
-    p->idle_cv_.wait(lock, [p] { return p->running_ == 0; });
+    // engine stripe's lock: let it finish. No worker starts another. A
+    // worker still starting up may hold an allocator's lock (a sanitizer's
+    // allocator is not made safe across fork as the C library's is: the
+    // child's first allocation then waits for ever): let it reach its loop.
+    p->idle_cv_.wait(lock, [p] { return p->running_ == 0 && p->ready_ == p->launched_; });
     (void)lock.release();  // mu_ stays held across fork()
   }
 }
@@ -68,6 +71,7 @@ void WorkerPool::after_fork_in_child() {
     p->forking_ = false;
     p->forked_.store(true, std::memory_order_relaxed);
     p->threads_.clear();  // not ours to join
+    p->launched_ = p->ready_ = 0;
     // Queued before the fork, never to run here: each fails with a code,
     // reported without mu_ (the report takes its queue's lock).
     while (!p->jobs_.empty()) {
@@ -142,13 +146,21 @@ Result<std::shared_ptr<WorkerPool>> WorkerPool::create(int workers,
   pool->threads_.reserve(static_cast<std::size_t>(workers));
   for (int i = 0; i < workers; ++i) {
     pthread_t thread;
+    {
+      std::lock_guard lock(pool->mu_);
+      ++pool->launched_;
+    }
     err = pthread_create(&thread, use_attr ? &attr : nullptr, &WorkerPool::thread_main, pool.get());
     if (err == EINVAL && use_attr) {
       // A launch CPU went offline: inherit this thread's CPUs instead.
       use_attr = false;
       err = pthread_create(&thread, nullptr, &WorkerPool::thread_main, pool.get());
     }
-    if (err != 0) break;
+    if (err != 0) {
+      std::lock_guard lock(pool->mu_);
+      --pool->launched_;
+      break;
+    }
     char name[16];  // the kernel's limit, with the terminator
     std::snprintf(name, sizeof name, "asyncc-w%d", i % 10000);
     pthread_setname_np(thread, name);  // cosmetic: failure is harmless
@@ -256,6 +268,8 @@ void WorkerPool::run() {
   // wolfcrypt/worker_rng.h); freed when the worker exits.
   wolfcrypt::WorkerRng rng;
   std::unique_lock lock(mu_);
+  ++ready_;  // start-up over (see launched_)
+  if (forking_) idle_cv_.notify_all();
   for (;;) {
     work_cv_.wait(lock, [this] { return !forking_ && (stop_ || !jobs_.empty()); });
     if (jobs_.empty()) return;  // stopping, and everything queued has run

@@ -129,7 +129,13 @@ class WorkerPool {
   bool stop_ = false;                        // guarded by mu_
   bool forking_ = false;                     // guarded by mu_: workers take no job
   int running_ = 0;                          // guarded by mu_: workers between a job and its report
-  std::condition_variable idle_cv_;          // running_ reached 0 while forking_
+  // Guarded by mu_: worker threads created, and those that reached their
+  // loop. A thread still starting up allocates (the C library's and a
+  // sanitizer's thread set-up, the worker's RNG) and may hold an
+  // allocator's lock; before_fork waits for them to be equal.
+  int launched_ = 0;
+  int ready_ = 0;
+  std::condition_variable idle_cv_;          // running_ reached 0, or ready_ grew, while forking_
   std::atomic<bool> forked_{false};          // set in a forked child: no threads here
   WorkerPool* next_live_ = nullptr;          // the list of live pools (before_fork)
   std::vector<pthread_t> threads_;           // written before any worker runs, then constant
