@@ -503,6 +503,14 @@ int wait_event(WOLF_EVENT* event) {
 }
 
 void cancel(WC_ASYNC_DEV* dev) {
+  // Most objects freed have nothing in flight (wolfCrypt frees temporaries,
+  // hashes inside the DRBG, inside the operations a waiting or polling
+  // thread drives while it holds another object's stripe): those return
+  // without the stripe. Taking it there made two such threads wait for each
+  // other's stripe for ever (wolfSSL's unit.test hung on sim with 32
+  // stripes). The live list has a lock of its own; an object's op is only
+  // made by its owner, the caller here.
+  if (find_live(dev) == nullptr) return;
   // Read only under the stripe: a poll on another thread may be harvesting
   // (and freeing) this very Op.
   std::lock_guard owner(owner_stripe(dev));
