@@ -320,7 +320,9 @@ int wc_AsyncSleep(word32 ms) {
 #ifdef WOLFSSL_ASYNC_CRYPT_SW
 int wc_AsyncSwInit(WC_ASYNC_DEV* asyncDev, int type) {
   if (asyncDev == nullptr) return 0;
-  if (asyncDev->sw.type != ASYNC_SW_NONE) {
+  // Atomic: on a call made again while a worker runs the operation, the
+  // worker clears the record as it ends (execute()).
+  if (std::atomic_ref<byte>(asyncDev->sw.type).load(std::memory_order_acquire) != ASYNC_SW_NONE) {
     // 0 tells the executor to compute. A caller that calls the API again
     // while its operation is in flight gets 0 too (it computes at once, as
     // with the original), but not while a worker is running the same

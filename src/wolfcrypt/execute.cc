@@ -2,6 +2,7 @@
 #include "wolfcrypt/execute.h"
 
 #include <cstddef>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -324,7 +325,9 @@ int execute(WC_ASYNC_DEV* dev) {
     dev->sw.eccSharedSec.private_key->state = 0;  // ECC_STATE_NONE
   }
 #endif
-  dev->sw.type = ASYNC_SW_NONE;
+  // Atomic: a caller that calls the API again while a worker runs this
+  // reads it (wc_AsyncSwInit).
+  std::atomic_ref<byte>(dev->sw.type).store(ASYNC_SW_NONE, std::memory_order_release);
   return ret;
 }
 
