@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/engine.h"
 #include "core/registry.h"
 #include "support/deadline.h"
 #include "support/device_list.h"
@@ -487,6 +488,9 @@ TEST(DevCopyTest, Arguments) {
 
 TEST_P(ContractTest, CopyDoesNotShareTheOperationInFlight) {
   GcmOp& op = submit();
+  // A worker writes the record while it runs the operation (wolfAsync_DevCopy's
+  // safety note); the copy is made once none does, the operation unharvested.
+  asynccrypt::engine::drain(op.dev());
   WC_ASYNC_DEV copy;
   std::memcpy(&copy, op.dev(), sizeof copy);
   ASSERT_EQ(wolfAsync_DevCopy(op.dev(), &copy), 0);

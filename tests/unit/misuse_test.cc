@@ -21,6 +21,7 @@
 
 #include "asynccrypt/queue.h"
 #include "core/device.h"
+#include "core/engine.h"
 #include "core/op.h"
 #include "core/registry.h"
 #include "support/deadline.h"
@@ -170,6 +171,9 @@ TEST_P(MisuseTest, CopyNamesItsOwnRecord) {
   GcmOp* op = submit();
   if (declined(op)) GTEST_SKIP() << "the device declines the operation";
   ASSERT_NE(op, nullptr);
+  // A worker writes the record while it runs the operation; the copy is
+  // made once none does (the operation stays unharvested, in flight).
+  asynccrypt::engine::drain(op->dev());
   WC_ASYNC_DEV copy;
   std::memcpy(&copy, op->dev(), sizeof copy);
   ASSERT_EQ(wolfAsync_DevCopy(op->dev(), &copy), 0);

@@ -487,7 +487,11 @@ WOLFSSL_API void wolfAsync_DevCtxFree(WC_ASYNC_DEV* asyncDev, word32 marker);
 /* wolfAsync_DevCopy fixes up dst after the caller copied src into it byte
  * for byte: dst gets no share of src's operation in flight, and its event
  * names dst, not src (context and record). Returns 0, or BAD_FUNC_ARG for
- * NULL. */
+ * NULL. Safety: the byte copy must not overlap a worker running src's
+ * operation (threads, chaos:over=threads): the worker writes the object and
+ * its record (the result, the recorded type) as wolfCrypt computes, so copy
+ * before the operation is handed over or once its event is done (after a
+ * poll or asynccrypt_SslDrain). */
 WOLFSSL_API int wolfAsync_DevCopy(WC_ASYNC_DEV* src, WC_ASYNC_DEV* dst);
 
 /* ------------------------------------------------------------------------ */
