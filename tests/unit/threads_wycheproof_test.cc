@@ -20,6 +20,7 @@
 #include "support/batch.h"
 #include "support/device_open.h"
 #include "support/mini_json.h"
+#include "support/record_aes.h"
 #include "support/test_queue.h"
 #include "support/test_random.h"
 
@@ -31,6 +32,7 @@ using testing_support::Job;
 using testing_support::kThreadsSpec;
 using testing_support::new_queue;
 using testing_support::open_pending_device;
+using testing_support::record_aes;
 using testing_support::run_batch;
 
 // ---------------------------------------------------------------------------
@@ -49,25 +51,6 @@ Bytes hex(const testing_support::Json& v) {
   Bytes out;
   EXPECT_TRUE(testing_support::from_hex(v.text, &out)) << v.text;
   return out;
-}
-
-// Submits an AES-GCM operation to the device even below wolfCrypt's size
-// threshold, by recording it the way wolfCrypt does above the threshold.
-int record_gcm(Aes* aes, int type, byte* out, const byte* in, word32 sz, const byte* iv,
-               word32 iv_sz, byte* tag, word32 tag_sz, const byte* aad, word32 aad_sz) {
-  WC_ASYNC_DEV* dev = &aes->asyncDev;
-  if (wc_AsyncSwInit(dev, type) != 1) return BAD_STATE_E;
-  dev->sw.aes.aes = aes;
-  dev->sw.aes.out = out;
-  dev->sw.aes.in = in;
-  dev->sw.aes.sz = sz;
-  dev->sw.aes.iv = iv;
-  dev->sw.aes.ivSz = iv_sz;
-  dev->sw.aes.authTag = tag;
-  dev->sw.aes.authTagSz = tag_sz;
-  dev->sw.aes.authIn = aad;
-  dev->sw.aes.authInSz = aad_sz;
-  return WC_PENDING_E;
 }
 
 TEST(ThreadsWycheproof, AesGcm) {
@@ -117,7 +100,7 @@ TEST(ThreadsWycheproof, AesGcm) {
                                ++natural;
                                return ret;
                              }
-                             return record_gcm(&enc[i], ASYNC_SW_AES_GCM_ENCRYPT, out_ct[i].data(),
+                             return record_aes(&enc[i], ASYNC_SW_AES_GCM_ENCRYPT, out_ct[i].data(),
                                                msg[i].data(), sz(msg[i]), iv[i].data(), 12,
                                                out_tag[i].data(), sz(tag[i]), aad[i].data(),
                                                sz(aad[i]));
@@ -142,7 +125,7 @@ TEST(ThreadsWycheproof, AesGcm) {
                              ++natural;
                              return ret;
                            }
-                           return record_gcm(&dec[i], ASYNC_SW_AES_GCM_DECRYPT, out_msg[i].data(),
+                           return record_aes(&dec[i], ASYNC_SW_AES_GCM_DECRYPT, out_msg[i].data(),
                                              ct[i].data(), sz(ct[i]), iv[i].data(), 12,
                                              tag[i].data(), sz(tag[i]), aad[i].data(), sz(aad[i]));
                          },
