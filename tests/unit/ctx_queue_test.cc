@@ -14,9 +14,6 @@
 
 namespace {
 
-using asynccrypt::CtxPtr;
-using asynccrypt::SslPtr;
-
 TEST(CtxQueueFd, NullIsRejected) {
   EXPECT_EQ(asynccrypt_CtxQueueFd(nullptr), BAD_FUNC_ARG);
   EXPECT_EQ(asynccrypt_CtxQueueRelease(nullptr), BAD_FUNC_ARG);
@@ -35,49 +32,32 @@ TEST(CtxQueueFd, WakesForTheQueueThatCtxAsyncPollPolls) {
   ASSERT_TRUE(lib);
   auto dev = asynccrypt::DeviceHandle::open("sim");
   ASSERT_TRUE(dev) << dev.error().describe();
-  CtxPtr cctx(wolfSSL_CTX_new(wolfTLSv1_3_client_method()));
-  CtxPtr sctx(wolfSSL_CTX_new(wolfTLSv1_3_server_method()));
-  ASSERT_TRUE(cctx && sctx);
-  wolfSSL_CTX_set_verify(cctx.get(), WOLFSSL_VERIFY_NONE, nullptr);
-  ASSERT_EQ(wolfSSL_CTX_use_certificate_buffer(sctx.get(), server_cert_der_2048,
-                                               sizeof_server_cert_der_2048, WOLFSSL_FILETYPE_ASN1),
-            WOLFSSL_SUCCESS);
-  ASSERT_EQ(wolfSSL_CTX_use_PrivateKey_buffer(sctx.get(), server_key_der_2048,
-                                              sizeof_server_key_der_2048, WOLFSSL_FILETYPE_ASN1),
-            WOLFSSL_SUCCESS);
-  ASSERT_EQ(wolfSSL_CTX_SetDevId(sctx.get(), dev->id()), WOLFSSL_SUCCESS);
-  for (WOLFSSL_CTX* c : {cctx.get(), sctx.get()}) {
-    wolfSSL_CTX_SetIORecv(c, testing_support::pipe_read);
-    wolfSSL_CTX_SetIOSend(c, testing_support::pipe_write);
-  }
-  const int fd = asynccrypt_CtxQueueFd(sctx.get());
+  testing_support::PipedTls tls;
+  ASSERT_NO_FATAL_FAILURE(
+      testing_support::connect_over_pipes(&tls,
+                                          {server_cert_der_2048, sizeof_server_cert_der_2048,
+                                           server_key_der_2048, sizeof_server_key_der_2048},
+                                          INVALID_DEVID, dev->id()));
+  const int fd = asynccrypt_CtxQueueFd(tls.server_ctx.get());
   ASSERT_GE(fd, 0);
-  EXPECT_EQ(asynccrypt_CtxQueueFd(sctx.get()), fd);  // one fd per context
+  EXPECT_EQ(asynccrypt_CtxQueueFd(tls.server_ctx.get()), fd);  // one fd per context
 
-  testing_support::Pipe to_server, to_client;
-  SslPtr client(wolfSSL_new(cctx.get()));
-  SslPtr server(wolfSSL_new(sctx.get()));
-  ASSERT_TRUE(client && server);
-  wolfSSL_SetIOReadCtx(client.get(), &to_client);
-  wolfSSL_SetIOWriteCtx(client.get(), &to_server);
-  wolfSSL_SetIOReadCtx(server.get(), &to_server);
-  wolfSSL_SetIOWriteCtx(server.get(), &to_client);
   int pends = 0, harvested = 0;
   bool client_done = false, server_done = false;
   for (int round = 0; round < 1000 && !(client_done && server_done); ++round) {
     if (!client_done) {
       int ignored = 0;
-      const int r = testing_support::handshake_step(client.get(), true, &ignored);
+      const int r = testing_support::handshake_step(tls.client.get(), true, &ignored);
       ASSERT_GE(r, 0);
       client_done = r == 1;
     }
     if (server_done) continue;
-    const int ret = wolfSSL_accept(server.get());
+    const int ret = wolfSSL_accept(tls.server.get());
     if (ret == WOLFSSL_SUCCESS) {
       server_done = true;
       continue;
     }
-    const int err = wolfSSL_get_error(server.get(), ret);
+    const int err = wolfSSL_get_error(tls.server.get(), ret);
     if (err != WC_PENDING_E) {
       ASSERT_TRUE(err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE) << err;
       continue;
@@ -88,10 +68,12 @@ TEST(CtxQueueFd, WakesForTheQueueThatCtxAsyncPollPolls) {
     for (int poll_no = 0; poll_no < 100; ++poll_no) {
       WOLF_EVENT* events[4];
       int count = 0;
-      ASSERT_EQ(wolfSSL_CTX_AsyncPoll(sctx.get(), events, 4, WOLF_POLL_FLAG_CHECK_HW, &count), 0);
+      ASSERT_EQ(
+          wolfSSL_CTX_AsyncPoll(tls.server_ctx.get(), events, 4, WOLF_POLL_FLAG_CHECK_HW, &count),
+          0);
       if (count == 0) continue;
       ASSERT_EQ(count, 1);
-      EXPECT_EQ(events[0]->context, server.get());
+      EXPECT_EQ(events[0]->context, tls.server.get());
       ++harvested;
       break;
     }
@@ -99,9 +81,9 @@ TEST(CtxQueueFd, WakesForTheQueueThatCtxAsyncPollPolls) {
   EXPECT_TRUE(client_done && server_done);
   EXPECT_GE(pends, 2);
   EXPECT_EQ(harvested, pends);
-  server.reset();
-  client.reset();
-  EXPECT_EQ(asynccrypt_CtxQueueRelease(sctx.get()), 0);
+  tls.server.reset();
+  tls.client.reset();
+  EXPECT_EQ(asynccrypt_CtxQueueRelease(tls.server_ctx.get()), 0);
 }
 
 }  // namespace

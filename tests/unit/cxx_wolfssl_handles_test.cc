@@ -105,30 +105,12 @@ TEST(CxxWolfSslHandles, SslPtrFreedMidHandshakeOnWorkers) {
   ASSERT_TRUE(dev) << dev.error().describe();
   int aborted = 0;
   for (int abort_at = 1; abort_at < 100; ++abort_at) {
-    CtxPtr cctx(wolfSSL_CTX_new(wolfTLSv1_3_client_method()));
-    CtxPtr sctx(wolfSSL_CTX_new(wolfTLSv1_3_server_method()));
-    ASSERT_TRUE(cctx && sctx);
-    wolfSSL_CTX_set_verify(cctx.get(), WOLFSSL_VERIFY_NONE, nullptr);
-    ASSERT_EQ(
-        wolfSSL_CTX_use_certificate_buffer(sctx.get(), server_cert_der_2048,
-                                           sizeof_server_cert_der_2048, WOLFSSL_FILETYPE_ASN1),
-        WOLFSSL_SUCCESS);
-    ASSERT_EQ(wolfSSL_CTX_use_PrivateKey_buffer(sctx.get(), server_key_der_2048,
-                                                sizeof_server_key_der_2048, WOLFSSL_FILETYPE_ASN1),
-              WOLFSSL_SUCCESS);
-    for (WOLFSSL_CTX* c : {cctx.get(), sctx.get()}) {
-      ASSERT_EQ(wolfSSL_CTX_SetDevId(c, dev->id()), WOLFSSL_SUCCESS);
-      wolfSSL_CTX_SetIORecv(c, testing_support::pipe_read);
-      wolfSSL_CTX_SetIOSend(c, testing_support::pipe_write);
-    }
-    testing_support::Pipe to_server, to_client;
-    SslPtr client(wolfSSL_new(cctx.get()));
-    SslPtr server(wolfSSL_new(sctx.get()));
-    ASSERT_TRUE(client && server);
-    wolfSSL_SetIOReadCtx(client.get(), &to_client);
-    wolfSSL_SetIOWriteCtx(client.get(), &to_server);
-    wolfSSL_SetIOReadCtx(server.get(), &to_server);
-    wolfSSL_SetIOWriteCtx(server.get(), &to_client);
+    testing_support::PipedTls tls;
+    ASSERT_NO_FATAL_FAILURE(
+        testing_support::connect_over_pipes(&tls,
+                                            {server_cert_der_2048, sizeof_server_cert_der_2048,
+                                             server_key_der_2048, sizeof_server_key_der_2048},
+                                            dev->id(), dev->id()));
     // Step both sides; stop right after the abort_at-th pend, before any
     // poll, so the operation is at (or on its way to) a worker.
     int pends = 0;
@@ -137,7 +119,7 @@ TEST(CxxWolfSslHandles, SslPtrFreedMidHandshakeOnWorkers) {
          ++round) {
       for (const bool is_client : {true, false}) {
         if (pends >= abort_at) break;
-        WOLFSSL* ssl = is_client ? client.get() : server.get();
+        WOLFSSL* ssl = is_client ? tls.client.get() : tls.server.get();
         bool& done = is_client ? client_done : server_done;
         if (done) continue;
         const int ret = is_client ? wolfSSL_connect(ssl) : wolfSSL_accept(ssl);
@@ -155,8 +137,8 @@ TEST(CxxWolfSslHandles, SslPtrFreedMidHandshakeOnWorkers) {
       }
     }
     const bool hit = pends >= abort_at;
-    server.reset();  // the owners drain; no asynccrypt_SslDrain here
-    client.reset();
+    tls.server.reset();  // the owners drain; no asynccrypt_SslDrain here
+    tls.client.reset();
     if (!hit) break;
     ++aborted;
   }

@@ -1,57 +1,32 @@
 // Differential tests on every device kind (tests/support/device_list.h): RSA, ECC, DH, AES
 // and 3DES through the device, many in flight at once, against the same operations done
 // synchronously by wolfCrypt.
-#include <dirent.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sched.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <cstdio>
-#include <cstring>
-#include <functional>
-#include <map>
-#include <mutex>
-#include <optional>
+#include <cstdint>
 #include <random>
-#include <thread>
 #include <vector>
 
 // wolfSSL's options first: they fix the layout of every structure below.
 #include "core/wolfssl_api.h"
 
 #include <wolfssl/wolfcrypt/aes.h>
-#include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/des3.h>
 #include <wolfssl/wolfcrypt/dh.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/random.h>
 #include <wolfssl/wolfcrypt/rsa.h>
-#define USE_CERT_BUFFERS_2048
-#include <wolfssl/certs_test.h>
 
-#include "asynccrypt/device.h"
-#include "asynccrypt/event.h"
 #include "asynccrypt/queue.h"
-#include "core/device_spec.h"
-#include "core/op.h"
-#include "core/registry.h"
 #include "support/batch.h"
-#include "support/device_list.h"
 #include "support/crypto_jobs.h"
+#include "support/device_list.h"
 #include "support/device_open.h"
 #include "support/test_queue.h"
 #include "support/test_random.h"
 
 namespace {
 
-using testing_support::BatchStats;
 using testing_support::Bytes;
 using testing_support::cbc_job;
 using testing_support::init_aes_cbc;
@@ -71,7 +46,6 @@ using testing_support::test_seed;  // every randomized test prints its seed
 // Differential tests: the device against synchronous wolfCrypt
 // ---------------------------------------------------------------------------
 
-using testing_support::DeviceCase;
 using testing_support::Pends;
 
 class Differential : public testing_support::DeviceTest {

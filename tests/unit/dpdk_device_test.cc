@@ -22,6 +22,7 @@
 #include "backends/dpdk/dpdk_device.h"
 #include "support/dpdk_handle.h"
 #include "support/mini_json.h"
+#include "support/record_aes.h"
 #include "support/test_queue.h"
 #include "support/test_random.h"
 
@@ -30,6 +31,7 @@ namespace {
 using testing_support::Bytes;
 using testing_support::DpdkHandle;
 using testing_support::random_bytes;
+using testing_support::record_aes;
 using testing_support::run_all;
 using testing_support::test_seed;
 
@@ -43,26 +45,6 @@ std::string test_spec() {
 
 // Opens the test device or skips the test, saying why.
 #define OPEN_OR_SKIP(handle) DPDK_OPEN_OR_SKIP(handle, test_spec())
-
-// Records an AES operation the way wolfCrypt does above its thresholds, so
-// any size reaches the device.
-int record_aes(Aes* aes, int type, byte* out, const byte* in, word32 sz, const byte* iv = nullptr,
-               word32 iv_sz = 0, byte* tag = nullptr, word32 tag_sz = 0, const byte* aad = nullptr,
-               word32 aad_sz = 0) {
-  WC_ASYNC_DEV* dev = &aes->asyncDev;
-  if (wc_AsyncSwInit(dev, type) != 1) return BAD_STATE_E;
-  dev->sw.aes.aes = aes;
-  dev->sw.aes.out = out;
-  dev->sw.aes.in = in;
-  dev->sw.aes.sz = sz;
-  dev->sw.aes.iv = iv;
-  dev->sw.aes.ivSz = iv_sz;
-  dev->sw.aes.authTag = tag;
-  dev->sw.aes.authTagSz = tag_sz;
-  dev->sw.aes.authIn = aad;
-  dev->sw.aes.authInSz = aad_sz;
-  return WC_PENDING_E;
-}
 
 struct AesPair {
   Aes dev_aes{};   // bound to the device

@@ -18,6 +18,9 @@
 #include <tuple>
 #include <vector>
 
+#include "asynccrypt/device.h"
+#include "support/device_open.h"
+#include "support/polled_op.h"
 #include "support/tls_pipe.h"
 
 namespace {
@@ -35,55 +38,25 @@ constexpr bool kNonblock = false;
 
 #if defined(WC_ECC_NONBLOCK) && defined(WOLFSSL_ASYNC_CRYPT_SW) && defined(WC_ASYNC_ENABLE_ECC)
 
-// An open device, closed at the end of the scope.
-class Device {
- public:
-  explicit Device(const char* spec) {
-    ret_ = asynccrypt_DevOpenSpec(&id_, spec, nullptr);
-    EXPECT_EQ(ret_, 0) << spec << ": " << asynccrypt_LastError();
-  }
-  ~Device() { wolfAsync_DevClose(&id_); }
-  Device(const Device&) = delete;
-  Device& operator=(const Device&) = delete;
-  int id() const { return id_; }
+using asynccrypt::DeviceHandle;
+using testing_support::open_device;
+using testing_support::Resume;
 
- private:
-  int id_ = INVALID_DEVID;
-  int ret_ = 0;
-};
-
-// Runs one recorded operation to completion through a queue poll loop and
-// returns how many polls it took (-1 on failure). `again` is the wolfCrypt
-// call: it records on its first call and collects the result on its second.
+// Runs one operation that pends once (a sign, a verify, an ECDH or a key
+// generation) to its end, through polls of a queue of its own, and
+// returns how many polls it took (-1 when the first call did not pend);
+// *result gets the operation's result.
 template <typename Call>
-int run_polled(ecc_key* key, Call again, int* result) {
-  int ret = again();
-  if (ret != WC_PENDING_E) {
-    ADD_FAILURE() << "first call did not pend: " << ret;
+int run_polled_once(ecc_key* key, Resume resume, Call call, int* result) {
+  const testing_support::PolledRun run = testing_support::run_polled(
+      &key->asyncDev, resume, call, {.max_pends = 1, .max_polls = 10'000'000});
+  if (run.pends == 0) {
+    ADD_FAILURE() << "first call did not pend: " << run.result;
     return -1;
   }
-  WOLF_EVENT_QUEUE queue;
-  EXPECT_EQ(wolfEventQueue_Init(&queue), 0);
-  EXPECT_EQ(wc_AsyncHandle(&key->asyncDev, &queue, WC_ASYNC_FLAG_CALL_AGAIN), 0);
-  int polls = 0;
-  for (;;) {
-    WOLF_EVENT* events[1];
-    int count = 0;
-    EXPECT_EQ(wolfAsync_EventQueuePoll(&queue, nullptr, events, 1, WOLF_POLL_FLAG_CHECK_HW, &count),
-              0);
-    ++polls;
-    if (count == 1) {
-      EXPECT_EQ(events[0]->ret, 0);
-      break;
-    }
-    if (polls > 10'000'000) {
-      ADD_FAILURE() << "operation never finished";
-      break;
-    }
-  }
-  wolfEventQueue_Free(&queue);
-  *result = again();  // collects the result
-  return polls;
+  EXPECT_EQ(run.event_result, 0);
+  *result = run.result;
+  return static_cast<int>(run.polls);
 }
 
 class Curve : public ::testing::TestWithParam<int> {
@@ -149,7 +122,7 @@ class Curve : public ::testing::TestWithParam<int> {
 constexpr const char* kSpec = "sim:slices=64";
 
 TEST_P(Curve, SignMatchesBlockingVerifyAndTakesManyPolls) {
-  Device dev(kSpec);
+  DeviceHandle dev = open_device(kSpec);
   ecc_key key;
   ecc_nb_ctx_t nb;
   load_a(&key, &nb, dev.id());
@@ -158,8 +131,8 @@ TEST_P(Curve, SignMatchesBlockingVerifyAndTakesManyPolls) {
     std::vector<byte> sig(ECC_MAX_SIG_SIZE);
     word32 sz = static_cast<word32>(sig.size());
     int result = -1;
-    const int polls = run_polled(
-        &key,
+    const int polls = run_polled_once(
+        &key, Resume::kCallAgain,
         [&] {
           sz = static_cast<word32>(sig.size());
           return wc_ecc_sign_hash(digest_, sizeof digest_, sig.data(), &sz, &rng_, &key);
@@ -174,7 +147,7 @@ TEST_P(Curve, SignMatchesBlockingVerifyAndTakesManyPolls) {
 }
 
 TEST_P(Curve, VerifyMatchesBlocking) {
-  Device dev(kSpec);
+  DeviceHandle dev = open_device(kSpec);
   ecc_key key;
   ecc_nb_ctx_t nb;
   load_a(&key, &nb, dev.id());
@@ -184,8 +157,8 @@ TEST_P(Curve, VerifyMatchesBlocking) {
   for (const auto* sig : {&good, &bad, &good}) {
     int stat = -1;
     int result = -1;
-    const int polls = run_polled(
-        &key,
+    const int polls = run_polled_once(
+        &key, Resume::kCallAgain,
         [&] {
           return wc_ecc_verify_hash(sig->data(), static_cast<word32>(sig->size()), digest_,
                                     sizeof digest_, &stat, &key);
@@ -199,7 +172,7 @@ TEST_P(Curve, VerifyMatchesBlocking) {
 }
 
 TEST_P(Curve, SharedSecretMatchesBlocking) {
-  Device dev(kSpec);
+  DeviceHandle dev = open_device(kSpec);
   byte expect[MAX_ECC_BYTES];
   word32 expect_sz = sizeof expect;
   ASSERT_EQ(wc_ecc_shared_secret(&a_, &b_, expect, &expect_sz), 0);
@@ -210,8 +183,8 @@ TEST_P(Curve, SharedSecretMatchesBlocking) {
     byte out[MAX_ECC_BYTES];
     word32 out_sz = sizeof out;
     int result = -1;
-    const int polls = run_polled(
-        &key,
+    const int polls = run_polled_once(
+        &key, Resume::kCallAgain,
         [&] {
           // The call that collects reads the length the operation wrote.
           return wc_ecc_shared_secret(&key, &b_, out, &out_sz);
@@ -232,14 +205,9 @@ TEST_P(Curve, SharedSecretMatchesBlocking) {
 void make_key_and_check(Curve& t, ecc_key* key, ecc_nb_ctx_t* own_ctx) {
   ASSERT_EQ(wc_ecc_set_nonblock(key, own_ctx), 0);
   int result = -1;
-  int calls = 0;
   // Key generation has no call-again step: the completion is the result.
-  const int polls = run_polled(
-      key,
-      [&] {
-        if (calls++ == 1) return 0;
-        return wc_ecc_make_key(&t.rng_, t.GetParam(), key);
-      },
+  const int polls = run_polled_once(
+      key, Resume::kEventResult, [&] { return wc_ecc_make_key(&t.rng_, t.GetParam(), key); },
       &result);
   ASSERT_EQ(result, 0);
   EXPECT_GT(polls, 20) << "key generation ran in slices";
@@ -251,8 +219,9 @@ void make_key_and_check(Curve& t, ecc_key* key, ecc_nb_ctx_t* own_ctx) {
   ASSERT_EQ(wc_ecc_shared_secret(&t.b_, key, blocking, &blocking_sz), 0);
   byte out[MAX_ECC_BYTES];
   word32 out_sz = sizeof out;
-  const int ecdh_polls = run_polled(
-      key, [&] { return wc_ecc_shared_secret(key, &t.b_, out, &out_sz); }, &result);
+  const int ecdh_polls = run_polled_once(
+      key, Resume::kCallAgain, [&] { return wc_ecc_shared_secret(key, &t.b_, out, &out_sz); },
+      &result);
   ASSERT_EQ(result, 0);
   EXPECT_GT(ecdh_polls, 20) << "ECDH ran in slices";
   EXPECT_EQ(key->nb_ctx, own_ctx);
@@ -261,7 +230,7 @@ void make_key_and_check(Curve& t, ecc_key* key, ecc_nb_ctx_t* own_ctx) {
 }
 
 TEST_P(Curve, MakeKeyGivesAConsistentPair) {
-  Device dev(kSpec);
+  DeviceHandle dev = open_device(kSpec);
   ecc_key key;
   ecc_nb_ctx_t nb;
   ASSERT_EQ(wc_ecc_init_ex(&key, nullptr, dev.id()), 0);
@@ -273,7 +242,7 @@ TEST_P(Curve, MakeKeyGivesAConsistentPair) {
 // simulator lends one for each operation, so they run in slices too, and
 // takes it back afterwards.
 TEST_P(Curve, KeysWithoutAContextBorrowOneForEachOperation) {
-  Device dev(kSpec);
+  DeviceHandle dev = open_device(kSpec);
   ecc_key key;
   ASSERT_EQ(wc_ecc_init_ex(&key, nullptr, dev.id()), 0);
   make_key_and_check(*this, &key, nullptr);
@@ -284,7 +253,7 @@ TEST_P(Curve, KeysWithoutAContextBorrowOneForEachOperation) {
 // and valgrind would report the context otherwise) and leaves nothing
 // behind in the queue.
 TEST_P(Curve, FreeingAKeyMidOperationReturnsItsLoan) {
-  Device dev("sim:slices=1");
+  DeviceHandle dev = open_device("sim:slices=1");
   ecc_key key;
   ASSERT_EQ(wc_ecc_init_ex(&key, nullptr, dev.id()), 0);
   ASSERT_EQ(wc_ecc_make_key(&rng_, GetParam(), &key), WC_PENDING_E);
@@ -306,15 +275,15 @@ TEST_P(Curve, FreeingAKeyMidOperationReturnsItsLoan) {
 
 // Polls one P-256 sign takes on a device opened from `spec`.
 int sign_polls(Curve& t, const char* spec) {
-  Device dev(spec);
+  DeviceHandle dev = open_device(spec);
   ecc_key key;
   ecc_nb_ctx_t nb;
   t.load_a(&key, &nb, dev.id());
   std::vector<byte> sig(ECC_MAX_SIG_SIZE);
   word32 sz = 0;
   int result = -1;
-  const int polls = run_polled(
-      &key,
+  const int polls = run_polled_once(
+      &key, Resume::kCallAgain,
       [&] {
         sz = static_cast<word32>(sig.size());
         return wc_ecc_sign_hash(t.digest_, sizeof t.digest_, sig.data(), &sz, &t.rng_, &key);
@@ -341,7 +310,7 @@ TEST_P(Curve, SliceCountBoundsEachPoll) {
 // Polls that two P-256 signs in flight together, each on its own key, take
 // to finish on a device opened from `spec`.
 int two_sign_polls(Curve& t, const char* spec) {
-  Device dev(spec);
+  DeviceHandle dev = open_device(spec);
   ecc_key keys[2];
   ecc_nb_ctx_t nb[2];
   std::vector<byte> sig[2];
@@ -393,7 +362,7 @@ INSTANTIATE_TEST_SUITE_P(P256AndP384, Curve, ::testing::Values(32, 48),
                          [](const auto& info) { return "P" + std::to_string(info.param * 8); });
 
 TEST(SliceBudget, SetAndGetOnAnOpenDevice) {
-  Device dev("sim");
+  DeviceHandle dev = open_device("sim");
   int slices = -1;
   int budget = -1;
   ASSERT_EQ(asynccrypt_DevGetSliceBudget(dev.id(), &slices, &budget), 0);
@@ -421,7 +390,7 @@ TEST(SliceBudget, SpecOptions) {
       {"sim:skip=0,slices=1", 1, 0},
   };
   for (const auto& c : cases) {
-    Device dev(c.spec);
+    DeviceHandle dev = open_device(c.spec);
     int slices = -1;
     int budget = -1;
     ASSERT_EQ(asynccrypt_DevGetSliceBudget(dev.id(), &slices, &budget), 0) << c.spec;
@@ -442,7 +411,7 @@ TEST(SliceBudget, BadSpecOptionsAreRejected) {
 }
 
 TEST(SliceBudget, BadCallsAreRejected) {
-  Device dev("sim:slices=4");
+  DeviceHandle dev = open_device("sim:slices=4");
   EXPECT_EQ(asynccrypt_DevSetSliceBudget(dev.id(), -1, 5), BAD_FUNC_ARG);
   EXPECT_EQ(asynccrypt_DevSetSliceBudget(dev.id(), 1, -1), BAD_FUNC_ARG);
   EXPECT_EQ(asynccrypt_DevSetSliceBudget(dev.id(), 0, 0), BAD_FUNC_ARG);
@@ -460,7 +429,7 @@ TEST(SliceBudget, BadCallsAreRejected) {
   EXPECT_EQ(asynccrypt_DevSetSliceBudget(INVALID_DEVID, 1, 0), NO_VALID_DEVID);
   EXPECT_EQ(asynccrypt_DevGetSliceBudget(12345, &slices, &budget), NO_VALID_DEVID);
   // Kinds without slices say so.
-  Device threads("threads:workers=1");
+  DeviceHandle threads = open_device("threads:workers=1");
   EXPECT_EQ(asynccrypt_DevSetSliceBudget(threads.id(), 1, 0), BAD_FUNC_ARG);
   EXPECT_EQ(asynccrypt_DevGetSliceBudget(threads.id(), &slices, &budget), BAD_FUNC_ARG);
 }
@@ -522,7 +491,7 @@ class Tls : public ::testing::TestWithParam<std::tuple<bool, int>> {};
 
 TEST_P(Tls, EcdheEcdsaHandshakeCompletesInSlices) {
   const auto [tls13, bits] = GetParam();
-  Device dev("sim");
+  DeviceHandle dev = open_device("sim");
   asynccrypt_DevStats before{};
   ASSERT_EQ(asynccrypt_DevGetStats(dev.id(), &before), 0);
   const TlsResult r = bits == 256

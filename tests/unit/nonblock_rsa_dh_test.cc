@@ -17,8 +17,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 #include <vector>
+
+#include "asynccrypt/device.h"
+#include "support/device_open.h"
+#include "support/polled_op.h"
 
 namespace {
 
@@ -48,66 +53,12 @@ std::string spec_name(const ::testing::TestParamInfo<const char*>& info) {
   return name;
 }
 
-// An open device, closed at the end of the scope.
-class Device {
- public:
-  explicit Device(const char* spec) {
-    EXPECT_EQ(asynccrypt_DevOpenSpec(&id_, spec, nullptr), 0) << spec << ": "
-                                                              << asynccrypt_LastError();
-  }
-  ~Device() { wolfAsync_DevClose(&id_); }
-  Device(const Device&) = delete;
-  Device& operator=(const Device&) = delete;
-  int id() const { return id_; }
-  asynccrypt_DevStats stats() const {
-    asynccrypt_DevStats s{};
-    EXPECT_EQ(asynccrypt_DevGetStats(id_, &s), 0);
-    return s;
-  }
-
- private:
-  int id_ = INVALID_DEVID;
-};
-
-// How wolfCrypt resumes an operation that pended: RSA keeps a state machine
-// in the key and is called again for its result; DH's key generation and
-// agreement are done once the event completes, and its result is the
-// event's.
-enum class Resume { kCallAgain, kEventResult };
-
-// Runs `call`; while it pends, polls a queue holding its event until the
-// event completes (counting polls in *polls), then resumes as `resume`
-// says. Returns the operation's result.
-template <typename Call>
-int run_polled(WC_ASYNC_DEV* dev, Resume resume, Call call, int* polls) {
-  *polls = 0;
-  int ret = call();
-  for (int rounds = 0; ret == WC_PENDING_E && rounds < 16; ++rounds) {
-    WOLF_EVENT_QUEUE queue;
-    EXPECT_EQ(wolfEventQueue_Init(&queue), 0);
-    EXPECT_EQ(wc_AsyncHandle(dev, &queue, WC_ASYNC_FLAG_CALL_AGAIN), 0);
-    int event_ret = WC_PENDING_E;
-    for (;;) {
-      WOLF_EVENT* events[1];
-      int count = 0;
-      EXPECT_EQ(
-          wolfAsync_EventQueuePoll(&queue, nullptr, events, 1, WOLF_POLL_FLAG_CHECK_HW, &count), 0);
-      ++*polls;
-      if (count == 1) {
-        event_ret = events[0]->ret;
-        break;
-      }
-      if (*polls > 50'000'000) {
-        ADD_FAILURE() << "operation never finished";
-        wolfEventQueue_Free(&queue);
-        return WC_TIMEOUT_E;
-      }
-    }
-    wolfEventQueue_Free(&queue);
-    ret = resume == Resume::kCallAgain ? call() : event_ret;
-  }
-  return ret;
-}
+using asynccrypt::DeviceHandle;
+using testing_support::open_device;
+using testing_support::PolledRun;
+using testing_support::Resume;
+using testing_support::run_polled;
+using testing_support::stats_of;
 
 class NonblockRsaDh : public ::testing::TestWithParam<const char*> {
  protected:
@@ -127,7 +78,7 @@ void load_rsa(RsaKey* key, int dev_id) {
 }
 
 TEST_P(NonblockRsaDh, RsaSignVerifyDecryptMatchBlocking) {
-  Device dev(GetParam());
+  DeviceHandle dev = open_device(GetParam());
   RsaKey sync_key, key;
   RsaNb nb;
   load_rsa(&sync_key, INVALID_DEVID);
@@ -141,23 +92,20 @@ TEST_P(NonblockRsaDh, RsaSignVerifyDecryptMatchBlocking) {
   const int want_len = wc_RsaSSL_Sign(msg.data(), msg.size(), want.data(), want.size(),
                                       &sync_key, &rng_);
   ASSERT_EQ(want_len, 256);
-  int polls = 0;
-  int ret = run_polled(
-      &key.asyncDev, Resume::kCallAgain,
-      [&] { return wc_RsaSSL_Sign(msg.data(), msg.size(), sig.data(), sig.size(), &key, &rng_); },
-      &polls);
-  ASSERT_EQ(ret, want_len);
+  const PolledRun sign = run_polled(&key.asyncDev, Resume::kCallAgain, [&] {
+    return wc_RsaSSL_Sign(msg.data(), msg.size(), sig.data(), sig.size(), &key, &rng_);
+  });
+  ASSERT_EQ(sign.result, want_len);
   EXPECT_EQ(sig, want);
   if (on_sim()) {
-    EXPECT_GT(polls, 20) << "private operation not in slices";
+    EXPECT_GT(sign.polls, 20) << "private operation not in slices";
   }
 
   Bytes plain(256);
-  ret = run_polled(
-      &key.asyncDev, Resume::kCallAgain,
-      [&] { return wc_RsaSSL_Verify(sig.data(), sig.size(), plain.data(), plain.size(), &key); },
-      &polls);
-  ASSERT_EQ(ret, static_cast<int>(msg.size()));
+  const PolledRun verify = run_polled(&key.asyncDev, Resume::kCallAgain, [&] {
+    return wc_RsaSSL_Verify(sig.data(), sig.size(), plain.data(), plain.size(), &key);
+  });
+  ASSERT_EQ(verify.result, static_cast<int>(msg.size()));
   plain.resize(msg.size());
   EXPECT_EQ(plain, msg);
 
@@ -166,21 +114,17 @@ TEST_P(NonblockRsaDh, RsaSignVerifyDecryptMatchBlocking) {
   ASSERT_EQ(wc_RsaPublicEncrypt(msg.data(), msg.size(), sealed.data(), sealed.size(), &sync_key,
                                 &rng_),
             256);
-  ret = run_polled(
-      &key.asyncDev, Resume::kCallAgain,
-      [&] {
-        return wc_RsaPrivateDecrypt(sealed.data(), sealed.size(), opened.data(), opened.size(),
-                                    &key);
-      },
-      &polls);
-  ASSERT_EQ(ret, static_cast<int>(msg.size()));
+  const PolledRun decrypt = run_polled(&key.asyncDev, Resume::kCallAgain, [&] {
+    return wc_RsaPrivateDecrypt(sealed.data(), sealed.size(), opened.data(), opened.size(), &key);
+  });
+  ASSERT_EQ(decrypt.result, static_cast<int>(msg.size()));
   opened.resize(msg.size());
   EXPECT_EQ(opened, msg);
   if (on_sim()) {
-    EXPECT_GT(polls, 20) << "private operation not in slices";
+    EXPECT_GT(decrypt.polls, 20) << "private operation not in slices";
   }
 
-  EXPECT_EQ(dev.stats().declined, 0u) << "a key with a non-blocking context was declined";
+  EXPECT_EQ(stats_of(dev).declined, 0u) << "a key with a non-blocking context was declined";
   wc_FreeRsaKey(&key);
   wc_FreeRsaKey(&sync_key);
 }
@@ -200,7 +144,7 @@ void init_dh(DhKey* key, int dev_id) {
 }
 
 TEST_P(NonblockRsaDh, DhAgreementMatchesBlocking) {
-  Device dev(GetParam());
+  DeviceHandle dev = open_device(GetParam());
   DhKey peer, key;
   DhNb nb;
   init_dh(&peer, INVALID_DEVID);
@@ -211,30 +155,23 @@ TEST_P(NonblockRsaDh, DhAgreementMatchesBlocking) {
   ASSERT_EQ(wc_DhGenerateKeyPair(&peer, &rng_, peer_priv.data(), &peer_priv_len, peer_pub.data(),
                                  &peer_pub_len),
             0);
-  int polls = 0;
-  int ret = run_polled(
-      &key.asyncDev, Resume::kEventResult,
-      [&] {
-        return wc_DhGenerateKeyPair(&key, &rng_, priv.data(), &priv_len, pub.data(), &pub_len);
-      },
-      &polls);
+  const PolledRun generate = run_polled(&key.asyncDev, Resume::kEventResult, [&] {
+    return wc_DhGenerateKeyPair(&key, &rng_, priv.data(), &priv_len, pub.data(), &pub_len);
+  });
   // wolfSSL 5.9 has no non-blocking DH key generation (only the
   // agreement yields): it runs whole, in one poll.
-  ASSERT_EQ(ret, 0);
+  ASSERT_EQ(generate.result, 0);
 
   Bytes secret(256), want(256);
   word32 secret_len = 256, want_len = 256;
-  ret = run_polled(
-      &key.asyncDev, Resume::kEventResult,
-      [&] {
-        return wc_DhAgree(&key, secret.data(), &secret_len, priv.data(), priv_len,
-                          peer_pub.data(), peer_pub_len);
-      },
-      &polls);
-  ASSERT_EQ(ret, 0);
+  const PolledRun agree = run_polled(&key.asyncDev, Resume::kEventResult, [&] {
+    return wc_DhAgree(&key, secret.data(), &secret_len, priv.data(), priv_len, peer_pub.data(),
+                      peer_pub_len);
+  });
+  ASSERT_EQ(agree.result, 0);
   if (on_sim()) {
     // FFDHE-2048 takes about 1,200 steps: some 19 polls of 64 slices.
-    EXPECT_GT(polls, 10) << "agreement not in slices";
+    EXPECT_GT(agree.polls, 10) << "agreement not in slices";
   }
   ASSERT_EQ(wc_DhAgree(&peer, want.data(), &want_len, peer_priv.data(), peer_priv_len, pub.data(),
                        pub_len),
@@ -242,7 +179,7 @@ TEST_P(NonblockRsaDh, DhAgreementMatchesBlocking) {
   secret.resize(secret_len);
   want.resize(want_len);
   EXPECT_EQ(secret, want);
-  EXPECT_EQ(dev.stats().declined, 0u) << "a key with a non-blocking context was declined";
+  EXPECT_EQ(stats_of(dev).declined, 0u) << "a key with a non-blocking context was declined";
   wc_FreeDhKey(&key);
   wc_FreeDhKey(&peer);
 }

@@ -1,24 +1,18 @@
 // The queue's completion fd with the threads device: readable soon after a completion, and no
 // wake-up lost under load, batched or not.
-#include <dirent.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
-#include <condition_variable>
+#include <cstdint>
 #include <cstdio>
-#include <cstring>
-#include <functional>
 #include <map>
-#include <mutex>
-#include <optional>
-#include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -26,23 +20,9 @@
 #include "core/wolfssl_api.h"
 
 #include <wolfssl/wolfcrypt/aes.h>
-#include <wolfssl/wolfcrypt/asn_public.h>
-#include <wolfssl/wolfcrypt/des3.h>
-#include <wolfssl/wolfcrypt/dh.h>
-#include <wolfssl/wolfcrypt/ecc.h>
-#include <wolfssl/wolfcrypt/random.h>
-#include <wolfssl/wolfcrypt/rsa.h>
-#define USE_CERT_BUFFERS_2048
-#include <wolfssl/certs_test.h>
 
 #include "asynccrypt/device.h"
-#include "asynccrypt/event.h"
 #include "asynccrypt/queue.h"
-#include "backends/threads/threads_device.h"
-#include "core/device_spec.h"
-#include "core/op.h"
-#include "core/registry.h"
-#include "support/batch.h"
 #include "support/crypto_jobs.h"
 #include "support/device_open.h"
 #include "support/test_queue.h"
@@ -50,25 +30,12 @@
 
 namespace {
 
-using asynccrypt::ThreadsDevice;
-using testing_support::BatchStats;
 using testing_support::Bytes;
-using testing_support::cbc_job;
-using testing_support::init_aes_cbc;
-using testing_support::Job;
 using testing_support::kThreadsSpec;
-using testing_support::load_rsa;
-using testing_support::make_ecc_pair;
 using testing_support::new_queue;
 using testing_support::open_pending_device;
-using testing_support::random_bytes;
-using testing_support::rsa_sign_job;
-using testing_support::run_batch;
 using testing_support::stats_of;
-using testing_support::sync_cbc_encrypt;
 using testing_support::sync_gcm_encrypt;
-using testing_support::test_seed;  // every randomized test prints its seed
-using testing_support::threads_device;
 
 // ---------------------------------------------------------------------------
 // The queue's completion fd

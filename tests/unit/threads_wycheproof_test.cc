@@ -1,25 +1,10 @@
 // Wycheproof known answers (AES-GCM, ECDH P-256) through the threads device, with queue
 // polling.
-#include <dirent.h>
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sched.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
+#include <cstddef>
 #include <cstdio>
-#include <cstring>
-#include <functional>
-#include <map>
-#include <mutex>
-#include <optional>
-#include <random>
-#include <thread>
+#include <string>
 #include <vector>
 
 // wolfSSL's options first: they fix the layout of every structure below.
@@ -27,49 +12,28 @@
 
 #include <wolfssl/wolfcrypt/aes.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
-#include <wolfssl/wolfcrypt/des3.h>
-#include <wolfssl/wolfcrypt/dh.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/random.h>
-#include <wolfssl/wolfcrypt/rsa.h>
-#define USE_CERT_BUFFERS_2048
-#include <wolfssl/certs_test.h>
 
 #include "asynccrypt/device.h"
-#include "asynccrypt/event.h"
 #include "asynccrypt/queue.h"
-#include "backends/threads/threads_device.h"
-#include "core/device_spec.h"
-#include "core/op.h"
-#include "core/registry.h"
 #include "support/batch.h"
-#include "support/crypto_jobs.h"
 #include "support/device_open.h"
 #include "support/mini_json.h"
+#include "support/record_aes.h"
 #include "support/test_queue.h"
 #include "support/test_random.h"
 
 namespace {
 
-using asynccrypt::ThreadsDevice;
 using testing_support::BatchStats;
 using testing_support::Bytes;
-using testing_support::cbc_job;
-using testing_support::init_aes_cbc;
 using testing_support::Job;
 using testing_support::kThreadsSpec;
-using testing_support::load_rsa;
-using testing_support::make_ecc_pair;
 using testing_support::new_queue;
 using testing_support::open_pending_device;
-using testing_support::random_bytes;
-using testing_support::rsa_sign_job;
+using testing_support::record_aes;
 using testing_support::run_batch;
-using testing_support::stats_of;
-using testing_support::sync_cbc_encrypt;
-using testing_support::sync_gcm_encrypt;
-using testing_support::test_seed;  // every randomized test prints its seed
-using testing_support::threads_device;
 
 // ---------------------------------------------------------------------------
 // Wycheproof known answers, through the device with queue polling
@@ -87,25 +51,6 @@ Bytes hex(const testing_support::Json& v) {
   Bytes out;
   EXPECT_TRUE(testing_support::from_hex(v.text, &out)) << v.text;
   return out;
-}
-
-// Submits an AES-GCM operation to the device even below wolfCrypt's size
-// threshold, by recording it the way wolfCrypt does above the threshold.
-int record_gcm(Aes* aes, int type, byte* out, const byte* in, word32 sz, const byte* iv,
-               word32 iv_sz, byte* tag, word32 tag_sz, const byte* aad, word32 aad_sz) {
-  WC_ASYNC_DEV* dev = &aes->asyncDev;
-  if (wc_AsyncSwInit(dev, type) != 1) return BAD_STATE_E;
-  dev->sw.aes.aes = aes;
-  dev->sw.aes.out = out;
-  dev->sw.aes.in = in;
-  dev->sw.aes.sz = sz;
-  dev->sw.aes.iv = iv;
-  dev->sw.aes.ivSz = iv_sz;
-  dev->sw.aes.authTag = tag;
-  dev->sw.aes.authTagSz = tag_sz;
-  dev->sw.aes.authIn = aad;
-  dev->sw.aes.authInSz = aad_sz;
-  return WC_PENDING_E;
 }
 
 TEST(ThreadsWycheproof, AesGcm) {
@@ -155,7 +100,7 @@ TEST(ThreadsWycheproof, AesGcm) {
                                ++natural;
                                return ret;
                              }
-                             return record_gcm(&enc[i], ASYNC_SW_AES_GCM_ENCRYPT, out_ct[i].data(),
+                             return record_aes(&enc[i], ASYNC_SW_AES_GCM_ENCRYPT, out_ct[i].data(),
                                                msg[i].data(), sz(msg[i]), iv[i].data(), 12,
                                                out_tag[i].data(), sz(tag[i]), aad[i].data(),
                                                sz(aad[i]));
@@ -180,7 +125,7 @@ TEST(ThreadsWycheproof, AesGcm) {
                              ++natural;
                              return ret;
                            }
-                           return record_gcm(&dec[i], ASYNC_SW_AES_GCM_DECRYPT, out_msg[i].data(),
+                           return record_aes(&dec[i], ASYNC_SW_AES_GCM_DECRYPT, out_msg[i].data(),
                                              ct[i].data(), sz(ct[i]), iv[i].data(), 12,
                                              tag[i].data(), sz(tag[i]), aad[i].data(), sz(aad[i]));
                          },
