@@ -311,7 +311,7 @@ void drive_polled(QueueState& qs, void* filter, HeldStripes* stripes) {
   // for the next poll, and the signal this poll believes in may have been
   // read by the loop that called it: write even if signalled.
   if (!qs.polled.empty()) {
-    qs.wake_even_if_signalled_locked();
+    qs.wake_locked(QueueState::Wake::kEvenIfSignalled);
   } else if (!qs.done.empty()) {
     qs.wake_locked();
   }
@@ -406,7 +406,8 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
     // Completions left behind (maxEvents, filter) may have been held back,
     // and the loop that called this poll may have read the signal: the fd
     // must say they wait.
-    if (!qs->done.empty()) left_behind = qs->wake_even_if_signalled_after_unlock_locked();
+    if (!qs->done.empty())
+      left_behind = qs->wake_after_unlock_locked(QueueState::Wake::kEvenIfSignalled);
   }
   // The fd is read and written outside qs->mu, so workers reporting
   // meanwhile do not wait for the system call (see QueueState).
@@ -502,18 +503,28 @@ int wait_event(WOLF_EVENT* event) {
   return ret;
 }
 
+namespace {
+
+// dev's owner stripe, locked, when dev has an operation in flight; unlocked
+// otherwise. Most objects freed or initialised have nothing in flight
+// (wolfCrypt frees temporaries, hashes inside the DRBG, inside the
+// operations a waiting or polling thread drives while it holds another
+// object's stripe): those go on without the stripe. Taking it there made
+// two such threads wait for each other's stripe for ever (wolfSSL's
+// unit.test hung on sim with 32 stripes). The live list has a lock of its
+// own; an object's op is only made by its owner, the caller here.
+std::unique_lock<std::recursive_mutex> lock_if_live(const WC_ASYNC_DEV* dev) {
+  if (find_live(dev) == nullptr) return {};
+  return std::unique_lock(owner_stripe(dev));
+}
+
+}  // namespace
+
 void cancel(WC_ASYNC_DEV* dev) {
-  // Most objects freed have nothing in flight (wolfCrypt frees temporaries,
-  // hashes inside the DRBG, inside the operations a waiting or polling
-  // thread drives while it holds another object's stripe): those return
-  // without the stripe. Taking it there made two such threads wait for each
-  // other's stripe for ever (wolfSSL's unit.test hung on sim with 32
-  // stripes). The live list has a lock of its own; an object's op is only
-  // made by its owner, the caller here.
-  if (find_live(dev) == nullptr) return;
-  // Read only under the stripe: a poll on another thread may be harvesting
-  // (and freeing) this very Op.
-  std::lock_guard owner(owner_stripe(dev));
+  // dev->inflight is read only under the stripe: a poll on another thread
+  // may be harvesting (and freeing) this very Op.
+  const auto owner = lock_if_live(dev);
+  if (!owner.owns_lock()) return;
   auto* op = static_cast<Op*>(dev->inflight);
   if (op == nullptr) return;
   DeviceCounters& counters = op->device->counters();
@@ -609,8 +620,8 @@ void restore_links(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
 }  // namespace
 
 void end_before_init(WC_ASYNC_DEV* dev) {
-  if (find_live(dev) == nullptr) return;  // the common case, without the stripe
-  std::lock_guard owner(owner_stripe(dev));
+  const auto owner = lock_if_live(dev);
+  if (!owner.owns_lock()) return;
   Op* op = find_live(dev);  // again: a harvest may have freed it meanwhile
   if (op == nullptr) return;
   if (dev->inflight != op) {
@@ -622,22 +633,32 @@ void end_before_init(WC_ASYNC_DEV* dev) {
   cancel(dev);
 }
 
+namespace {
+
+// The first op of stripe i that a worker still has (poll-driven ones run
+// only inside polls), or nullptr.
+Op* first_at_a_worker(std::size_t i) {
+  LiveList& list = live_lists()[i];
+  std::lock_guard lock(list.mu);
+  for (Op* op = list.head; op != nullptr; op = op->live_next) {
+    if (!op->device->runs_on_poll() &&
+        op->phase.load(std::memory_order_acquire) != OpPhase::kDone) {
+      return op;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 void drain_workers() {
   for (std::size_t i = 0; i < kOwnerStripes; ++i) {
     // Under the stripe no op of it is freed; a worker's report takes no
-    // stripe. The list's own lock is not held while waiting.
+    // stripe. The list's own lock is not held while waiting. Each wait ends
+    // one op and the scan starts again, with nothing allocated: this runs in
+    // wolfCrypt's cleanup, maybe with memory out.
     std::lock_guard owner(owner_stripes()[i]);
-    std::vector<Op*> at_workers;
-    {
-      LiveList& list = live_lists()[i];
-      std::lock_guard lock(list.mu);
-      for (Op* op = list.head; op != nullptr; op = op->live_next) {
-        if (!op->device->runs_on_poll()) at_workers.push_back(op);  // others run only in polls
-      }
-    }
-    for (Op* op : at_workers) {
-      if (op->phase.load(std::memory_order_acquire) != OpPhase::kDone) wait_until_done(op);
-    }
+    while (Op* op = first_at_a_worker(i)) wait_until_done(op);
   }
 }
 
