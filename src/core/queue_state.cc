@@ -20,14 +20,8 @@ QueueState::~QueueState() {
   if (event_fd >= 0) ::close(event_fd);
 }
 
-void QueueState::wake_locked() {
-  if (event_fd < 0 || fd_signalled) return;
-  write_signal();
-  fd_signalled = true;
-}
-
-void QueueState::wake_even_if_signalled_locked() {
-  if (event_fd < 0) return;
+void QueueState::wake_locked(Wake how) {
+  if (event_fd < 0 || (fd_signalled && how == Wake::kUnlessSignalled)) return;
   write_signal();
   fd_signalled = true;
 }
@@ -57,17 +51,8 @@ void QueueState::rearm_locked() {
   if (consume_signal()) fd_signalled = false;
 }
 
-QueueState::Signal QueueState::wake_after_unlock_locked() {
-  if (event_fd < 0 || fd_signalled) return {};
-  return decide_write_locked();
-}
-
-QueueState::Signal QueueState::wake_even_if_signalled_after_unlock_locked() {
-  if (event_fd < 0) return {};
-  return decide_write_locked();
-}
-
-QueueState::Signal QueueState::decide_write_locked() {
+QueueState::Signal QueueState::wake_after_unlock_locked(Wake how) {
+  if (event_fd < 0 || (fd_signalled && how == Wake::kUnlessSignalled)) return {};
   fd_signalled = true;
   writes_on_the_way.fetch_add(1, std::memory_order_relaxed);
   return Signal{event_fd, shared_from_this()};

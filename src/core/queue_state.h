@@ -37,7 +37,7 @@ namespace asynccrypt {
 // finds nothing and no write on the way knows the signal was taken and
 // clears fd_signalled. A poll that leaves work behind cannot know whether
 // the signal it believes in is still in the fd: it writes again
-// (wake_even_if_signalled*), at worst one spurious wake-up.
+// (Wake::kEvenIfSignalled), at worst one spurious wake-up.
 //
 // Batched wake-ups. A worker's report may be held back: put on `done`
 // without a write, so one wake-up of the owner harvests several completions
@@ -75,10 +75,10 @@ struct QueueState : std::enable_shared_from_this<QueueState> {
   std::mutex mu;  // guards every field below
   OpFifo polled{OpList::kPolled};
   OpFifo done{OpList::kDone};
-  std::size_t live_ops = 0;      // submitted and not yet harvested or cancelled
-  int event_fd = -1;             // eventfd, created on request
-  bool fd_signalled = false;     // a write to event_fd made or on its way, unread
-  bool pinned = false;           // kept while its fd is in use
+  std::size_t live_ops = 0;   // submitted and not yet harvested or cancelled
+  int event_fd = -1;          // eventfd, created on request
+  bool fd_signalled = false;  // a write to event_fd made or on its way, unread
+  bool pinned = false;        // kept while its fd is in use
   // Writes decided under mu and not yet made; counted down by signal()
   // under fd_mu, without mu.
   std::atomic<int> writes_on_the_way{0};
@@ -91,11 +91,12 @@ struct QueueState : std::enable_shared_from_this<QueueState> {
   const Clock* held_clock = nullptr;
   bool hold_listed = false;  // on the list of holding queues; guarded by its lock
 
+  // Whether a wake-up writes when a signal is believed unread already:
+  // kEvenIfSignalled is for a poll that leaves work behind, whose signal
+  // may have been read from outside.
+  enum class Wake { kUnlessSignalled, kEvenIfSignalled };
   // Makes event_fd readable if there is work for the owner. Needs mu.
-  void wake_locked();
-  // Writes even when a signal is believed unread: for a poll that leaves
-  // work behind, whose signal may have been read from outside. Needs mu.
-  void wake_even_if_signalled_locked();
+  void wake_locked(Wake how = Wake::kUnlessSignalled);
   // Makes event_fd unreadable once nothing waits for the owner. Needs mu.
   void rearm_locked();
 
@@ -113,9 +114,7 @@ struct QueueState : std::enable_shared_from_this<QueueState> {
   };
   // Like wake_locked, but returns the write for the caller to make with
   // signal() once mu is released. Needs mu.
-  Signal wake_after_unlock_locked();
-  // Like wake_even_if_signalled_locked, written after unlocking. Needs mu.
-  Signal wake_even_if_signalled_after_unlock_locked();
+  Signal wake_after_unlock_locked(Wake how = Wake::kUnlessSignalled);
   static void signal(const Signal& s);
   // True when the owner should try to rearm (see rearm()). Needs mu.
   bool rearm_wanted_locked() const;
@@ -131,7 +130,6 @@ struct QueueState : std::enable_shared_from_this<QueueState> {
   void rearm();
 
  private:
-  Signal decide_write_locked();
   void write_signal();
   // Reads event_fd under fd_mu: true when no signal is left in it or on its
   // way to it (this read consumed it, or someone else did).
