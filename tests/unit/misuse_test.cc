@@ -198,7 +198,8 @@ TEST_P(MisuseTest, InitAgainWhileInFlightEndsTheOperation) {
   GcmOp* a = submit();
   GcmOp* b = submit();
   GcmOp* c = submit();
-  if (declined(a) || declined(b) || declined(c)) GTEST_SKIP() << "the device declines the operation";
+  if (declined(a) || declined(b) || declined(c))
+    GTEST_SKIP() << "the device declines the operation";
   ASSERT_TRUE(a != nullptr && b != nullptr && c != nullptr);
   ASSERT_EQ(queue_.count, 3);
   // b, in the middle of wolfSSL's list: its links are zeroed too.
@@ -286,95 +287,98 @@ class GateDevice final : public asynccrypt::Device {
   std::thread worker_;
 };
 
+// A GCM operation that a GateDevice's worker has taken and holds at its
+// gate, pushed to a queue of its own.
+class GatedOpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto adopted = asynccrypt::Registry::instance().adopt(gate_);
+    ASSERT_TRUE(adopted.is_ok());
+    dev_id_ = adopted.value();
+    ASSERT_EQ(wolfEventQueue_Init(&queue_), 0);
+    queue_ready_ = true;
+    op_ = std::make_unique<GcmOp>(dev_id_, 11);
+    ASSERT_EQ(op_->init_ret, 0);
+    ASSERT_EQ(op_->start(), WC_PENDING_E);
+    ASSERT_EQ(wc_AsyncHandle(op_->dev(), &queue_, WC_ASYNC_FLAG_NONE), 0);
+    gate_->wait_started();
+  }
+  void TearDown() override {
+    gate_->open_gate();
+    op_.reset();  // frees the object: the worker, if still running, is waited for
+    if (queue_ready_) {
+      EXPECT_EQ(asynccrypt_QueueRelease(&queue_), 0);
+      wolfEventQueue_Free(&queue_);
+    }
+    wolfAsync_DevClose(&dev_id_);
+  }
+
+  std::shared_ptr<GateDevice> gate_ = std::make_shared<GateDevice>();
+  int dev_id_ = INVALID_DEVID;
+  WOLF_EVENT_QUEUE queue_{};
+  bool queue_ready_ = false;
+  std::unique_ptr<GcmOp> op_;
+};
+
 // Calling the API again on an object whose operation a worker is running
 // computed at once on the caller's thread, racing the worker over the same
 // object; now the call waits until the worker is done, then computes.
-TEST(CallAgainTest, WaitsForTheWorkerRunningTheOperation) {
-  auto gate = std::make_shared<GateDevice>();
-  auto adopted = asynccrypt::Registry::instance().adopt(gate);
-  ASSERT_TRUE(adopted.is_ok());
-  int dev_id = adopted.value();
-  WOLF_EVENT_QUEUE queue;
-  ASSERT_EQ(wolfEventQueue_Init(&queue), 0);
-  {
-    GcmOp op(dev_id, 11);
-    ASSERT_EQ(op.init_ret, 0);
-    ASSERT_EQ(op.start(), WC_PENDING_E);
-    ASSERT_EQ(wc_AsyncHandle(op.dev(), &queue, WC_ASYNC_FLAG_NONE), 0);
-    gate->wait_started();
-
-    byte again_out[testing_support::kGcmSz];
-    byte again_tag[testing_support::kTagSz];
-    std::atomic<bool> returned{false};
-    int again = WC_PENDING_E;
-    std::thread caller([&] {
-      again = wc_AesGcmEncrypt(&op.aes, again_out, op.in, testing_support::kGcmSz, op.iv,
-                               testing_support::kIvSz, again_tag, testing_support::kTagSz,
-                               nullptr, 0);
-      returned = true;
-    });
-    // Long enough for a call that does not wait to have computed.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    EXPECT_FALSE(returned.load()) << "the second call ran while the worker held the operation";
-    gate->open_gate();
-    caller.join();
-    EXPECT_EQ(again, 0);
-    WOLF_EVENT* events[1];
-    int n = 0;
-    const testing_support::Deadline deadline;
-    while (n == 0 && !deadline.passed()) {
-      ASSERT_EQ(wolfAsync_EventQueuePoll(&queue, nullptr, events, 1, WOLF_POLL_FLAG_CHECK_HW, &n),
-                0);
-    }
-    ASSERT_EQ(n, 1);
-    EXPECT_EQ(op.event()->ret, 0);
-    EXPECT_TRUE(op.correct());
-    EXPECT_EQ(std::memcmp(again_out, op.out, sizeof again_out), 0);
-    EXPECT_EQ(std::memcmp(again_tag, op.tag, sizeof again_tag), 0);
+using CallAgainTest = GatedOpTest;
+TEST_F(CallAgainTest, WaitsForTheWorkerRunningTheOperation) {
+  GcmOp& op = *op_;
+  byte again_out[testing_support::kGcmSz];
+  byte again_tag[testing_support::kTagSz];
+  std::atomic<bool> returned{false};
+  int again = WC_PENDING_E;
+  std::thread caller([&] {
+    again =
+        wc_AesGcmEncrypt(&op.aes, again_out, op.in, testing_support::kGcmSz, op.iv,
+                         testing_support::kIvSz, again_tag, testing_support::kTagSz, nullptr, 0);
+    returned = true;
+  });
+  // Long enough for a call that does not wait to have computed.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(returned.load()) << "the second call ran while the worker held the operation";
+  gate_->open_gate();
+  caller.join();
+  EXPECT_EQ(again, 0);
+  WOLF_EVENT* events[1];
+  int n = 0;
+  const testing_support::Deadline deadline;
+  while (n == 0 && !deadline.passed()) {
+    ASSERT_EQ(wolfAsync_EventQueuePoll(&queue_, nullptr, events, 1, WOLF_POLL_FLAG_CHECK_HW, &n),
+              0);
   }
-  EXPECT_EQ(asynccrypt_QueueRelease(&queue), 0);
-  wolfEventQueue_Free(&queue);
-  wolfAsync_DevClose(&dev_id);
+  ASSERT_EQ(n, 1);
+  EXPECT_EQ(op.event()->ret, 0);
+  EXPECT_TRUE(op.correct());
+  EXPECT_EQ(std::memcmp(again_out, op.out, sizeof again_out), 0);
+  EXPECT_EQ(std::memcmp(again_tag, op.tag, sizeof again_tag), 0);
 }
 
 // The stop that undoes the last start (wolfCrypt_Cleanup's) returned at
 // once while a worker still ran an operation with wolfCrypt; now it waits
 // for the worker, and the operation is still harvested afterwards.
-TEST(HardwareStopTest, LastStopWaitsForTheWorkers) {
+using HardwareStopTest = GatedOpTest;
+TEST_F(HardwareStopTest, LastStopWaitsForTheWorkers) {
   ASSERT_EQ(asynccrypt::Registry::instance().hardware_count(), 0);
   ASSERT_EQ(wolfAsync_HardwareStart(), 0);
-  auto gate = std::make_shared<GateDevice>();
-  auto adopted = asynccrypt::Registry::instance().adopt(gate);
-  ASSERT_TRUE(adopted.is_ok());
-  int dev_id = adopted.value();
-  WOLF_EVENT_QUEUE queue;
-  ASSERT_EQ(wolfEventQueue_Init(&queue), 0);
-  {
-    GcmOp op(dev_id, 13);
-    ASSERT_EQ(op.init_ret, 0);
-    ASSERT_EQ(op.start(), WC_PENDING_E);
-    ASSERT_EQ(wc_AsyncHandle(op.dev(), &queue, WC_ASYNC_FLAG_NONE), 0);
-    gate->wait_started();
-    std::atomic<bool> stopped{false};
-    std::thread stopper([&] {
-      wolfAsync_HardwareStop();
-      stopped = true;
-    });
-    // Long enough for a stop that does not wait to have returned.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    EXPECT_FALSE(stopped.load()) << "the last stop returned while a worker ran an operation";
-    gate->open_gate();
-    stopper.join();
-    EXPECT_EQ(asynccrypt::Registry::instance().hardware_count(), 0);
-    WOLF_EVENT* events[1];
-    int n = 0;
-    ASSERT_EQ(wolfAsync_EventQueuePoll(&queue, nullptr, events, 1, 0, &n), 0);
-    EXPECT_EQ(n, 1) << "finished by the time the stop returned";
-    EXPECT_TRUE(op.correct());
-  }
-  EXPECT_EQ(asynccrypt_QueueRelease(&queue), 0);
-  wolfEventQueue_Free(&queue);
-  wolfAsync_DevClose(&dev_id);
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    wolfAsync_HardwareStop();
+    stopped = true;
+  });
+  // Long enough for a stop that does not wait to have returned.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(stopped.load()) << "the last stop returned while a worker ran an operation";
+  gate_->open_gate();
+  stopper.join();
+  EXPECT_EQ(asynccrypt::Registry::instance().hardware_count(), 0);
+  WOLF_EVENT* events[1];
+  int n = 0;
+  ASSERT_EQ(wolfAsync_EventQueuePoll(&queue_, nullptr, events, 1, 0, &n), 0);
+  EXPECT_EQ(n, 1) << "finished by the time the stop returned";
+  EXPECT_TRUE(op_->correct());
 }
 
 // ---------------------------------------------------------------------------
