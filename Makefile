@@ -171,41 +171,37 @@ nonblock-rsa: wolfssl-nonblock-rsa
 	cmake --build build/nonblock-rsa -j $(JOBS) --target nonblock_rsa_dh_test
 	build/nonblock-rsa/tests/nonblock_rsa_dh_test
 
+# $(call plain_and_asan,CONFIG,TESTS,CTEST_REGEX): builds the unit test
+# programs TESTS (and the tools) against wolfSSL configuration CONFIG into
+# build/CONFIG and runs them and the CTest tests matching CTEST_REGEX; then
+# builds TESTS again under AddressSanitizer and UBSan (clang) into
+# build/CONFIG-asan and runs them.
+define plain_and_asan
+cmake -S . -B build/$(1) -DCMAKE_BUILD_TYPE=Debug \
+  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),$(1)) >/dev/null
+cmake --build build/$(1) -j $(JOBS) --target $(2) asynccrypt_tool
+for t in $(2); do build/$(1)/tests/$$t || exit 1; done
+ctest --test-dir build/$(1) --output-on-failure -R "$(3)"
+cmake -S . -B build/$(1)-asan -DCMAKE_BUILD_TYPE=Debug -DASYNCCRYPT_SANITIZE="address;undefined" \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),$(1)) >/dev/null
+cmake --build build/$(1)-asan -j $(JOBS) --target $(2)
+for t in $(2); do build/$(1)-asan/tests/$$t || exit 1; done
+endef
+
 # The pkcs11 device (docs/hsm.md) against the hsm configuration: its unit
 # tests and TLS handshakes with keys in a SoftHSM2 token, perf-server with
 # its key in a token (--key-device), and the unit and TLS tests again under
 # AddressSanitizer (connections freed with a signature in flight). Without
 # SoftHSM2 they skip; ASYNCCRYPT_REQUIRE_SOFTHSM=1 makes that a failure.
 hsm: wolfssl-hsm
-	cmake -S . -B build/hsm -DCMAKE_BUILD_TYPE=Debug \
-	  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),hsm) >/dev/null
-	cmake --build build/hsm -j $(JOBS) --target pkcs11_device_test pkcs11_device_open_test pkcs11_tls_test asynccrypt_tool
-	build/hsm/tests/pkcs11_device_test
-	build/hsm/tests/pkcs11_device_open_test
-	build/hsm/tests/pkcs11_tls_test
-	ctest --test-dir build/hsm --output-on-failure -R "^perf_(certs|hsm_key_v.)$$"
-	cmake -S . -B build/hsm-asan -DCMAKE_BUILD_TYPE=Debug -DASYNCCRYPT_SANITIZE="address;undefined" \
-	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-	  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),hsm) >/dev/null
-	cmake --build build/hsm-asan -j $(JOBS) --target pkcs11_device_test pkcs11_device_open_test pkcs11_tls_test
-	build/hsm-asan/tests/pkcs11_device_test
-	build/hsm-asan/tests/pkcs11_device_open_test
-	build/hsm-asan/tests/pkcs11_tls_test
+	$(call plain_and_asan,hsm,pkcs11_device_test pkcs11_device_open_test pkcs11_tls_test,^perf_(certs|hsm_key_v.)$$)
 
 # Asynchronous X25519 (wolfSSL 5.9): its unit tests against the x25519
 # configuration, plain and under AddressSanitizer (freeing keys and
 # connections with an X25519 operation in flight).
 x25519: wolfssl-x25519
-	cmake -S . -B build/x25519 -DCMAKE_BUILD_TYPE=Debug \
-	  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),x25519) >/dev/null
-	cmake --build build/x25519 -j $(JOBS) --target x25519_test asynccrypt_tool
-	build/x25519/tests/x25519_test
-	ctest --test-dir build/x25519 --output-on-failure -R "^perf_(certs|group_X25519_.*|interop_groups_.*)$$"
-	cmake -S . -B build/x25519-asan -DCMAKE_BUILD_TYPE=Debug -DASYNCCRYPT_SANITIZE="address;undefined" \
-	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-	  -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),x25519) >/dev/null
-	cmake --build build/x25519-asan -j $(JOBS) --target x25519_test
-	build/x25519-asan/tests/x25519_test
+	$(call plain_and_asan,x25519,x25519_test,^perf_(certs|group_X25519_.*|interop_groups_.*)$$)
 
 # wolfSSL's own suite (make check) on our layer, each configuration built
 # once and its suite run on several devices. On WOLFSSL_VERSION (5.9.2):
