@@ -4,7 +4,7 @@
         wolfssl-x25519 x25519 conformance-older conformance-full \
         valgrind soak soak-short conformance sanitizer-conformance bench-wolfcrypt \
         wolfssl-nonblock nonblock exports flaky wolfssl-nonblock-rsa nonblock-rsa \
-        wolfssl-hsm hsm
+        wolfssl-hsm hsm fuzz
 
 JOBS ?= $(shell nproc)
 export JOBS
@@ -129,6 +129,15 @@ FLAKY_REPEAT ?= 20
 export FLAKY_REPEAT
 flaky: wolfssl-default
 	scripts/flaky.sh
+
+# The libFuzzer targets of fuzz/ (api, ops, spec) under ASan and UBSan,
+# FUZZ_SECONDS each (default 600), against FUZZ_CONFIG's wolfSSL (default;
+# x25519 adds X25519 to the operations). Not part of `make test`, which
+# replays their corpora (fuzz_corpus_test). FUZZ_UPDATE_CORPUS=1 merges
+# what adds coverage into fuzz/corpus/.
+FUZZ_CONFIG ?= default
+fuzz: wolfssl-$(FUZZ_CONFIG)
+	scripts/fuzz.sh $(call TREE,$(V),$(FUZZ_CONFIG)) $(FUZZ_CONFIG)
 
 # perf-server and perf-client under valgrind (memcheck, leaks): normal,
 # failing (chaos fail=5) and aborted connections. About 40 s.

@@ -11,43 +11,24 @@
 #include <cstring>
 #include <string>
 
+#include "core/engine.h"
 #include "core/queue_state.h"
+#include "fuzz_input.h"
 
 namespace asynccrypt::fuzz {
 namespace {
 
-#define FUZZ_CHECK(cond)                                                                    \
-  do {                                                                                      \
-    if (!(cond)) {                                                                          \
-      std::fprintf(stderr, "api_fuzz: invariant failed at %s:%d: %s\n", __FILE__, __LINE__, \
-                   #cond);                                                                  \
-      std::abort();                                                                         \
-    }                                                                                       \
-  } while (0)
-
 constexpr int kDevices = 3;
 constexpr int kQueues = 2;
 constexpr int kSlots = 6;
+constexpr unsigned kMisuseFirst = 220;
 constexpr word32 kSz = 2 * WC_ASYNC_THRESH_AES_GCM;  // takes the asynchronous path
-
-// Reads the input as small numbers; zeros once it runs out.
-class Input {
- public:
-  Input(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  bool more() const { return pos_ < size_; }
-  unsigned byte() { return pos_ < size_ ? data_[pos_++] : 0; }
-  unsigned below(unsigned n) { return byte() % n; }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-  std::size_t pos_ = 0;
-};
 
 // One AES-GCM object and what the model expects of it.
 struct Slot {
   bool live = false;
   Aes aes;
+  int dev = 0;     // the device id the object was bound to
   int queue = -1;  // queue index while an operation is pushed and not harvested
   byte key[16];
   byte iv[12];
@@ -118,7 +99,15 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   void step(Input& in) {
-    switch (in.below(11)) {
+    // Selectors from kMisuseFirst up are misuse; below it, selector % 11 is
+    // the step it always was, so older corpus inputs replay as before.
+    const unsigned selector = in.byte();
+    if (selector >= kMisuseFirst) {
+      misuse(selector - kMisuseFirst, in);
+      check_counts();
+      return;
+    }
+    switch (selector % 11) {
       case 0:
         open(in);
         break;
@@ -194,7 +183,8 @@ class Session {
     wc_AesFree(&sync);
     // Possibly a closed or never-opened id: those run on the fallback simulator.
     const int dev = devs_[in.below(kDevices)];
-    FUZZ_CHECK(wc_AesInit(&s.aes, nullptr, dev >= 0 ? dev : 0) == 0);
+    s.dev = dev >= 0 ? dev : 0;
+    FUZZ_CHECK(wc_AesInit(&s.aes, nullptr, s.dev) == 0);
     FUZZ_CHECK(wc_AesGcmSetKey(&s.aes, s.key, sizeof s.key) == 0);
     s.live = true;
     s.queue = -1;
@@ -248,8 +238,9 @@ class Session {
   void poll(Input& in) {
     const int q = static_cast<int>(in.below(kQueues));
     const unsigned mode = in.byte();
-    const WOLF_EVENT_FLAG flags =
-        (mode & 1) != 0 ? WOLF_POLL_FLAG_CHECK_HW : static_cast<WOLF_EVENT_FLAG>(0);
+    const WOLF_EVENT_FLAG flags = (mode & 1) != 0
+                                      ? static_cast<WOLF_EVENT_FLAG>(WOLF_POLL_FLAG_CHECK_HW)
+                                      : static_cast<WOLF_EVENT_FLAG>(0);
     const int max = 1 + static_cast<int>((mode >> 1) % kSlots);
     poll_queue(q, flags, max, (mode & 0x80) == 0);
   }
@@ -281,8 +272,9 @@ class Session {
   void single_poll(Input& in) {
     Slot& s = slots_[in.below(kSlots)];
     if (!s.live || s.queue < 0) return;
-    const WOLF_EVENT_FLAG flags =
-        in.below(2) != 0 ? WOLF_POLL_FLAG_CHECK_HW : static_cast<WOLF_EVENT_FLAG>(0);
+    const WOLF_EVENT_FLAG flags = in.below(2) != 0
+                                      ? static_cast<WOLF_EVENT_FLAG>(WOLF_POLL_FLAG_CHECK_HW)
+                                      : static_cast<WOLF_EVENT_FLAG>(0);
     FUZZ_CHECK(wolfAsync_EventPoll(&s.aes.asyncDev.event, flags) == 0);
   }
 
@@ -297,6 +289,73 @@ class Session {
       for (auto& s : slots_) busy = busy || (s.live && s.queue == q);
       FUZZ_CHECK((ret == BAD_STATE_E) == busy);
     }
+  }
+
+  // Misuse the callers of the original got away with: each is refused with
+  // a code, or ends the operation in flight, and the queue stays consistent.
+  void misuse(unsigned kind, Input& in) {
+    Slot& s = slots_[in.below(kSlots)];
+    if (!s.live) return;
+    WC_ASYNC_DEV* dev = &s.aes.asyncDev;
+    switch (kind % 5) {
+      case 0:  // a second push of a record whose operation is in flight
+        if (s.queue >= 0) {
+          FUZZ_CHECK(wc_AsyncHandle(dev, &queues_[in.below(kQueues)], WC_ASYNC_FLAG_NONE) ==
+                     BAD_COND_E);
+        }
+        break;
+      case 1:  // an event that names the record but is not its own
+        if (s.queue < 0) push_foreign_then_own(s, static_cast<int>(in.below(kQueues)));
+        break;
+      case 2:  // wolfCrypt's init (it zeroes the object) with the operation in flight
+        if (s.queue >= 0) {
+          FUZZ_CHECK(wc_AesInit(&s.aes, nullptr, s.dev) == 0);
+          FUZZ_CHECK(dev->inflight == nullptr);
+          FUZZ_CHECK(wc_AesGcmSetKey(&s.aes, s.key, sizeof s.key) == 0);
+          s.queue = -1;  // ended: never reported
+        }
+        break;
+      case 3:  // the record's own init with the operation in flight
+        if (s.queue >= 0) {
+          FUZZ_CHECK(wolfAsync_DevCtxInit(dev, WOLFSSL_ASYNC_MARKER_AES, nullptr, s.dev) == 0);
+          FUZZ_CHECK(dev->inflight == nullptr);
+          s.queue = -1;
+        }
+        break;
+      default:  // a byte copy (once no worker writes the record) and its fix-up
+        copy(s);
+        break;
+    }
+  }
+
+  void push_foreign_then_own(Slot& s, int q) {
+    WC_ASYNC_DEV* dev = &s.aes.asyncDev;
+    FUZZ_CHECK(s.start() == WC_PENDING_E);
+    WOLF_EVENT foreign;
+    std::memset(&foreign, 0, sizeof foreign);
+    FUZZ_CHECK(wolfAsync_EventInit(&foreign, WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT, dev, 0) == 0);
+    FUZZ_CHECK(wolfAsync_EventQueuePush(&queues_[q], &foreign) == BAD_FUNC_ARG);
+    FUZZ_CHECK(dev->inflight == nullptr);
+    FUZZ_CHECK(wolfAsync_EventWait(&foreign) == BAD_FUNC_ARG);
+    FUZZ_CHECK(wolfAsync_EventPoll(&foreign, WOLF_POLL_FLAG_CHECK_HW) == BAD_FUNC_ARG);
+    // The record's own event still goes through.
+    FUZZ_CHECK(wc_AsyncHandle(dev, &queues_[q], WC_ASYNC_FLAG_NONE) == 0);
+    s.queue = q;
+  }
+
+  void copy(Slot& s) {
+    engine::drain(&s.aes.asyncDev);
+    void* const src_context = s.aes.asyncDev.event.context;
+    Aes copy;
+    std::memcpy(&copy, &s.aes, sizeof copy);
+    FUZZ_CHECK(wolfAsync_DevCopy(&s.aes.asyncDev, &copy.asyncDev) == 0);
+    FUZZ_CHECK(copy.asyncDev.inflight == nullptr);
+    // An event that named its record names the copy; any other context stays.
+    FUZZ_CHECK(copy.asyncDev.event.context ==
+               (src_context == &s.aes.asyncDev ? &copy.asyncDev : src_context));
+    FUZZ_CHECK(copy.asyncDev.event.state != WOLF_EVENT_STATE_PENDING);
+    // Only the record is freed: the copy shares nothing else to free.
+    wolfAsync_DevCtxFree(&copy.asyncDev, WOLFSSL_ASYNC_MARKER_AES);
   }
 
   void free_slot(int i) {

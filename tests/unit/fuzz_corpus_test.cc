@@ -1,4 +1,5 @@
-// Replays every input of fuzz/corpus/ through the API fuzzer's entry function (no libFuzzer).
+// Replays every input of each fuzzer's corpus (fuzz/corpus/<fuzzer>/) through its entry
+// function (no libFuzzer).
 #include <dirent.h>
 #include <gtest/gtest.h>
 
@@ -10,12 +11,31 @@
 #include <vector>
 
 #include "api_fuzz.h"
+#include "ops_fuzz.h"
+#include "spec_fuzz.h"
 
 namespace {
 
-std::vector<std::string> corpus_files() {
+using Entry = void (*)(const std::uint8_t*, std::size_t);
+
+struct Fuzzer {
+  const char* name;  // its corpus folder
+  Entry entry;
+};
+
+const Fuzzer kFuzzers[] = {
+    {"api", asynccrypt::fuzz::run_one},
+    {"ops", asynccrypt::fuzz::run_ops},
+    {"spec", asynccrypt::fuzz::run_spec},
+};
+
+std::string corpus_dir(const Fuzzer& fuzzer) {
+  return std::string(ASYNCCRYPT_FUZZ_CORPUS_DIR) + "/" + fuzzer.name;
+}
+
+std::vector<std::string> corpus_files(const Fuzzer& fuzzer) {
   std::vector<std::string> files;
-  if (DIR* dir = opendir(ASYNCCRYPT_FUZZ_CORPUS_DIR)) {
+  if (DIR* dir = opendir(corpus_dir(fuzzer).c_str())) {
     while (dirent* entry = readdir(dir)) {
       if (entry->d_name[0] != '.') files.push_back(entry->d_name);
     }
@@ -25,26 +45,33 @@ std::vector<std::string> corpus_files() {
   return files;
 }
 
-TEST(FuzzCorpus, IsNotEmpty) { EXPECT_GE(corpus_files().size(), 3u); }
+class FuzzCorpus : public ::testing::TestWithParam<Fuzzer> {};
 
-TEST(FuzzCorpus, EveryInputReplays) {
-  for (const std::string& name : corpus_files()) {
+TEST_P(FuzzCorpus, IsNotEmpty) { EXPECT_GE(corpus_files(GetParam()).size(), 3u); }
+
+TEST_P(FuzzCorpus, EveryInputReplays) {
+  for (const std::string& name : corpus_files(GetParam())) {
     SCOPED_TRACE(name);
-    std::ifstream file(std::string(ASYNCCRYPT_FUZZ_CORPUS_DIR) + "/" + name, std::ios::binary);
+    std::ifstream file(corpus_dir(GetParam()) + "/" + name, std::ios::binary);
     ASSERT_TRUE(file.good());
     const std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(file)),
                                          std::istreambuf_iterator<char>());
     // An invariant violation aborts the process, which fails the test.
-    asynccrypt::fuzz::run_one(data.data(), data.size());
+    GetParam().entry(data.data(), data.size());
   }
 }
 
-TEST(FuzzCorpus, EmptyAndTinyInputs) {
-  asynccrypt::fuzz::run_one(nullptr, 0);
+TEST_P(FuzzCorpus, EmptyAndTinyInputs) {
+  GetParam().entry(nullptr, 0);
   for (int b = 0; b < 256; ++b) {
     const std::uint8_t one = static_cast<std::uint8_t>(b);
-    asynccrypt::fuzz::run_one(&one, 1);
+    GetParam().entry(&one, 1);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Fuzzers, FuzzCorpus, ::testing::ValuesIn(kFuzzers),
+                         [](const ::testing::TestParamInfo<Fuzzer>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
