@@ -10,6 +10,7 @@
 
 #include "core/device.h"
 #include "core/engine.h"
+#include "core/log.h"
 #include "core/op.h"
 #include "core/registry.h"
 #include "wolfcrypt/execute.h"
@@ -65,7 +66,7 @@ int next_bind_cpu() {
 
 int report_open_failure(const asynccrypt::Status& status) {
   asynccrypt::set_last_error(status.message());
-  std::fprintf(stderr, "asynccrypt: cannot open device: %s\n", status.message().c_str());
+  asynccrypt::log(asynccrypt::LogLevel::kError, "cannot open device: %s", status.message().c_str());
   return status.code() != 0 ? status.code() : ASYNC_INIT_E;
 }
 
@@ -309,7 +310,8 @@ int wc_AsyncSleep(word32 ms) {
   timespec left{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
   while (nanosleep(&left, &left) != 0) {
     if (errno != EINTR) {
-      std::fprintf(stderr, "wc_AsyncSleep: nanosleep failed: %s\n", std::strerror(errno));
+      asynccrypt::log(asynccrypt::LogLevel::kError, "wc_AsyncSleep: nanosleep failed: %s",
+                      std::strerror(errno));
       return BAD_FUNC_ARG;
     }
   }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/log.h"
 #include "core/wolfssl_api.h"
 
 #ifndef WC_NO_ASYNC_THREADING
@@ -13,7 +14,7 @@
 namespace {
 
 int report(const char* what, int status) {
-  std::fprintf(stderr, "asynccrypt: %s failed: %s\n", what, std::strerror(status));
+  asynccrypt::log(asynccrypt::LogLevel::kError, "%s failed: %s", what, std::strerror(status));
   return ASYNC_OP_E;
 }
 

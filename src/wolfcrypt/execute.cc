@@ -1,10 +1,8 @@
 // The one place that calls back into wolfCrypt to execute a deferred operation.
 #include "wolfcrypt/execute.h"
 
-#include <cstddef>
 #include <atomic>
-#include <cstdio>
-#include <cstdlib>
+#include <cstddef>
 #include <cstring>
 #include <new>
 
@@ -16,6 +14,8 @@
 #ifdef HAVE_CURVE25519
 #include <wolfssl/wolfcrypt/curve25519.h>
 #endif
+
+#include "core/log.h"
 
 namespace asynccrypt::wolfcrypt {
 namespace {
@@ -300,9 +300,8 @@ int execute(WC_ASYNC_DEV* dev) {
   t_executing = dev;
   int ret = dispatch(dev);
   t_executing = outer;
-  // ASYNCCRYPT_TRACE=1 prints every executed operation, for debugging.
-  static const bool trace = std::getenv("ASYNCCRYPT_TRACE") != nullptr;
-  if (trace) std::fprintf(stderr, "asynccrypt: %s -> %d\n", op_name(dev->sw.type), ret);
+  // Every executed operation, for debugging (ASYNCCRYPT_TRACE=1).
+  if (log_enabled(LogLevel::kDebug)) log(LogLevel::kDebug, "%s -> %d", op_name(dev->sw.type), ret);
   if (is_would_block(ret)) return WC_PENDING_E;
   // The synchronous path never pends; if it did, the record would never
   // finish, so report it as a failed operation instead.

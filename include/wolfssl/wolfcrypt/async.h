@@ -626,6 +626,35 @@ WOLFSSL_API int asynccrypt_DevOpenSpec(int* devId, const char* spec,
  * slice-budget call) on this thread; the text stays valid until the next open on this thread. */
 WOLFSSL_API const char* asynccrypt_LastError(void);
 
+/* Logging. The library never prints on its own initiative except through
+ * this: failed device opens and failed thread helpers (ASYNCCRYPT_LOG_ERROR),
+ * a chaos device's seed, so that a failing run can be replayed
+ * (ASYNCCRYPT_LOG_INFO), and every executed operation
+ * (ASYNCCRYPT_LOG_DEBUG). By default the messages up to INFO (up to DEBUG
+ * with ASYNCCRYPT_TRACE=1 in the environment) go to stderr, one line each,
+ * prefixed "asynccrypt: ". */
+#define ASYNCCRYPT_LOG_OFF   0
+#define ASYNCCRYPT_LOG_ERROR 1
+#define ASYNCCRYPT_LOG_INFO  2
+#define ASYNCCRYPT_LOG_DEBUG 3
+
+/* A log callback gets the level and one line of text (no newline, at most
+ * 511 bytes), valid during the call. It may be called on any thread,
+ * workers included, and must not call back into asynccrypt. */
+typedef void (*asynccrypt_LogCallback)(int level, const char* message,
+    void* ctx);
+
+/* asynccrypt_SetLogCallback sends every message to callback, with ctx,
+ * instead of stderr; NULL sends them to stderr again. Returns 0. */
+WOLFSSL_API int asynccrypt_SetLogCallback(asynccrypt_LogCallback callback,
+    void* ctx);
+
+/* asynccrypt_SetLogLevel delivers the messages up to level and drops the
+ * rest (ASYNCCRYPT_LOG_OFF drops all). Returns the previous level, or
+ * BAD_FUNC_ARG for a level outside ASYNCCRYPT_LOG_OFF..ASYNCCRYPT_LOG_DEBUG
+ * (the level is then unchanged). */
+WOLFSSL_API int asynccrypt_SetLogLevel(int level);
+
 /* asynccrypt_DevKind writes the kind of an open device ("sim", "threads",
  * "chaos")
  * into buf. Returns 0, or NO_VALID_DEVID for an id that is not open. */

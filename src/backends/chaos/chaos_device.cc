@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "core/device_kinds.h"
+#include "core/log.h"
 #include "core/wolfssl_api.h"
 #include "wolfcrypt/execute.h"
 
@@ -145,9 +146,9 @@ Result<std::shared_ptr<Device>> ChaosDevice::create(DeviceSpec spec) {
   std::string layer;
   if (over == "threads") layer = " over=threads delay=" + std::to_string(options.delay_us);
   if (over == "dpdk") layer = " over=dpdk";
-  std::fprintf(stderr, "asynccrypt: chaos seed=%llu maxpolls=%d failpm=%d%s\n",
-               static_cast<unsigned long long>(options.seed), options.max_polls,
-               options.fail_per_mille, layer.c_str());
+  log(LogLevel::kInfo, "chaos seed=%llu maxpolls=%d failpm=%d%s",
+      static_cast<unsigned long long>(options.seed), options.max_polls, options.fail_per_mille,
+      layer.c_str());
   return std::shared_ptr<Device>(std::make_shared<ChaosDevice>(options, std::move(inner)));
 }
 
