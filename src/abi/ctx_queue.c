@@ -14,29 +14,26 @@
 #include <wolfssl/wolfcrypt/async.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #ifndef WOLFCRYPT_ONLY
-    #include <wolfssl/internal.h>
+#include <wolfssl/internal.h>
 #endif
 
 /* The context's queue, or NULL (no context, or a wolfCrypt-only build). */
-static WOLF_EVENT_QUEUE* ctx_queue(struct WOLFSSL_CTX* ctx)
-{
+static WOLF_EVENT_QUEUE* ctx_queue(struct WOLFSSL_CTX* ctx) {
 #ifndef WOLFCRYPT_ONLY
-    return ctx == NULL ? NULL : &ctx->event_queue;
+  return ctx == NULL ? NULL : &ctx->event_queue;
 #else
-    (void)ctx;
-    return NULL;
+  (void)ctx;
+  return NULL;
 #endif
 }
 
-int asynccrypt_CtxQueueFd(struct WOLFSSL_CTX* ctx)
-{
-    WOLF_EVENT_QUEUE* queue = ctx_queue(ctx);
-    return queue == NULL ? BAD_FUNC_ARG : asynccrypt_QueueFd(queue);
+int asynccrypt_CtxQueueFd(struct WOLFSSL_CTX* ctx) {
+  WOLF_EVENT_QUEUE* queue = ctx_queue(ctx);
+  return queue == NULL ? BAD_FUNC_ARG : asynccrypt_QueueFd(queue);
 }
 
-int asynccrypt_CtxQueueRelease(struct WOLFSSL_CTX* ctx)
-{
-    WOLF_EVENT_QUEUE* queue = ctx_queue(ctx);
-    return queue == NULL ? BAD_FUNC_ARG : asynccrypt_QueueRelease(queue);
+int asynccrypt_CtxQueueRelease(struct WOLFSSL_CTX* ctx) {
+  WOLF_EVENT_QUEUE* queue = ctx_queue(ctx);
+  return queue == NULL ? BAD_FUNC_ARG : asynccrypt_QueueRelease(queue);
 }
 #endif /* WOLFSSL_ASYNC_CRYPT */

@@ -32,8 +32,6 @@ const Clock& Clock::steady() {
   return immortal<SteadyClock>();  // first used on an operation's path
 }
 
-const Clock& Clock::thread_cpu() {
-  return immortal<ThreadCpuClock>();
-}
+const Clock& Clock::thread_cpu() { return immortal<ThreadCpuClock>(); }
 
 }  // namespace asynccrypt

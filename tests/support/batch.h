@@ -68,10 +68,10 @@ inline BatchStats run_batch(asynccrypt::EventQueue& queue, std::vector<Job>& job
       // poll-driven one (sim, chaos) finishes work only inside polls, so
       // the wait is short and the loop polls again, until the deadline.
       auto fd = queue.fd();
-      auto ready =
-          fd ? asynccrypt::wait_readable(*fd, 1) : asynccrypt::Expected<bool>(fd.error());
+      auto ready = fd ? asynccrypt::wait_readable(*fd, 1) : asynccrypt::Expected<bool>(fd.error());
       EXPECT_TRUE(ready) << ready.error().describe();
-      EXPECT_FALSE(deadline.passed()) << "no completion within " << Deadline::kGenerous.count() << " s";
+      EXPECT_FALSE(deadline.passed())
+          << "no completion within " << Deadline::kGenerous.count() << " s";
       if (!ready || deadline.passed()) return stats;
       continue;
     }

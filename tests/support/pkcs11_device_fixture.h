@@ -1,4 +1,5 @@
-// A test helper: a SoftHSM2 token with the pkcs11 device opened on it, and wolfCrypt calls that pend.
+// A test helper: a SoftHSM2 token with the pkcs11 device opened on it, and wolfCrypt calls that
+// pend.
 #pragma once
 
 // wolfSSL's options first: they fix the layout of every structure below.
@@ -21,8 +22,8 @@ namespace testing_support {
 #ifdef WOLF_CRYPTO_CB
 #define ASYNCCRYPT_PKCS11_DEVICE_OR_SKIP() ASYNCCRYPT_SOFTHSM_OR_SKIP()
 #else
-#define ASYNCCRYPT_PKCS11_DEVICE_OR_SKIP()                                                    \
-  GTEST_SKIP() << "the pkcs11 device needs a wolfSSL with crypto callbacks (the hsm "          \
+#define ASYNCCRYPT_PKCS11_DEVICE_OR_SKIP()                                            \
+  GTEST_SKIP() << "the pkcs11 device needs a wolfSSL with crypto callbacks (the hsm " \
                   "configuration: make wolfssl-hsm); this one has none"
 #endif
 

@@ -1,4 +1,5 @@
-// A test helper: wolfCrypt keys by id on the pkcs11 device, calls that pend, and the software twins.
+// A test helper: wolfCrypt keys by id on the pkcs11 device, calls that pend, and the software
+// twins.
 #pragma once
 
 // wolfSSL's options first: they fix the layout of every structure below.
@@ -38,8 +39,8 @@ inline Bytes sha256(const std::string& text) {
 inline Bytes digest_info(const std::string& text) {
   const Bytes hash = sha256(text);
   Bytes out(64);
-  const word32 len = wc_EncodeSignature(out.data(), hash.data(), static_cast<word32>(hash.size()),
-                                        SHA256h);
+  const word32 len =
+      wc_EncodeSignature(out.data(), hash.data(), static_cast<word32>(hash.size()), SHA256h);
   out.resize(len);
   return out;
 }
@@ -55,7 +56,8 @@ class Queue {
   std::vector<WOLF_EVENT*> poll() {
     WOLF_EVENT* events[64];
     int count = 0;
-    EXPECT_EQ(wolfAsync_EventQueuePoll(&q_, nullptr, events, 64, WOLF_POLL_FLAG_CHECK_HW, &count), 0);
+    EXPECT_EQ(wolfAsync_EventQueuePoll(&q_, nullptr, events, 64, WOLF_POLL_FLAG_CHECK_HW, &count),
+              0);
     return std::vector<WOLF_EVENT*>(events, events + count);
   }
   // Polls until `n` events were harvested (a bound on polls, not on time).
@@ -116,7 +118,8 @@ inline bool rsa_verify_pkcs1(const Bytes& sig, const Bytes& expected) {
   RsaKey pub;
   wc_InitRsaKey(&pub, nullptr);
   word32 idx = 0;
-  bool ok = wc_RsaPrivateKeyDecode(server_key_der_2048, &idx, &pub, sizeof_server_key_der_2048) == 0;
+  bool ok =
+      wc_RsaPrivateKeyDecode(server_key_der_2048, &idx, &pub, sizeof_server_key_der_2048) == 0;
   Bytes out(256);
   const int n = wc_RsaSSL_Verify(sig.data(), static_cast<word32>(sig.size()), out.data(),
                                  static_cast<word32>(out.size()), &pub);
@@ -130,12 +133,12 @@ inline bool rsa_verify_pss(const Bytes& sig, const Bytes& hash) {
   RsaKey pub;
   wc_InitRsaKey(&pub, nullptr);
   word32 idx = 0;
-  bool ok = wc_RsaPrivateKeyDecode(server_key_der_2048, &idx, &pub, sizeof_server_key_der_2048) == 0;
+  bool ok =
+      wc_RsaPrivateKeyDecode(server_key_der_2048, &idx, &pub, sizeof_server_key_der_2048) == 0;
   Bytes out(256);
-  const int n = wc_RsaPSS_VerifyCheck(sig.data(), static_cast<word32>(sig.size()), out.data(),
-                                      static_cast<word32>(out.size()), hash.data(),
-                                      static_cast<word32>(hash.size()), WC_HASH_TYPE_SHA256,
-                                      WC_MGF1SHA256, &pub);
+  const int n = wc_RsaPSS_VerifyCheck(
+      sig.data(), static_cast<word32>(sig.size()), out.data(), static_cast<word32>(out.size()),
+      hash.data(), static_cast<word32>(hash.size()), WC_HASH_TYPE_SHA256, WC_MGF1SHA256, &pub);
   ok = ok && n > 0;
   wc_FreeRsaKey(&pub);
   return ok;

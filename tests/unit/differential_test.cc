@@ -432,8 +432,7 @@ TEST_P(Differential, Des3Cbc) {
 #endif
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, Differential,
-                         ::testing::ValuesIn(testing_support::all_devices()),
+INSTANTIATE_TEST_SUITE_P(Devices, Differential, ::testing::ValuesIn(testing_support::all_devices()),
                          testing_support::device_name);
 
 }  // namespace

@@ -465,8 +465,8 @@ TEST(DpdkAsym, OversizedCrtPartsStayInSoftware) {
                            rng.get());
   if (got == WC_PENDING_E) got = run_all({&key.get()->asyncDev})[0];
   EXPECT_EQ(offloaded(dev), offloaded_before) << "the malformed key reached the driver";
-  const int want = wc_RsaFunction(in.data(), kLen, want_out.data(), &want_len,
-                                  RSA_PRIVATE_DECRYPT, sync_key.get(), rng.get());
+  const int want = wc_RsaFunction(in.data(), kLen, want_out.data(), &want_len, RSA_PRIVATE_DECRYPT,
+                                  sync_key.get(), rng.get());
   EXPECT_EQ(got, want);
   if (want == 0) {
     EXPECT_EQ(out, want_out);
@@ -617,7 +617,8 @@ DhPair make_dh_pair(DhKey* sync_key, WC_RNG* rng, word32 p_len) {
 // secret. Before the fix every driver with MODEX took it.
 TEST(DpdkAsym, DhStaysInSoftwareOnCpuDriversUnlessAsked) {
   OPEN_OR_SKIP(dev);
-  if (dh_on_driver()) GTEST_SKIP() << "the spec asks for dh=driver; dpdk_asym_test_dh_auto runs this";
+  if (dh_on_driver())
+    GTEST_SKIP() << "the spec asks for dh=driver; dpdk_asym_test_dh_auto runs this";
   word32 mask = 0;
   ASSERT_EQ(asynccrypt_DevCapabilities(dev.id(), &mask), 0);
   EXPECT_EQ(mask & ASYNCCRYPT_CAP(ASYNC_SW_DH_AGREE), 0u);

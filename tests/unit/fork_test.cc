@@ -133,7 +133,8 @@ std::string wait_child(pid_t pid) {
     return WTERMSIG(status) == SIGALRM ? "child hung (SIGALRM)"
                                        : "child died of signal " + std::to_string(WTERMSIG(status));
   }
-  if (WEXITSTATUS(status) != kChildOk) return "child exit code " + std::to_string(WEXITSTATUS(status));
+  if (WEXITSTATUS(status) != kChildOk)
+    return "child exit code " + std::to_string(WEXITSTATUS(status));
   return "";
 }
 
@@ -192,8 +193,8 @@ TEST(ForkThreads, DeviceOpenedInTheChildHasItsOwnWorkers) {
     auto child_ops = start_ops(child_dev, &queue, 50);
     code = finish_all(&queue, child_ops, /*hw_error_allowed=*/false);
     asynccrypt_DevStats stats{};
-    if (code == kChildOk && (asynccrypt_DevGetStats(child_dev, &stats) != 0 ||
-                             stats.inline_runs != 0)) {
+    if (code == kChildOk &&
+        (asynccrypt_DevGetStats(child_dev, &stats) != 0 || stats.inline_runs != 0)) {
       code = kChildNewOpFailed;  // ran inline: the child's device has no workers
     }
     child_ops.clear();

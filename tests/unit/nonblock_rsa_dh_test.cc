@@ -41,8 +41,11 @@ using Bytes = std::vector<byte>;
 // Device kinds; the simulator's small slice budget makes every operation
 // take many polls. threads (declining cheap kinds) and chaos must still
 // take every operation on a non-blocking key.
-const char* const kSpecs[] = {"sim:slices=64", "sim:slices=64,skip=3", "threads",
-                              "threads:inline_us=0", "chaos:seed=1,maxpolls=4",
+const char* const kSpecs[] = {"sim:slices=64",
+                              "sim:slices=64,skip=3",
+                              "threads",
+                              "threads:inline_us=0",
+                              "chaos:seed=1,maxpolls=4",
                               "chaos:seed=2,over=threads,workers=2,delay=300"};
 
 std::string spec_name(const ::testing::TestParamInfo<const char*>& info) {
@@ -89,8 +92,8 @@ TEST_P(NonblockRsaDh, RsaSignVerifyDecryptMatchBlocking) {
 
   // PKCS#1 v1.5 signatures are deterministic: byte-identical.
   Bytes want(256), sig(256);
-  const int want_len = wc_RsaSSL_Sign(msg.data(), msg.size(), want.data(), want.size(),
-                                      &sync_key, &rng_);
+  const int want_len =
+      wc_RsaSSL_Sign(msg.data(), msg.size(), want.data(), want.size(), &sync_key, &rng_);
   ASSERT_EQ(want_len, 256);
   const PolledRun sign = run_polled(&key.asyncDev, Resume::kCallAgain, [&] {
     return wc_RsaSSL_Sign(msg.data(), msg.size(), sig.data(), sig.size(), &key, &rng_);
@@ -111,9 +114,9 @@ TEST_P(NonblockRsaDh, RsaSignVerifyDecryptMatchBlocking) {
 
   // Encrypted without a device, decrypted on it.
   Bytes sealed(256), opened(256);
-  ASSERT_EQ(wc_RsaPublicEncrypt(msg.data(), msg.size(), sealed.data(), sealed.size(), &sync_key,
-                                &rng_),
-            256);
+  ASSERT_EQ(
+      wc_RsaPublicEncrypt(msg.data(), msg.size(), sealed.data(), sealed.size(), &sync_key, &rng_),
+      256);
   const PolledRun decrypt = run_polled(&key.asyncDev, Resume::kCallAgain, [&] {
     return wc_RsaPrivateDecrypt(sealed.data(), sealed.size(), opened.data(), opened.size(), &key);
   });

@@ -113,8 +113,8 @@ class OutOfMemoryTest : public testing_support::DeviceTest {
       if (polls == 1000) disarm();  // nothing may need memory to finish, but a device may wait
       WOLF_EVENT* events[4];
       int count = 0;
-      const int ret = wolfAsync_EventQueuePoll(&queue_, nullptr, events, 4,
-                                               WOLF_POLL_FLAG_CHECK_HW, &count);
+      const int ret =
+          wolfAsync_EventQueuePoll(&queue_, nullptr, events, 4, WOLF_POLL_FLAG_CHECK_HW, &count);
       if (ret != 0) return ret;
       for (int i = 0; i < count; ++i) {
         if (events[i] == &dev->event) return events[i]->ret;
@@ -261,8 +261,8 @@ TEST_P(OutOfMemoryTest, FreeingWithAnOperationInFlightNeedsNoMemory) {
     // Nothing of it is left in the queue.
     WOLF_EVENT* events[4];
     int count = -1;
-    EXPECT_EQ(wolfAsync_EventQueuePoll(&queue_, nullptr, events, 4, WOLF_POLL_FLAG_CHECK_HW, &count),
-              0);
+    EXPECT_EQ(
+        wolfAsync_EventQueuePoll(&queue_, nullptr, events, 4, WOLF_POLL_FLAG_CHECK_HW, &count), 0);
     EXPECT_EQ(count, 0) << "N=" << n;
     if (failed == 0) break;
   }

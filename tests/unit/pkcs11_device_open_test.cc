@@ -48,8 +48,8 @@ TEST_F(Pkcs11DeviceOpenTest, WrongPinFailsWithTheTokensCodeAndNeverShowsThePin) 
 }
 
 TEST_F(Pkcs11DeviceOpenTest, MissingTokenFails) {
-  const std::string spec = "pkcs11:module=" + hsm_->module() +
-                           ",token=no-such-token,pin-env=" + SoftHsmToken::kPinEnv;
+  const std::string spec =
+      "pkcs11:module=" + hsm_->module() + ",token=no-such-token,pin-env=" + SoftHsmToken::kPinEnv;
   EXPECT_NE(open(spec), 0);
   EXPECT_NE(std::string(asynccrypt_LastError()).find("no-such-token"), std::string::npos)
       << asynccrypt_LastError();
@@ -68,7 +68,7 @@ TEST_F(Pkcs11DeviceOpenTest, BadSpecsFailWithBadFuncArg) {
   EXPECT_EQ(open("pkcs11:module=/nonexistent/lib.so" + token + pin), BAD_FUNC_ARG);
 }
 
-#else  // !WOLF_CRYPTO_CB
+#else   // !WOLF_CRYPTO_CB
 // On a wolfSSL without crypto callbacks the device refuses to open and says
 // which option is missing (this test runs on the default configuration).
 TEST(Pkcs11DeviceBuildGate, OpeningNamesTheMissingOption) {

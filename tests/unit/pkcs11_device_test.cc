@@ -81,8 +81,8 @@ TEST_F(Pkcs11DeviceTest, RsaPssSignPendsAndVerifies) {
   ASSERT_EQ(queue.poll_until(1).size(), 1u);
   ASSERT_EQ(rsa.key.asyncDev.event.ret, 0);
   const int n = wc_RsaPSS_Sign(hash.data(), static_cast<word32>(hash.size()), sig.data(),
-                               static_cast<word32>(sig.size()), WC_HASH_TYPE_SHA256,
-                               WC_MGF1SHA256, &rsa.key, &rsa.rng);
+                               static_cast<word32>(sig.size()), WC_HASH_TYPE_SHA256, WC_MGF1SHA256,
+                               &rsa.key, &rsa.rng);
   ASSERT_EQ(n, 256);
   EXPECT_TRUE(rsa_verify_pss(sig, hash));
 }

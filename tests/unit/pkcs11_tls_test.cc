@@ -43,25 +43,34 @@ enum class Alg { kRsa, kEcc, kEcc384 };
 
 const char* server_cert(Alg alg) {
   switch (alg) {
-    case Alg::kRsa: return "/server-cert.pem";
-    case Alg::kEcc: return "/server-ecc.pem";
-    case Alg::kEcc384: return "/ca-ecc384-cert.pem";
+    case Alg::kRsa:
+      return "/server-cert.pem";
+    case Alg::kEcc:
+      return "/server-ecc.pem";
+    case Alg::kEcc384:
+      return "/ca-ecc384-cert.pem";
   }
   return "";
 }
 const char* trusted_ca(Alg alg) {
   switch (alg) {
-    case Alg::kRsa: return "/ca-cert.pem";
-    case Alg::kEcc: return "/ca-ecc-cert.pem";
-    case Alg::kEcc384: return "/ca-ecc384-cert.pem";
+    case Alg::kRsa:
+      return "/ca-cert.pem";
+    case Alg::kEcc:
+      return "/ca-ecc-cert.pem";
+    case Alg::kEcc384:
+      return "/ca-ecc384-cert.pem";
   }
   return "";
 }
 unsigned char token_id(Alg alg) {
   switch (alg) {
-    case Alg::kRsa: return 0x01;
-    case Alg::kEcc: return 0x02;
-    case Alg::kEcc384: return 0x03;
+    case Alg::kRsa:
+      return 0x01;
+    case Alg::kEcc:
+      return 0x02;
+    case Alg::kEcc384:
+      return 0x03;
   }
   return 0;
 }

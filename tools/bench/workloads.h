@@ -49,9 +49,9 @@ class Workload {
 
   // enable_nonblock, called before setup(), asks for wolfCrypt's
   // non-blocking mode (WC_ECC_NONBLOCK, WC_RSA_NONBLOCK, WC_DH_NONBLOCK):
-  // setup() then gives each object bound to a device its own context, so that a sim device runs each
-  // operation in slices, a bounded amount per poll. Returns false when the
-  // workload or the build has no such mode (then nothing changes).
+  // setup() then gives each object bound to a device its own context, so that a sim device runs
+  // each operation in slices, a bounded amount per poll. Returns false when the workload or the
+  // build has no such mode (then nothing changes).
   virtual bool enable_nonblock() { return false; }
 };
 

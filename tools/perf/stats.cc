@@ -1,7 +1,6 @@
 // The perf tools' report (see stats.h).
 #include "perf/stats.h"
 
-
 #include <algorithm>
 #include <cstdio>
 

@@ -84,11 +84,11 @@ WOLFSSL_METHOD* method_for(const TlsConfig& cfg) {
 // The own key by id or label on the pkcs11 device cfg.key_dev_id.
 bool use_token_key(WOLFSSL_CTX* ctx, const TlsConfig& cfg, std::string* error) {
 #ifdef WOLF_PRIVATE_KEY_ID
-  const int ok =
-      cfg.key_label.empty()
-          ? wolfSSL_CTX_use_PrivateKey_Id(ctx, reinterpret_cast<const unsigned char*>(cfg.key_id.data()),
-                                          static_cast<long>(cfg.key_id.size()), cfg.key_dev_id)
-          : wolfSSL_CTX_use_PrivateKey_Label(ctx, cfg.key_label.c_str(), cfg.key_dev_id);
+  const int ok = cfg.key_label.empty()
+                     ? wolfSSL_CTX_use_PrivateKey_Id(
+                           ctx, reinterpret_cast<const unsigned char*>(cfg.key_id.data()),
+                           static_cast<long>(cfg.key_id.size()), cfg.key_dev_id)
+                     : wolfSSL_CTX_use_PrivateKey_Label(ctx, cfg.key_label.c_str(), cfg.key_dev_id);
   if (ok == WOLFSSL_SUCCESS) return true;
   *error = "wolfSSL did not take the token key (--key-id/--key-label)";
 #else

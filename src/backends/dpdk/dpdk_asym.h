@@ -18,9 +18,9 @@ namespace asynccrypt {
 // What the device core needs to know of any crypto op it handed to the
 // driver, symmetric or asymmetric. Guarded by the queue pair's mutex.
 struct DpdkJobState {
-  Op* op = nullptr;        // nullptr once cancelled: dropped when dequeued
-  bool done = false;       // dequeued; op->result not yet computed
-  bool zero_copy = false;  // the driver works on the caller's buffers
+  Op* op = nullptr;               // nullptr once cancelled: dropped when dequeued
+  bool done = false;              // dequeued; op->result not yet computed
+  bool zero_copy = false;         // the driver works on the caller's buffers
   Clock::time_point staged_at{};  // on the device's clock: the timeout counts from here
 };
 

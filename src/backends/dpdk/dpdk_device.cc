@@ -574,8 +574,8 @@ void DpdkDevice::forget(const WC_ASYNC_DEV* dev, word32 marker) {
   if (marker != WOLFSSL_ASYNC_MARKER_AES || in_forked_child()) return;
   // The Aes that owns dev (wolfCrypt embeds the WC_ASYNC_DEV in it); its
   // key is still there (wc_AesFree wipes it after this call).
-  const auto* aes = reinterpret_cast<const Aes*>(reinterpret_cast<const char*>(dev) -
-                                                 offsetof(Aes, asyncDev));
+  const auto* aes =
+      reinterpret_cast<const Aes*>(reinterpret_cast<const char*>(dev) - offsetof(Aes, asyncDev));
   const auto key_len = static_cast<std::size_t>(aes->keylen);
   if (key_len != 16 && key_len != 24 && key_len != 32) return;
   const std::string_view key(reinterpret_cast<const char*>(aes->devKey), key_len);
@@ -626,9 +626,8 @@ bool DpdkDevice::pool_buffers_hold(const std::uint8_t* pattern, std::size_t len)
         auto* s = static_cast<Search*>(arg);
         const auto* m = static_cast<const rte_mbuf*>(obj);
         const auto* room = static_cast<const std::uint8_t*>(m->buf_addr);
-        s->found = s->found ||
-                   std::search(room, room + m->buf_len, s->pattern, s->pattern + s->len) !=
-                       room + m->buf_len;
+        s->found = s->found || std::search(room, room + m->buf_len, s->pattern,
+                                           s->pattern + s->len) != room + m->buf_len;
       },
       &search);
   return search.found;

@@ -71,8 +71,9 @@ Status Pkcs11Device::attach(int dev_id) {
   const int ret = wc_CryptoCb_RegisterDevice(dev_id, &crypto_callback, this);
   if (ret != 0) {
     // wolfSSL keeps a fixed table (MAX_CRYPTO_DEVID_CALLBACKS, 8 by default).
-    return Status(ret, "pkcs11: wolfSSL's crypto callback table is full: close a device "
-                       "or build wolfSSL with a larger MAX_CRYPTO_DEVID_CALLBACKS");
+    return Status(ret,
+                  "pkcs11: wolfSSL's crypto callback table is full: close a device "
+                  "or build wolfSSL with a larger MAX_CRYPTO_DEVID_CALLBACKS");
   }
   return Status::ok();
 }
@@ -144,8 +145,8 @@ int Pkcs11Device::on_crypto(void* opaque) {
       int ret = 0;
       // wolfCrypt's second call after the event completed: hand over the
       // signature the worker made for this key and hash.
-      if (take_signature(&key->asyncDev, in, in_len, info->pk.eccsign.out,
-                         info->pk.eccsign.outlen, &ret)) {
+      if (take_signature(&key->asyncDev, in, in_len, info->pk.eccsign.out, info->pk.eccsign.outlen,
+                         &ret)) {
         return ret;
       }
       auto job = std::make_unique<Pkcs11Job>();

@@ -1,4 +1,5 @@
-// The pkcs11 device: worker threads with a session each, and the queue between them and the callback.
+// The pkcs11 device: worker threads with a session each, and the queue between them and the
+// callback.
 #include "backends/pkcs11/pkcs11_device.h"
 
 #include <time.h>

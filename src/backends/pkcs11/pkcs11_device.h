@@ -143,20 +143,20 @@ class Pkcs11Device final : public Device {
   void release_wolfcrypt();         // its wolfCrypt_Cleanup, from the destructor
 
   mutable std::mutex mu_;
-  std::condition_variable work_cv_;  // queue_ non-empty, release(), or stop_
-  std::condition_variable idle_cv_;  // in_flight_ dropped
-  std::deque<Queued> queue_;                              // guarded by mu_
-  std::map<const WC_ASYNC_DEV*, Pkcs11Job*> pending_;     // guarded by mu_; owned
-  std::map<const WC_ASYNC_DEV*, Finished> finished_;      // guarded by mu_
-  std::map<std::string, p11::RsaPublic> public_keys_;     // guarded by mu_
-  int in_flight_ = 0;                                     // guarded by mu_
-  bool held_ = false;                                     // guarded by mu_
-  bool stop_ = false;                                     // guarded by mu_
-  std::string last_error_;                                // guarded by mu_
+  std::condition_variable work_cv_;                    // queue_ non-empty, release(), or stop_
+  std::condition_variable idle_cv_;                    // in_flight_ dropped
+  std::deque<Queued> queue_;                           // guarded by mu_
+  std::map<const WC_ASYNC_DEV*, Pkcs11Job*> pending_;  // guarded by mu_; owned
+  std::map<const WC_ASYNC_DEV*, Finished> finished_;   // guarded by mu_
+  std::map<std::string, p11::RsaPublic> public_keys_;  // guarded by mu_
+  int in_flight_ = 0;                                  // guarded by mu_
+  bool held_ = false;                                  // guarded by mu_
+  bool stop_ = false;                                  // guarded by mu_
+  std::string last_error_;                             // guarded by mu_
 
-  std::mutex sync_mu_;                 // one thread at a time on sync_session_
-  p11::Session sync_session_;          // guarded by sync_mu_
-  std::vector<pthread_t> threads_;     // written before any worker runs
+  std::mutex sync_mu_;              // one thread at a time on sync_session_
+  p11::Session sync_session_;       // guarded by sync_mu_
+  std::vector<pthread_t> threads_;  // written before any worker runs
 };
 
 }  // namespace asynccrypt

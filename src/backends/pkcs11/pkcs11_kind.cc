@@ -63,8 +63,8 @@ Result<std::shared_ptr<Device>> Pkcs11Device::create(DeviceSpec spec) {
   if (!token.is_ok()) return token.status();
   auto device = std::make_shared<Pkcs11Device>(token.take(), config);
   if (device->workers() != config.workers) {
-    return Status(ASYNC_INIT_E, "pkcs11: cannot start " + std::to_string(config.workers) +
-                                    " worker threads");
+    return Status(ASYNC_INIT_E,
+                  "pkcs11: cannot start " + std::to_string(config.workers) + " worker threads");
   }
   return std::shared_ptr<Device>(std::move(device));
 }

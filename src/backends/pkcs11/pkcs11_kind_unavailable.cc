@@ -8,9 +8,10 @@ namespace asynccrypt {
 namespace {
 
 Result<std::shared_ptr<Device>> create_unavailable(DeviceSpec) {
-  return Status(BAD_FUNC_ARG,
-                "pkcs11: this asynccrypt was built without the pkcs11 device (p11-kit's "
-                "pkcs11.h was not found: install libp11-kit-dev, or ASYNCCRYPT_WITH_PKCS11 was OFF)");
+  return Status(
+      BAD_FUNC_ARG,
+      "pkcs11: this asynccrypt was built without the pkcs11 device (p11-kit's "
+      "pkcs11.h was not found: install libp11-kit-dev, or ASYNCCRYPT_WITH_PKCS11 was OFF)");
 }
 
 }  // namespace

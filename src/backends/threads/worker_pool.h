@@ -124,11 +124,11 @@ class WorkerPool {
   // wakes drain() when that was the last one. `locked`: the caller holds mu_.
   void end_one(Lane& lane, bool locked);
 
-  std::deque<Job> jobs_;                     // guarded by mu_
-  std::atomic<std::size_t> queued_{0};       // jobs_.size(), for readers without mu_
-  bool stop_ = false;                        // guarded by mu_
-  bool forking_ = false;                     // guarded by mu_: workers take no job
-  int running_ = 0;                          // guarded by mu_: workers between a job and its report
+  std::deque<Job> jobs_;                // guarded by mu_
+  std::atomic<std::size_t> queued_{0};  // jobs_.size(), for readers without mu_
+  bool stop_ = false;                   // guarded by mu_
+  bool forking_ = false;                // guarded by mu_: workers take no job
+  int running_ = 0;                     // guarded by mu_: workers between a job and its report
   // Guarded by mu_: worker threads created, and those that reached their
   // loop. A thread still starting up allocates (the C library's and a
   // sanitizer's thread set-up, the worker's RNG) and may hold an
