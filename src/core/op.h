@@ -21,6 +21,19 @@ enum class OpPhase : int { kQueued, kRunning, kDone, kCancelled };
 // Which of its queue's lists an operation is on (guarded by QueueState::mu).
 enum class OpList : unsigned char { kNone, kPolled, kDone };
 
+// Scratch space of an operation that belongs to its device, empty at
+// submission: a number (a poll-driven device's step counter) and the
+// device's own per-operation state, typed where it is read.
+struct DeviceSlot {
+  std::uint64_t number = 0;
+  void* state = nullptr;
+
+  template <typename T>
+  T* state_as() const {
+    return static_cast<T*>(state);
+  }
+};
+
 // Op is allocated with wolfSSL's allocator and the object's heap hint, so
 // WOLFSSL_TRACK_MEMORY builds account for it, and freed when harvested.
 struct Op {
@@ -35,10 +48,10 @@ struct Op {
   std::atomic<OpPhase> phase{OpPhase::kQueued};
   int result = WC_PENDING_E;
 
-  // Scratch space that belongs to op->device, zero at submission. A
-  // poll-driven device touches it only in drive() (the owner's thread); a
-  // worker device between submit() and its report, or in cancel().
-  std::uint64_t device_data = 0;
+  // Belongs to op->device. A poll-driven device touches it only in drive()
+  // (the owner's thread); a worker device between submit() and its report,
+  // or in cancel().
+  DeviceSlot slot;
 
   // Links of the queue list the op is on; guarded by queue->mu.
   Op* prev = nullptr;

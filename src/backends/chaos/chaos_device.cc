@@ -18,7 +18,7 @@
 namespace asynccrypt {
 namespace {
 
-// Op::device_data of a poll-driven operation: 0 until its first poll, then
+// Op::slot.number of a poll-driven operation: 0 until its first poll, then
 // kSeen, the injected-failure bit, and the polls it still stays pending.
 constexpr std::uint64_t kSeen = std::uint64_t{1} << 62;
 constexpr std::uint64_t kFail = std::uint64_t{1} << 61;
@@ -179,7 +179,7 @@ void ChaosDevice::fail_now(Op* op) {
 
 bool ChaosDevice::drive(Op* op, int visit) {
   if (inner_) return drive_layered(op, visit);
-  std::uint64_t& state = op->device_data;
+  std::uint64_t& state = op->slot.number;
   if (state == 0) {
     // First visit: it always stays pending, for 1..max_polls polls.
     const Draw d = draw(options_.max_polls);
@@ -276,9 +276,9 @@ bool ChaosDevice::submit(Op* op, CompletionSink& sink) {
   std::unique_ptr<DelayedSink> delayed(new (std::nothrow) DelayedSink(sink, d.polls));
   if (!delayed) return false;
   // Stored first: once accepted, op may be reported and freed at any time.
-  op->device_data = reinterpret_cast<std::uintptr_t>(delayed.get());
+  op->slot.state = delayed.get();
   if (!inner_->submit(op, *delayed)) {
-    op->device_data = 0;
+    op->slot.state = nullptr;
     return false;  // full: the core runs it inline
   }
   (void)delayed.release();  // it deletes itself when it reports
@@ -302,8 +302,8 @@ bool ChaosDevice::cancel(Op* op) {
   }
   if (!inner_ || !inner_->cancel(op)) return false;
   // Withdrawn before a worker took it: its sink will never report.
-  std::unique_ptr<DelayedSink> unused(reinterpret_cast<DelayedSink*>(op->device_data));
-  op->device_data = 0;
+  std::unique_ptr<DelayedSink> unused(op->slot.state_as<DelayedSink>());
+  op->slot.state = nullptr;
   return true;
 }
 

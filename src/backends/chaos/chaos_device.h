@@ -109,7 +109,7 @@ class ChaosDevice final : public Device {
     int polls;  // polls it stays pending (poll-driven) or µs of delay (layered)
     bool fail;
   };
-  // Where an operation is over a poll-driven inner device. op->device_data
+  // Where an operation is over a poll-driven inner device. op->slot
   // belongs to the inner device there, so this lives beside the op.
   struct LayeredOp {
     enum class Stage { kBefore, kInner, kAfter } stage = Stage::kBefore;

@@ -976,13 +976,13 @@ bool timed_out_locked(DpdkQueuePair& qp, rte_crypto_op* cop, const Clock& clock,
 
 bool DpdkDevice::drive(Op* op, int visit) {
   if (in_forked_child()) {
-    op->device_data = 0;  // a crypto op of the parent's, if any: not ours
+    op->slot.state = nullptr;  // a crypto op of the parent's, if any: not ours
     op->result = WC_HW_E;
     return true;
   }
   DpdkRuntime& rt = *runtime_;
   DpdkQueuePair& qp = *qp_;
-  auto* cop = reinterpret_cast<rte_crypto_op*>(op->device_data);
+  auto* cop = op->slot.state_as<rte_crypto_op>();
   bool software = cop == nullptr && !offloadable(*op->dev, rt);
   if (!software) {
     std::lock_guard lock(qp.mu);
@@ -1006,7 +1006,7 @@ bool DpdkDevice::drive(Op* op, int visit) {
       } else {
         switch (stage_locked(rt, qp, op, &cop)) {
           case Stage::kStaged:
-            op->device_data = reinterpret_cast<std::uintptr_t>(cop);
+            op->slot.state = cop;
             state_of(cop).staged_at = clock().now();
             if (qp.held > dpdk_counters_.max_in_flight.load(std::memory_order_relaxed)) {
               dpdk_counters_.max_in_flight.store(qp.held, std::memory_order_relaxed);
@@ -1035,13 +1035,13 @@ bool DpdkDevice::drive(Op* op, int visit) {
         // The driver kept it too long: the caller gets an error rather than
         // a wait without end; the op is dropped when the driver returns it.
         dpdk_counters_.timeouts.fetch_add(1, std::memory_order_relaxed);
-        op->device_data = 0;
+        op->slot.state = nullptr;
         op->result = WC_TIMEOUT_E;
         op->dev->sw.type = ASYNC_SW_NONE;
         return true;
       }
       op->result = finish_locked(qp, cop, dpdk_counters_);
-      op->device_data = 0;
+      op->slot.state = nullptr;
       // A public-key result whose exact wolfCrypt form only wolfCrypt
       // knows (a DH secret of 1): computed again below, in software.
       software = op->result == kAsymRunInSoftware;
@@ -1060,10 +1060,10 @@ bool DpdkDevice::drive(Op* op, int visit) {
 }
 
 bool DpdkDevice::cancel(Op* op) {
-  auto* cop = reinterpret_cast<rte_crypto_op*>(op->device_data);
+  auto* cop = op->slot.state_as<rte_crypto_op>();
   if (cop == nullptr) return true;
   if (in_forked_child()) {
-    op->device_data = 0;  // the parent's driver holds it: leave it there
+    op->slot.state = nullptr;  // the parent's driver holds it: leave it there
     return true;
   }
   DpdkQueuePair& qp = *qp_;
@@ -1086,7 +1086,7 @@ bool DpdkDevice::cancel(Op* op) {
   } else {
     job.op = nullptr;  // in the driver: released when it comes back
   }
-  op->device_data = 0;
+  op->slot.state = nullptr;
   return true;
 }
 

@@ -87,10 +87,9 @@ SliceBudget SimDevice::slice_budget() const {
 
 namespace {
 
-// Op::device_data of the simulator: 0 before the operation's first slice,
-// then kNoLoan or the non-blocking context lent to its ECC key (see
-// wolfcrypt::lend_nonblock_ctx), given back when the operation ends.
-constexpr std::uint64_t kNoLoan = 1;
+// The simulator's Op::slot: number is 0 before the operation's first
+// slice, then 1; state is the non-blocking context lent to its ECC key, if
+// any (see wolfcrypt::lend_nonblock_ctx), given back when the operation ends.
 
 // What the current poll on this thread has left of a simulator's slice
 // budget (see SimDevice::drive).
@@ -103,17 +102,16 @@ struct PollAllowance {
 thread_local PollAllowance t_allowance;
 
 void lend_if_needed(Op* op) {
-  if (op->device_data != 0) return;
-  wolfcrypt::NonblockLoan* loan = wolfcrypt::lend_nonblock_ctx(op->dev);
-  op->device_data = loan != nullptr ? reinterpret_cast<std::uintptr_t>(loan) : kNoLoan;
+  if (op->slot.number != 0) return;
+  op->slot.number = 1;
+  op->slot.state = wolfcrypt::lend_nonblock_ctx(op->dev);
 }
 
 void give_back(Op* op) {
-  if (op->device_data > kNoLoan) {
-    wolfcrypt::return_nonblock_ctx(
-        reinterpret_cast<wolfcrypt::NonblockLoan*>(static_cast<std::uintptr_t>(op->device_data)));
+  if (auto* loan = op->slot.state_as<wolfcrypt::NonblockLoan>()) {
+    wolfcrypt::return_nonblock_ctx(loan);
   }
-  op->device_data = kNoLoan;
+  op->slot.state = nullptr;
 }
 
 }  // namespace
