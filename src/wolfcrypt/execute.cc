@@ -16,6 +16,7 @@
 #endif
 
 #include "core/log.h"
+#include "wolfcrypt/owner_of.h"
 
 namespace asynccrypt::wolfcrypt {
 namespace {
@@ -209,6 +210,28 @@ bool other_key_has_nonblock_ctx(const WC_ASYNC_SW& sw) {
   }
 }
 
+// Whether the object that owns dev (its marker says which type) carries a
+// non-blocking context of its own (wolfSSL 5.9: WC_RSA_NONBLOCK,
+// WC_DH_NONBLOCK, WC_X25519_NONBLOCK).
+bool owner_has_nonblock_ctx(const WC_ASYNC_DEV* dev) {
+  switch (dev->marker) {
+#if !defined(NO_RSA) && defined(WC_RSA_NONBLOCK)
+    case WOLFSSL_ASYNC_MARKER_RSA:
+      return owner_of<RsaKey>(dev)->nb != nullptr;
+#endif
+#if !defined(NO_DH) && defined(WC_DH_NONBLOCK)
+    case WOLFSSL_ASYNC_MARKER_DH:
+      return owner_of<DhKey>(dev)->nb != nullptr;
+#endif
+#if defined(HAVE_CURVE25519) && defined(WC_X25519_NONBLOCK)
+    case WOLFSSL_ASYNC_MARKER_X25519:
+      return owner_of<curve25519_key>(dev)->nb_ctx != nullptr;
+#endif
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 bool can_decline(const WC_ASYNC_DEV* dev, int type) {
@@ -225,8 +248,10 @@ bool can_decline(const WC_ASYNC_DEV* dev, int type) {
 #endif
   // Likewise for any key with a non-blocking context: declined, wolfCrypt
   // would hand MP_WOULDBLOCK to TLS, which reports it as pending with
-  // nothing queued.
-  if (dev != nullptr && dev->sw.type == type && other_key_has_nonblock_ctx(dev->sw)) return false;
+  // nothing queued (wolfSSL 5.9 gives a TLS key share's X25519 key one
+  // whenever the connection has a device). Asked before wolfCrypt records
+  // the operation's arguments: the record's owner, by its marker, says.
+  if (dev != nullptr && owner_has_nonblock_ctx(dev)) return false;
   return true;
 }
 
@@ -234,9 +259,7 @@ int cost_class(const WC_ASYNC_DEV* dev, int type) {
 #if !defined(NO_RSA) && defined(WC_ASYNC_ENABLE_RSA)
   static_assert(kPublicRsaClass > 16, "WC_ASYNC_SW_TYPE values are 1..16");
   if (dev != nullptr && type == ASYNC_SW_RSA_FUNC && dev->marker == WOLFSSL_ASYNC_MARKER_RSA) {
-    // The marker says dev is the asyncDev of an RsaKey.
-    const auto* key = reinterpret_cast<const RsaKey*>(reinterpret_cast<const char*>(dev) -
-                                                      offsetof(RsaKey, asyncDev));
+    const auto* key = owner_of<RsaKey>(dev);  // the marker says so
     if (key->type == RSA_PUBLIC) return kPublicRsaClass;
   }
 #else

@@ -7,18 +7,14 @@
 #include <wolfssl/wolfcrypt/ecc.h>
 #include <wolfssl/wolfcrypt/rsa.h>
 
+#include "wolfcrypt/owner_of.h"
+
 namespace asynccrypt::wolfcrypt {
 namespace {
 
 // The state value both RsaKey and ecc_key start from (RSA_STATE_NONE and
 // ECC_STATE_NONE are private to rsa.c and ecc.c; both are 0, as after init).
 constexpr int kStateNone = 0;
-
-// The object a WC_ASYNC_DEV is embedded in (the marker says which type).
-template <typename Key>
-Key* owner_of(WC_ASYNC_DEV* dev) {
-  return reinterpret_cast<Key*>(reinterpret_cast<char*>(dev) - offsetof(Key, asyncDev));
-}
 
 #if !defined(NO_RSA) && defined(WC_ASYNC_ENABLE_RSA)
 void reset_rsa(RsaKey* key) {
