@@ -4,7 +4,7 @@
         wolfssl-x25519 x25519 conformance-older conformance-full \
         valgrind soak soak-short conformance sanitizer-conformance bench-wolfcrypt \
         wolfssl-nonblock nonblock exports flaky wolfssl-nonblock-rsa nonblock-rsa \
-        wolfssl-hsm hsm fuzz
+        wolfssl-hsm hsm fuzz lint
 
 JOBS ?= $(shell nproc)
 export JOBS
@@ -129,6 +129,12 @@ FLAKY_REPEAT ?= 20
 export FLAKY_REPEAT
 flaky: wolfssl-default
 	scripts/flaky.sh
+
+# What STYLE.md promises (scripts/lint.sh): clang-format, shellcheck, and
+# clang-tidy on the library's sources with the dev build's compile commands.
+lint: wolfssl-default
+	cmake --preset dev $(PRESET_WOLFSSL) >/dev/null
+	scripts/lint.sh
 
 # The libFuzzer targets of fuzz/ (api, ops, spec) under ASan and UBSan,
 # FUZZ_SECONDS each (default 600), against FUZZ_CONFIG's wolfSSL (default;

@@ -43,9 +43,11 @@ if [ ! -f "$tree/.configured" ] || [ "$(cat "$tree/.configured")" != "$stamp_inp
   # 5.9.2 ships a layer of its own in these two files; ours replaces it.
   cp "$root/include/wolfssl/wolfcrypt/async.h" "$tree/wolfssl/wolfcrypt/async.h"
   cp "$root/glue/async.c" "$tree/wolfcrypt/src/async.c"
-  cmp -s "$root/glue/async.c" "$tree/wolfcrypt/src/async.c" &&
-    cmp -s "$root/include/wolfssl/wolfcrypt/async.h" "$tree/wolfssl/wolfcrypt/async.h" || {
-      echo "build-wolfssl: our async.h/async.c did not replace the tree's" >&2; exit 1; }
+  if ! cmp -s "$root/glue/async.c" "$tree/wolfcrypt/src/async.c" ||
+    ! cmp -s "$root/include/wolfssl/wolfcrypt/async.h" "$tree/wolfssl/wolfcrypt/async.h"; then
+    echo "build-wolfssl: our async.h/async.c did not replace the tree's" >&2
+    exit 1
+  fi
   (cd "$tree" && ./configure -q "$@" >"$tree/configure.out" 2>&1) || {
     tail -30 "$tree/configure.out"; exit 1; }
   echo "$stamp_inputs" >"$tree/.configured"

@@ -62,7 +62,7 @@ for i in "${!pids[@]}"; do
   echo "fuzz $t: ${execs:-?} runs; ${done_line}; $status"
   if [ "${FUZZ_UPDATE_CORPUS:-0}" = 1 ]; then
     "$build/${t}_fuzz" -merge=1 "fuzz/corpus/$t" "$build/work-$t" >"$build/$t-merge.log" 2>&1
-    echo "fuzz $t: corpus now $(ls "fuzz/corpus/$t" | wc -l) inputs"
+    echo "fuzz $t: corpus now $(find "fuzz/corpus/$t" -type f | wc -l) inputs"
   fi
 done
 ls "$build/artifacts"

@@ -10,6 +10,8 @@ packages=(
   faketime openssl curl gnutls-bin valgrind procps
   # scripts read the tools' JSON with jq; the perf tests' hostile peers are Python
   jq python3
+  # make lint
+  clang-format clang-tidy shellcheck
   # the dpdk device (optional at build time): DPDK 22.11 and its software
   # crypto drivers crypto_aesni_mb (intel-ipsec-mb) and crypto_openssl
   libdpdk-dev librte-crypto-ipsec-mb23 librte-crypto-openssl23

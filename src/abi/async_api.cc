@@ -131,7 +131,7 @@ int asynccrypt_DevKind(int devId, char* buf, word32 bufSz) {
   if (buf == nullptr || bufSz == 0) return BAD_FUNC_ARG;
   auto device = Registry::instance().find(devId);
   if (!device) return NO_VALID_DEVID;
-  std::snprintf(buf, bufSz, "%s", device->kind());
+  (void)std::snprintf(buf, bufSz, "%s", device->kind());  // cut to bufSz on purpose
   return 0;
 }
 

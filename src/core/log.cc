@@ -49,7 +49,7 @@ void log(LogLevel level, const char* format, ...) {
   char message[512];
   va_list args;
   va_start(args, format);
-  std::vsnprintf(message, sizeof message, format, args);
+  (void)std::vsnprintf(message, sizeof message, format, args);  // cut at the buffer
   va_end(args);
   asynccrypt_LogCallback callback;
   void* ctx;
@@ -62,7 +62,7 @@ void log(LogLevel level, const char* format, ...) {
   if (callback != nullptr) {
     callback(static_cast<int>(level), message, ctx);
   } else {
-    std::fprintf(stderr, "asynccrypt: %s\n", message);
+    (void)std::fprintf(stderr, "asynccrypt: %s\n", message);  // nowhere to report it
   }
 }
 

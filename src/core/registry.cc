@@ -109,7 +109,7 @@ Result<int> Registry::open(const OpenRequest& request) {
   return add_and_attach(device.take());
 }
 
-Result<int> Registry::add_and_attach(std::shared_ptr<Device> device) {
+Result<int> Registry::add_and_attach(const std::shared_ptr<Device>& device) {
   int id = -1;
   {
     std::lock_guard lock(mu_);
@@ -125,9 +125,9 @@ Result<int> Registry::add_and_attach(std::shared_ptr<Device> device) {
   return id;
 }
 
-Result<int> Registry::adopt(std::shared_ptr<Device> device) {
+Result<int> Registry::adopt(const std::shared_ptr<Device>& device) {
   if (!device) return Status(BAD_FUNC_ARG, "no device to adopt");
-  return add_and_attach(std::move(device));
+  return add_and_attach(device);
 }
 
 int Registry::close(int dev_id) {

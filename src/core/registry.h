@@ -36,7 +36,7 @@ class Registry {
   // Registers a device made outside the factory (tests and benchmarks use
   // devices of their own, e.g. one whose operations complete only when
   // told). Returns its id; close it with close() like any other.
-  Result<int> adopt(std::shared_ptr<Device> device);
+  Result<int> adopt(const std::shared_ptr<Device>& device);
   // Closes one reference to devId. Unknown ids, and ids of devices already
   // closed (even when their slot holds a newer device), are left alone:
   // returns NO_VALID_DEVID for them, 0 otherwise.
@@ -67,7 +67,7 @@ class Registry {
 
   int add_locked(std::shared_ptr<Device> device);
   // Adds the device, gives it its id (Device::attach), returns the id.
-  Result<int> add_and_attach(std::shared_ptr<Device> device);
+  Result<int> add_and_attach(const std::shared_ptr<Device>& device);
   // The open slot that dev_id names (index and generation), or nullptr.
   Slot* slot_locked(int dev_id);
   // Empties a slot and bumps its generation.

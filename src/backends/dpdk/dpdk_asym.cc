@@ -152,8 +152,6 @@ Result<std::unique_ptr<DpdkAsym>> DpdkAsym::create(std::uint8_t dev_id, std::uin
   return asym;
 }
 
-DpdkAsym::~DpdkAsym() = default;
-
 void DpdkAsym::free_pools() {
   rte_mempool_free(static_cast<rte_mempool*>(op_pool_));
   rte_mempool_free(static_cast<rte_mempool*>(session_pool_));

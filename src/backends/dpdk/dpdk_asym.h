@@ -56,7 +56,7 @@ class DpdkAsym {
   static Result<std::unique_ptr<DpdkAsym>> create(std::uint8_t dev_id, std::uint64_t feature_flags,
                                                   bool secret_modex, unsigned n_ops,
                                                   const std::string& tag);
-  ~DpdkAsym();
+  ~DpdkAsym() = default;
   DpdkAsym(const DpdkAsym&) = delete;
   DpdkAsym& operator=(const DpdkAsym&) = delete;
 

@@ -7,6 +7,7 @@
 namespace asynccrypt {
 namespace {
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): DeviceFactory's signature
 Result<std::shared_ptr<Device>> create_unavailable(DeviceSpec) {
   return Status(
       BAD_FUNC_ARG,

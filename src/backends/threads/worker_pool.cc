@@ -162,7 +162,7 @@ Result<std::shared_ptr<WorkerPool>> WorkerPool::create(int workers,
       break;
     }
     char name[16];  // the kernel's limit, with the terminator
-    std::snprintf(name, sizeof name, "asyncc-w%d", i % 10000);
+    (void)std::snprintf(name, sizeof name, "asyncc-w%d", i % 10000);
     pthread_setname_np(thread, name);  // cosmetic: failure is harmless
     pool->threads_.push_back(thread);
   }
