@@ -16,6 +16,18 @@
     }                                                                                           \
   } while (0)
 
+// FUZZ_CHECK_EQ aborts when two integers differ, printing both.
+#define FUZZ_CHECK_EQ(a, b)                                                                        \
+  do {                                                                                             \
+    const long long fuzz_a = static_cast<long long>(a);                                            \
+    const long long fuzz_b = static_cast<long long>(b);                                            \
+    if (fuzz_a != fuzz_b) {                                                                        \
+      std::fprintf(stderr, "fuzz: invariant failed at %s:%d: %s == %s (%lld != %lld)\n", __FILE__, \
+                   __LINE__, #a, #b, fuzz_a, fuzz_b);                                              \
+      std::abort();                                                                                \
+    }                                                                                              \
+  } while (0)
+
 namespace asynccrypt::fuzz {
 
 // Input reads the fuzzer's bytes as small numbers; zeros once it runs out,
