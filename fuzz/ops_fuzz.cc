@@ -834,9 +834,10 @@ class Batch {
   std::vector<int> run(WOLF_EVENT_QUEUE* queue, int fd, bool two_threads, bool memory_out) {
     std::vector<int> results(ops_.size(), WC_PENDING_E);
     for (std::size_t i = 0; i < ops_.size(); ++i) {
-      ops_[i]->prepare();
-      results[i] = ops_[i]->call();
-      trace("start %zu (%s): %d", i, typeid(*ops_[i]).name(), results[i]);
+      FuzzOp& op = *ops_[i];
+      op.prepare();
+      results[i] = op.call();
+      trace("start %zu (%s): %d", i, typeid(op).name(), results[i]);
     }
     for (int round = 0;; ++round) {
       FUZZ_CHECK(round < 64);
@@ -908,9 +909,10 @@ void run_ops(const std::uint8_t* data, std::size_t size) {
     const std::vector<int> results = batch.run(&queue, fd, two_threads, memory_out);
     g_armed.store(false);
     for (std::size_t i = 0; i < results.size(); ++i) {
-      trace("result %zu (%s): %d on %s, memory out %d from %ld", i, typeid(*batch.ops()[i]).name(),
-            results[i], device.spec.c_str(), memory_out, allowed);
-      finish(*batch.ops()[i], results[i], device.fails, memory_out);
+      FuzzOp& op = *batch.ops()[i];
+      trace("result %zu (%s): %d on %s, memory out %d from %ld", i, typeid(op).name(), results[i],
+            device.spec.c_str(), memory_out, allowed);
+      finish(op, results[i], device.fails, memory_out);
     }
     if (memory_out) {
       // Memory is back: each object must work again, the same call on it.
