@@ -144,6 +144,7 @@ int asynccrypt_DevGetStats(int devId, asynccrypt_DevStats* stats) {
   stats->completed = c.completed.load(std::memory_order_relaxed);
   stats->inline_runs = c.inline_runs.load(std::memory_order_relaxed);
   stats->declined = c.declined.load(std::memory_order_relaxed);
+  stats->declined_alone = c.declined_alone.load(std::memory_order_relaxed);
   stats->cancelled = c.cancelled.load(std::memory_order_relaxed);
   const auto in_flight = c.in_flight.load(std::memory_order_relaxed);
   stats->in_flight = in_flight > 0 ? static_cast<word32>(in_flight) : 0;

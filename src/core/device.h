@@ -33,6 +33,7 @@ struct DeviceCounters {
   std::atomic<std::uint64_t> completed{0};
   std::atomic<std::uint64_t> inline_runs{0};
   std::atomic<std::uint64_t> declined{0};
+  std::atomic<std::uint64_t> declined_alone{0};  // of declined: nothing else in flight
   std::atomic<std::uint64_t> cancelled{0};
   std::atomic<std::int64_t> in_flight{0};
 };

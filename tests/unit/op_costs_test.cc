@@ -34,14 +34,35 @@ TEST(OpCosts, OutOfRangeTypesAreIgnored) {
 
 TEST(OpCosts, CheapTypesAreDeclinedButResampled) {
   OpCosts costs;
-  costs.record(kAesGcm, 2'000);
-  EXPECT_EQ(costs.estimate_ns(kAesGcm), 2'000u) << "the first sample is taken as it is";
-  constexpr int kAnswers = 64 * 1000;
+  costs.record(kAesGcm, 5'000);
+  EXPECT_EQ(costs.estimate_ns(kAesGcm), 5'000u) << "the first sample is taken as it is";
+  constexpr int kAnswers = 128 * 1000;
   const int cheap = cheap_answers(costs, kAesGcm, kAnswers);
   const int resampled = kAnswers - cheap;
-  // About one in 64 goes to a worker anyway (random; 1000 expected).
+  // At half the threshold, about one in 64 * 2 goes to a worker anyway
+  // (random; 1000 expected).
   EXPECT_GT(resampled, 700);
   EXPECT_LT(resampled, 1300);
+}
+
+// How many of n answers for a kind estimated at estimate_ns were "not
+// cheap": the resamples.
+int resamples(std::uint64_t estimate_ns, int n) {
+  OpCosts costs;
+  costs.record(kAesGcm, estimate_ns);
+  return n - cheap_answers(costs, kAesGcm, n);
+}
+
+TEST(OpCosts, CheaperKindsAreResampledLessOften) {
+  constexpr int kAnswers = 256'000;
+  // About one in 64 * 10 = 640 at a tenth of the threshold (400 expected),
+  // one in 64 * 256 (kMaxSpread) at a thousandth (15 expected).
+  const int tenth = resamples(kThreshold / 10, kAnswers);
+  const int tiny = resamples(kThreshold / 1000, kAnswers);
+  EXPECT_GT(tenth, 250);
+  EXPECT_LT(tenth, 600);
+  EXPECT_GT(tiny, 0) << "even the cheapest kind is resampled now and then";
+  EXPECT_LT(tiny, 60);
 }
 
 TEST(OpCosts, AnExpensiveSampleCountsAtOnce) {

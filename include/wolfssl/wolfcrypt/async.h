@@ -572,8 +572,10 @@ WOLFSSL_API int wc_AsyncSleep(word32 ms);
  * operation on the same object, the call first waits for the worker.
  * It also returns 0, recording nothing, when the object's device declines
  * the operation (counted in asynccrypt_DevStats.declined): threads declines
- * operations cheaper than a hand-over (inline_us=), dpdk the types its
- * cryptodev does not take. wolfCrypt then computes it synchronously and no
+ * operations cheaper than a hand-over (inline_us=) and, with lone=inline,
+ * an operation that would only make its caller wait (nothing else of the
+ * device in flight, and the caller's recent submissions seldom overlapped),
+ * dpdk the types its cryptodev does not take. wolfCrypt then computes it synchronously and no
  * WC_PENDING_E is returned. NULL returns 0. */
 WOLFSSL_API int wc_AsyncSwInit(WC_ASYNC_DEV* asyncDev, int type);
 #endif
@@ -756,6 +758,10 @@ typedef struct asynccrypt_DevStats {
     word32 in_flight;   /* accepted and not yet finished */
     word64 declined;    /* left to the caller, computed synchronously there
                          * without pending (see wc_AsyncSwInit) */
+    word64 declined_alone; /* of declined: threads ran it in the caller
+                            * because nothing else of the device was in
+                            * flight and the caller's submissions seldom
+                            * overlap (lone=inline, the default) */
 } asynccrypt_DevStats;
 
 /* asynccrypt_DevGetStats copies the counters of an open device. Returns 0,

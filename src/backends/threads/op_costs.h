@@ -1,6 +1,7 @@
 // What each kind of operation costs on the workers, learned while they run.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -23,9 +24,12 @@ namespace asynccrypt {
 // below it pull it down by 1/16 of the difference each.
 //
 // Only operations that went to a worker are measured, so a type judged
-// cheap still goes to a worker about once in kResample times, chosen at
-// random (a fixed stride could keep hitting the cheap half of a pattern that
-// alternates), and the estimate follows the workload.
+// cheap still goes to a worker now and then, chosen at random (a fixed
+// stride could keep hitting the cheap half of a pattern that alternates),
+// and the estimate follows the workload: about once in kResample times
+// (threshold / estimate), at most kResample * kMaxSpread. The cheaper the
+// kind, the rarer: a resample costs a whole hand-off, which is 100 AES-GCM
+// records of 1 KiB, so a fixed rate would cost the cheapest kinds most.
 //
 // Lock-free and shared by every worker of a pool: two workers that record
 // at once may lose one sample, which an estimate can afford.
@@ -33,6 +37,7 @@ class OpCosts {
  public:
   static constexpr int kTypes = 18;  // cost classes fit below this (wolfcrypt::kCostClasses)
   static constexpr std::uint32_t kResample = 64;
+  static constexpr std::uint64_t kMaxSpread = 256;
 
   // Adds one sample: an operation of `type` took `ns` of a worker's CPU.
   void record(int type, std::uint64_t ns) {
@@ -45,14 +50,16 @@ class OpCosts {
   }
 
   // True when operations of `type` are known to cost less than
-  // threshold_ns, except for about one answer in kResample. Types never
-  // measured are not cheap: they go to a worker and get measured.
+  // threshold_ns, except for about one answer in kResample * (threshold_ns /
+  // estimate), at most kResample * kMaxSpread. Types never measured are not
+  // cheap: they go to a worker and get measured.
   bool cheaper_than(int type, std::uint64_t threshold_ns) {
     if (type <= 0 || type >= kTypes) return false;
     const std::uint32_t estimate =
         estimate_ns_[static_cast<std::size_t>(type)].load(std::memory_order_relaxed);
     if (estimate == 0 || estimate >= threshold_ns) return false;
-    return next_random() % kResample != 0;
+    const std::uint64_t spread = std::min<std::uint64_t>(threshold_ns / estimate, kMaxSpread);
+    return next_random() % (kResample * spread) != 0;
   }
 
   // The estimate in nanoseconds, 0 when never measured (tests, statistics).

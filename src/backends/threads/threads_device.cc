@@ -20,6 +20,31 @@ bool all_digits(const std::string& s) {
          std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
+// Key generation for a TLS key share is never declined (docs/known-issues.md
+// item 16). wolfSSL's TLS 1.3
+// server (seen on 5.9.2) loses track of its key share when the key was
+// generated synchronously and the shared secret on it then pends: about one
+// handshake in a hundred failed, the client reporting BAD_FUNC_ARG (-173),
+// when ECC key generation was declined by turns (scripts/soak.sh, the
+// perf_soak_short test). Whether the secret pends or not after a key made
+// on a worker is fine. dpdk declines these kinds always, which never mixes.
+bool generates_a_key_share(int type) {
+  switch (type) {
+#if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC)
+    case ASYNC_SW_ECC_MAKE:
+#endif
+#if !defined(NO_DH) && defined(WC_ASYNC_ENABLE_DH)
+    case ASYNC_SW_DH_GEN:
+#endif
+#if defined(HAVE_CURVE25519) && defined(WC_ASYNC_ENABLE_X25519)
+    case ASYNC_SW_X25519_MAKE:
+#endif
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 int ThreadsDevice::online_cpus() {
@@ -48,20 +73,31 @@ Result<std::shared_ptr<Device>> ThreadsDevice::create(DeviceSpec spec) {
   if (!batch.is_ok()) return batch.status();
   auto inline_us = spec.take_int("inline_us", kDefaultInlineUs, 0, kMaxInlineUs);
   if (!inline_us.is_ok()) return inline_us.status();
+  auto lone_text = spec.take_string("lone");
+  if (!lone_text.is_ok()) return lone_text.status();
+  LoneOps lone = LoneOps::kRunInline;
+  if (lone_text.value() == "offload") {
+    lone = LoneOps::kOffload;
+  } else if (!lone_text.value().empty() && lone_text.value() != "inline") {
+    return Status(BAD_FUNC_ARG,
+                  "device spec threads: lone=" + lone_text.value() + " is not inline or offload");
+  }
   if (Status s = spec.check_all_taken(); !s.is_ok()) return s;
 
   auto pool = WorkerPool::shared(static_cast<int>(workers.value()));
   if (!pool.is_ok()) return pool.status();
   return std::shared_ptr<Device>(std::make_shared<ThreadsDevice>(
       pool.take(), static_cast<int>(depth.value()), static_cast<int>(batch.value()),
-      static_cast<int>(inline_us.value())));
+      static_cast<int>(inline_us.value()), lone));
 }
 
-ThreadsDevice::ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int batch, int inline_us)
+ThreadsDevice::ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int batch, int inline_us,
+                             LoneOps lone)
     : pool_(std::move(pool)),
       lane_(depth),
       batch_(batch),
-      inline_ns_(static_cast<std::uint64_t>(inline_us) * 1000u) {}
+      inline_ns_(static_cast<std::uint64_t>(inline_us) * 1000u),
+      lone_(lone) {}
 
 ThreadsDevice::~ThreadsDevice() { pool_->drain(lane_); }
 
@@ -72,8 +108,12 @@ bool ThreadsDevice::submit(Op* op, CompletionSink& sink) {
 bool ThreadsDevice::cancel(Op* op) { return pool_->withdraw(lane_, op); }
 
 bool ThreadsDevice::declines(const WC_ASYNC_DEV* dev, int type) {
-  if (inline_ns_ == 0) return false;
-  return pool_->costs().cheaper_than(wolfcrypt::cost_class(dev, type), inline_ns_);
+  if (inline_ns_ == 0) return false;  // everything to the workers
+  if (generates_a_key_share(type)) return false;
+  if (pool_->costs().cheaper_than(wolfcrypt::cost_class(dev, type), inline_ns_)) return true;
+  if (lone_ == LoneOps::kOffload || !lone_rule_.run_inline(lane_.in_flight())) return false;
+  counters().declined_alone.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 }  // namespace asynccrypt

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "backends/threads/lone_op_rule.h"
 #include "backends/threads/worker_pool.h"
 #include "core/device.h"
 #include "core/device_spec.h"
@@ -16,6 +17,21 @@ namespace asynccrypt {
 // keeps its own depth, the most operations it has in flight. At that depth
 // submit() answers "full" and the core runs the operation inline, on the
 // submitting thread.
+//
+// When a hand-off pays. Handing an operation over costs the caller CPU and
+// latency (a wake-up each way); it pays only when the operation costs more
+// than that and the caller has something else to do meanwhile. So, per
+// operation, in wc_AsyncSwInit (declines()):
+//  1. a kind that costs less than inline_us on the workers (OpCosts) runs in
+//     the caller (counted in DevStats.declined);
+//  2. with lone=inline, an operation that finds nothing else of the device
+//     in flight while the caller's recent submissions seldom overlapped (a
+//     caller that submits one and waits) runs in the caller too (counted in
+//     declined and in declined_alone; LoneOpRule);
+//  3. everything else goes to the workers, and so does key generation for a
+//     TLS key share always (docs/known-issues.md item 16).
+// Either way wolfCrypt computes a declined operation at once, without
+// WC_PENDING_E, and the caller goes on as with synchronous wolfCrypt.
 //
 // Thread safety of the data an operation uses. A worker reads and writes
 // the object (key or cipher, including its WC_ASYNC_DEV record) and the
@@ -43,21 +59,28 @@ class ThreadsDevice final : public Device {
   static constexpr int kDefaultInlineUs = 10;
   static constexpr int kMaxInlineUs = 1'000'000;
 
+  // What the device does with an operation that pays for a hand-off but
+  // finds nothing else of the device in flight (see LoneOpRule).
+  enum class LoneOps { kOffload, kRunInline };
+
   // Options: workers=N (default: online CPUs; "threads:N" is short for
   // workers=N), depth=D (default 256) and batch=B (default 8: up to B
   // completions of one queue may gather before its owner is woken through
-  // the queue's fd, see QueueState; 1 wakes it at every completion) and
+  // the queue's fd, see QueueState; 1 wakes it at every completion),
   // inline_us=T (default 10: operations whose measured average on the
   // workers is below T microseconds run synchronously in the caller instead,
-  // see OpCosts; 0 sends every operation to the workers). Fails
-  // with BAD_FUNC_ARG on a bad or unknown option, ASYNC_INIT_E when threads
-  // cannot be started.
+  // see OpCosts; 0 sends every operation to the workers, whatever lone= says)
+  // and lone=inline|offload (default inline: an operation submitted while
+  // the caller shows no other work in flight runs in the caller, see
+  // LoneOpRule; offload hands it over). Fails with BAD_FUNC_ARG on a bad or
+  // unknown option, ASYNC_INIT_E when threads cannot be started.
   static Result<std::shared_ptr<Device>> create(DeviceSpec spec);
 
   // The number of CPUs online, at least 1.
   static int online_cpus();
 
-  ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int batch, int inline_us);
+  ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int batch, int inline_us,
+                LoneOps lone);
   // Waits until every accepted operation has been reported, then lets go of
   // the pool (the last device to let go joins its threads).
   ~ThreadsDevice() override;
@@ -78,6 +101,8 @@ class ThreadsDevice final : public Device {
   WorkerPool::Lane lane_;  // fields guarded by the pool's mutex
   const int batch_;
   const std::uint64_t inline_ns_;  // 0: decline nothing
+  const LoneOps lone_;
+  LoneOpRule lone_rule_;
 };
 
 }  // namespace asynccrypt

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -104,8 +105,10 @@ Result<std::shared_ptr<WorkerPool>> WorkerPool::shared(int workers) {
 }
 
 Result<std::shared_ptr<WorkerPool>> WorkerPool::create(int workers,
-                                                       std::shared_ptr<const Clock> cost_clock) {
+                                                       std::shared_ptr<const Clock> cost_clock,
+                                                       int measure_every) {
   if (workers < 1) return Status(BAD_FUNC_ARG, "a worker pool needs at least one thread");
+  if (measure_every < 1) return Status(BAD_FUNC_ARG, "measure_every must be at least 1");
   static const int fork_handlers =
       pthread_atfork(&WorkerPool::before_fork, &WorkerPool::after_fork_in_parent,
                      &WorkerPool::after_fork_in_child);
@@ -124,6 +127,7 @@ Result<std::shared_ptr<WorkerPool>> WorkerPool::create(int workers,
   pool->cost_clock_ = cost_clock ? std::move(cost_clock)
                                  : std::shared_ptr<const Clock>(std::shared_ptr<const Clock>(),
                                                                 &Clock::thread_cpu());
+  pool->measure_every_ = measure_every;
   // Workers inherit a blocked signal mask, so the application's signals go
   // to the application's threads.
   sigset_t all;
@@ -263,10 +267,20 @@ std::size_t WorkerPool::queued() {
   return jobs_.size();
 }
 
+bool WorkerPool::should_measure(int cost_class, std::array<int, OpCosts::kTypes>& unmeasured) {
+  if (cost_class <= 0 || cost_class >= OpCosts::kTypes) return false;  // not recorded anyway
+  int& since = unmeasured[static_cast<std::size_t>(cost_class)];
+  if (costs_.estimate_ns(cost_class) != 0 && ++since < measure_every_) return false;
+  since = 0;
+  return true;
+}
+
 void WorkerPool::run() {
   // This worker's own generator, used instead of the callers' (see
   // wolfcrypt/worker_rng.h); freed when the worker exits.
   wolfcrypt::WorkerRng rng;
+  // Operations run since this worker last measured one, per cost class.
+  std::array<int, OpCosts::kTypes> unmeasured{};
   std::unique_lock lock(mu_);
   ++ready_;  // start-up over (see launched_)
   if (forking_) idle_cv_.notify_all();
@@ -282,10 +296,14 @@ void WorkerPool::run() {
     lock.unlock();
 
     const int cost_class = wolfcrypt::cost_class(job.op->dev, job.op->dev->sw.type);
-    const Clock::time_point t0 = cost_clock_->now();
-    job.op->result = wolfcrypt::execute_with_rng(job.op->dev, rng);
-    const Clock::duration cost = cost_clock_->now() - t0;
-    costs_.record(cost_class, static_cast<std::uint64_t>(cost.count()));
+    if (should_measure(cost_class, unmeasured)) {
+      const Clock::time_point t0 = cost_clock_->now();
+      job.op->result = wolfcrypt::execute_with_rng(job.op->dev, rng);
+      const Clock::duration cost = cost_clock_->now() - t0;
+      costs_.record(cost_class, static_cast<std::uint64_t>(cost.count()));
+    } else {
+      job.op->result = wolfcrypt::execute_with_rng(job.op->dev, rng);
+    }
 
     // Busy while every worker still has a queued job to go on with: more
     // reports follow soon, so the owner's wake-up may wait for a batch.

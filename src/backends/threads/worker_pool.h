@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -43,14 +44,24 @@ class WorkerPool {
   // holds it; destroyed (its threads joined) when the last holder lets go.
   static Result<std::shared_ptr<WorkerPool>> shared(int workers);
 
-  // Starts a pool of its own. Each operation's cost (costs()) is the time
+  // By default a worker measures one operation in kMeasureEvery of each
+  // kind (and the first): reading a thread's CPU clock is a system call,
+  // about 1-2 us each on a VM with page-table isolation, two per measured
+  // operation, which is most of what a hand-off may cost. An estimate needs
+  // far fewer samples than operations.
+  static constexpr int kMeasureEvery = 16;
+
+  // Starts a pool of its own. An operation's cost (costs()) is the time
   // between two readings of cost_clock around it on its worker; null means
   // Clock::thread_cpu(), the worker's CPU time. Tests pass a ManualClock
   // with a step, so that operations cost what the test says and not what
-  // they took on this machine. Fails with ASYNC_INIT_E when a thread cannot
-  // be started (those already started are joined).
+  // they took on this machine, and measure_every=1 so that every operation
+  // is measured. Fails with ASYNC_INIT_E when a thread cannot be started
+  // (those already started are joined), BAD_FUNC_ARG when workers or
+  // measure_every is below 1.
   static Result<std::shared_ptr<WorkerPool>> create(
-      int workers, std::shared_ptr<const Clock> cost_clock = nullptr);
+      int workers, std::shared_ptr<const Clock> cost_clock = nullptr,
+      int measure_every = kMeasureEvery);
 
   // Use shared() or create(); public only for std::make_shared.
   struct Key {
@@ -104,6 +115,9 @@ class WorkerPool {
 
   static void* thread_main(void* self);
   void run();
+  // Whether this worker measures its next operation of cost_class
+  // (measure_every_); `unmeasured` is the worker's own count per class.
+  bool should_measure(int cost_class, std::array<int, OpCosts::kTypes>& unmeasured);
 
   // fork(). Registered once with pthread_atfork for every live pool. Before
   // the fork, each pool stops handing out jobs and waits until no worker is
@@ -140,6 +154,7 @@ class WorkerPool {
   WorkerPool* next_live_ = nullptr;          // the list of live pools (before_fork)
   std::vector<pthread_t> threads_;           // written before any worker runs, then constant
   std::shared_ptr<const Clock> cost_clock_;  // likewise
+  int measure_every_ = kMeasureEvery;        // likewise
   OpCosts costs_;                            // lock-free
 };
 

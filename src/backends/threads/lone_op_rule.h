@@ -1,0 +1,65 @@
+// Whether a submitter has anything to do while its operation runs elsewhere.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace asynccrypt {
+
+// LoneOpRule decides, for an operation worth a hand-off, whether the
+// threads device should leave it to the caller (declined: wolfCrypt computes
+// it at once) because handing it over would only make the caller wait.
+//
+// A hand-off pays when the submitter has other work meanwhile: other
+// operations to start, other connections to serve. It costs the caller a
+// wake-up and two cross-core hand-overs (about 25 us of latency and 10 us of
+// CPU on a small VM), which is more than an ECDSA P-256 signature. So a
+// caller that submits one operation and then waits for it (one connection, a
+// depth-1 loop, a blocking wrapper) is faster computing it itself.
+//
+// The evidence is what the device sees at each submission: another of its
+// operations still in flight means the caller went on with other work
+// while one ran. The rule keeps `overlap`, a moving average (fixed point,
+// kOne = always) of that, over the last ~8 submissions:
+//  - another operation in flight now: hand it over (the caller is busy with
+//    several; the cores are worth it);
+//  - nothing in flight, and recent submissions usually overlapped
+//    (overlap >= kOne / 4): hand it over (a burst starts with one);
+//  - nothing in flight and little overlap: run it in the caller, except
+//    every kProbe-th such operation, which still goes to a worker: while
+//    everything runs inline nothing is ever in flight, and only a probe can
+//    show that the caller now has other work (its next submission then finds
+//    the probe in flight). A probe costs one hand-off per kProbe operations,
+//    under 2% of an ECDSA signature's time.
+//
+// It starts at kOne (assume overlap), so the first operations of a busy
+// loop are never kept on it. Lock-free; several threads submitting to one
+// device may lose an update, which an average can afford.
+class LoneOpRule {
+ public:
+  static constexpr std::uint32_t kOne = 1024;
+  static constexpr std::uint32_t kProbe = 64;
+
+  // Returns true to run the operation in the caller. `in_flight`: the
+  // device's operations accepted and not yet finished, now.
+  bool run_inline(std::uint32_t in_flight) {
+    const std::uint32_t old = overlap_.load(std::memory_order_relaxed);
+    if (in_flight > 0) {
+      overlap_.store(old + (kOne - old) / 8, std::memory_order_relaxed);
+      return false;
+    }
+    overlap_.store(old - (old + 7) / 8, std::memory_order_relaxed);
+    if (old >= kOne / 4) return false;
+    const std::uint32_t n = lone_.fetch_add(1, std::memory_order_relaxed);
+    return (n + 1) % kProbe != 0;
+  }
+
+  // The current average, kOne = every recent submission overlapped (tests).
+  std::uint32_t overlap() const { return overlap_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint32_t> overlap_{kOne};
+  std::atomic<std::uint32_t> lone_{0};  // lone operations seen at low overlap
+};
+
+}  // namespace asynccrypt

@@ -1,0 +1,72 @@
+// LoneOpRule: when the threads device keeps an operation on its caller because
+// nothing else is in flight and the caller's submissions seldom overlap.
+#include "backends/threads/lone_op_rule.h"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using asynccrypt::LoneOpRule;
+
+// Submissions that each find nothing else in flight, as from a caller that
+// submits one operation and waits for it; returns how many ran inline.
+int lone_submissions(LoneOpRule& rule, int n) {
+  int kept = 0;
+  for (int i = 0; i < n; ++i) kept += rule.run_inline(0) ? 1 : 0;
+  return kept;
+}
+
+TEST(LoneOpRule, StartsByHandingOver) {
+  LoneOpRule rule;
+  EXPECT_EQ(rule.overlap(), LoneOpRule::kOne);
+  EXPECT_FALSE(rule.run_inline(0)) << "a busy loop's first operation is not kept on it";
+}
+
+TEST(LoneOpRule, OperationsWithOthersInFlightAlwaysGo) {
+  LoneOpRule rule;
+  (void)lone_submissions(rule, 100);  // learned: a caller that waits
+  ASSERT_LT(rule.overlap(), LoneOpRule::kOne / 4);
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(rule.run_inline(1 + i % 3));
+}
+
+TEST(LoneOpRule, ACallerThatWaitsRunsInline) {
+  LoneOpRule rule;
+  // Overlap falls by an eighth per lone submission: a dozen to leave the
+  // burst assumption behind.
+  int handed_over_first = 0;
+  while (!rule.run_inline(0)) {
+    ++handed_over_first;
+    ASSERT_LT(handed_over_first, 20);
+  }
+  EXPECT_GE(handed_over_first, 8);
+  EXPECT_LT(rule.overlap(), LoneOpRule::kOne / 4);
+}
+
+TEST(LoneOpRule, OneLoneOperationInEveryProbeStillGoes) {
+  LoneOpRule rule;
+  (void)lone_submissions(rule, 100);
+  constexpr int kRounds = 10;
+  const int n = kRounds * static_cast<int>(LoneOpRule::kProbe);
+  EXPECT_EQ(lone_submissions(rule, n), n - kRounds);
+}
+
+TEST(LoneOpRule, OverlapSeenAfterAProbeHandsOverAgain) {
+  LoneOpRule rule;
+  (void)lone_submissions(rule, 100);
+  // The caller now keeps several in flight: each submission finds others.
+  // Three are enough to pass a quarter again; then even a submission that
+  // finds nothing in flight (the start of the next burst) is handed over.
+  for (int i = 0; i < 3; ++i) EXPECT_FALSE(rule.run_inline(1));
+  EXPECT_GE(rule.overlap(), LoneOpRule::kOne / 4);
+  EXPECT_FALSE(rule.run_inline(0));
+}
+
+TEST(LoneOpRule, OverlapStaysWithinItsRange) {
+  LoneOpRule rule;
+  for (int i = 0; i < 1000; ++i) (void)rule.run_inline(5);
+  EXPECT_LE(rule.overlap(), LoneOpRule::kOne);
+  (void)lone_submissions(rule, 1000);
+  EXPECT_EQ(rule.overlap(), 0u);
+}
+
+}  // namespace
