@@ -61,6 +61,12 @@ constexpr const char* kUsage =
     "amount (the device's slice budget: sim:budget_us=T or sim:slices=N).\n"
     "'poll p99'/'poll max' (JSON p99_poll_us, max_poll_us): how long one\n"
     "wolfAsync_EventQueuePoll call held the thread; on SW rows, one operation.\n"
+    "'cpu us/op' (cpu_us_per_op): CPU time of the whole process per operation;\n"
+    "'loop us' (loop_cpu_us_per_op): of that, the submitting thread's. 'layer us'\n"
+    "(layer_us_per_offload): what the layer costs per operation handed to the\n"
+    "device, on all threads, beyond the operation itself: the row's cpu us/op less\n"
+    "the sync row's, over the offloaded share (needs the sync row in the run and\n"
+    "a tenth offloaded).\n"
     "\n"
     "RSA uses wolfSSL's fixed test keys (certs_test.h), so no key generation is\n"
     "needed. Rows the wolfSSL build cannot run (e.g. 3DES with NO_DES3) are skipped\n"
@@ -242,7 +248,7 @@ RowResult summarize(const RowSpec& spec, const Mode& mode, int workers,
   row.depth = mode.depth;
   row.workers = workers;
   row.repeats = static_cast<int>(runs.size());
-  std::vector<double> rates, p50s, p99s, cpus, poll_p99s;
+  std::vector<double> rates, p50s, p99s, cpus, loop_cpus, poll_p99s;
   for (const RunResult& r : runs) {
     if (!r.error.empty()) {
       row.run = r;  // report the first failure
@@ -252,6 +258,7 @@ RowResult summarize(const RowSpec& spec, const Mode& mode, int workers,
     p50s.push_back(r.p50_us);
     p99s.push_back(r.p99_us);
     cpus.push_back(r.ops > 0 ? r.cpu_seconds * 1e6 / static_cast<double>(r.ops) : 0);
+    loop_cpus.push_back(r.ops > 0 ? r.loop_cpu_seconds * 1e6 / static_cast<double>(r.ops) : 0);
     poll_p99s.push_back(r.p99_poll_us);
     row.max_poll_us = std::max(row.max_poll_us, r.max_poll_us);
   }
@@ -260,6 +267,7 @@ RowResult summarize(const RowSpec& spec, const Mode& mode, int workers,
   row.p50_us = median(p50s);
   row.p99_us = median(p99s);
   row.cpu_us_per_op = median(cpus);
+  row.loop_us_per_op = median(loop_cpus);
   // The run whose rate is nearest the median supplies counts and time.
   std::size_t best = 0;
   for (std::size_t i = 1; i < runs.size(); ++i) {
@@ -363,10 +371,12 @@ int run(const Options& options) {
     queue_fd = *fd;
     for (const std::string& kind : options.devices) {
       std::string spec = kind;
-      if (kind == "threads") {
+      if (kind == "threads" || kind.rfind("threads:", 0) == 0) {
         // The device's own limit stays above the deepest run, so rows
         // measure the workers rather than inline runs (which are counted).
-        spec += ":workers=" + std::to_string(workers) +
+        // Options the spec gives itself (threads:lone=offload) stay.
+        spec += kind == "threads" ? ":" : ",";
+        spec += "workers=" + std::to_string(workers) +
                 ",depth=" + std::to_string(std::max(256, max_depth));
       }
       if (kind == "dpdk") {
@@ -441,12 +451,23 @@ int run(const Options& options) {
       }
     }
     double sync_rate = 0;
+    double sync_cpu_us = 0;
     for (std::size_t m = 0; m < modes.size(); ++m) {
       if (runs[m].empty()) continue;  // a mode this row does not have
-      RowResult row =
-          summarize(*spec, modes[m], modes[m].device == "threads" ? workers : 0, runs[m]);
-      if (modes[m].device == "sync") sync_rate = row.ops_per_sec;
+      const bool threads = modes[m].device.rfind("threads", 0) == 0;
+      RowResult row = summarize(*spec, modes[m], threads ? workers : 0, runs[m]);
+      if (modes[m].device == "sync") {
+        sync_rate = row.ops_per_sec;
+        sync_cpu_us = row.cpu_us_per_op;
+      }
       if (sync_rate > 0 && row.run.error.empty()) row.vs_sync = row.ops_per_sec / sync_rate;
+      // Below a tenth offloaded, the difference of two noisy CPU figures
+      // divided by a small share says nothing.
+      if (modes[m].device != "sync" && sync_rate > 0 && row.offloaded >= 0.1 &&
+          row.run.error.empty()) {
+        row.layer_us_per_offload = (row.cpu_us_per_op - sync_cpu_us) / row.offloaded;
+        row.has_layer_cost = true;
+      }
       all_ok = all_ok && row.run.error.empty();
       if (!options.json) {
         print_table_row(stdout, row);

@@ -56,6 +56,7 @@ RunResult run_sync(Workload& workload, double seconds) {
   Latencies latencies;
   latencies.reserve(1 << 16);
   const double cpu_begin = process_cpu_seconds();
+  const double loop_cpu_begin = measure::thread_cpu_seconds();
   const Clock::time_point begin = Clock::now();
   const Clock::time_point deadline =
       begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
@@ -77,6 +78,7 @@ RunResult run_sync(Workload& workload, double seconds) {
   } while (now < deadline);
   result.seconds = std::chrono::duration<double>(now - begin).count();
   result.cpu_seconds = process_cpu_seconds() - cpu_begin;
+  result.loop_cpu_seconds = measure::thread_cpu_seconds() - loop_cpu_begin;
   result.p50_us = latencies.percentile(50);
   result.p99_us = latencies.percentile(99);
   result.p50_poll_us = result.p50_us;
@@ -98,6 +100,7 @@ RunResult run_async(Workload& workload, int depth, double seconds, const AsyncTa
   asynccrypt_DevGetStats(target.dev_id, &before);  // NO_VALID_DEVID leaves zeros
 
   const double cpu_begin = process_cpu_seconds();
+  const double loop_cpu_begin = measure::thread_cpu_seconds();
   const auto n = static_cast<std::size_t>(depth);
   std::vector<Clock::time_point> started(n);
   std::vector<bool> finished(n, false);
@@ -202,6 +205,7 @@ RunResult run_async(Workload& workload, int depth, double seconds, const AsyncTa
 
   result.seconds = std::chrono::duration<double>(last_completion - begin).count();
   result.cpu_seconds = process_cpu_seconds() - cpu_begin;
+  result.loop_cpu_seconds = measure::thread_cpu_seconds() - loop_cpu_begin;
   result.p50_us = latencies.percentile(50);
   result.p99_us = latencies.percentile(99);
   result.p50_poll_us = poll_times.percentile(50);

@@ -32,6 +32,7 @@ struct RunResult {
   std::uint64_t inline_runs = 0;  // device was full: ran on the submitting thread
   double seconds = 0;             // from the first start to the last completion
   double cpu_seconds = 0;         // CPU time of the whole process (all threads) meanwhile
+  double loop_cpu_seconds = 0;    // of that, the submitting thread's
   double p50_us = 0;              // latency, submission to result, median
   double p99_us = 0;              // and 99th percentile
   // How long the thread was held at a time: each wolfAsync_EventQueuePoll

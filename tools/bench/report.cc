@@ -62,9 +62,9 @@ std::string device_label(const RowResult& row) {
 }
 
 void print_table_header(std::FILE* out) {
-  std::fprintf(out, "%-12s %-6s %6s %-8s %5s %11s %9s %10s %10s %7s %9s %7s %10s %10s\n",
+  std::fprintf(out, "%-12s %-6s %6s %-8s %5s %11s %9s %10s %10s %7s %9s %9s %7s %9s %10s %10s\n",
                "algorithm", "op", "size", "device", "depth", "ops/s", "MiB/s", "p50 us", "p99 us",
-               "vs sync", "cpu us/op", "offload", "poll p99", "poll max");
+               "vs sync", "cpu us/op", "loop us", "offload", "layer us", "poll p99", "poll max");
 }
 
 void print_table_row(std::FILE* out, const RowResult& row) {
@@ -73,11 +73,15 @@ void print_table_row(std::FILE* out, const RowResult& row) {
   if (spec.symmetric) std::snprintf(mb, sizeof mb, "%.1f", row.mb_per_sec);
   char ratio[32] = "-";
   if (row.vs_sync > 0) std::snprintf(ratio, sizeof ratio, "%.2f", row.vs_sync);
+  char layer[32] = "-";
+  if (row.has_layer_cost) std::snprintf(layer, sizeof layer, "%.2f", row.layer_us_per_offload);
   std::fprintf(out,
-               "%-12s %-6s %6s %-8s %5d %11.1f %9s %10.1f %10.1f %7s %9.2f %6.0f%% %10.1f %10.1f",
+               "%-12s %-6s %6s %-8s %5d %11.1f %9s %10.1f %10.1f %7s %9.2f %9.2f %6.0f%% %9s "
+               "%10.1f %10.1f",
                spec.algorithm.c_str(), spec.op.c_str(), size_label(spec).c_str(),
                device_label(row).c_str(), row.depth, row.ops_per_sec, mb, row.p50_us, row.p99_us,
-               ratio, row.cpu_us_per_op, row.offloaded * 100.0, row.p99_poll_us, row.max_poll_us);
+               ratio, row.cpu_us_per_op, row.loop_us_per_op, row.offloaded * 100.0, layer,
+               row.p99_poll_us, row.max_poll_us);
   if (row.run.inline_runs > 0) {
     std::fprintf(out, "  (%llu ran inline: device full)",
                  static_cast<unsigned long long>(row.run.inline_runs));
@@ -146,12 +150,16 @@ void print_json(std::FILE* out, const std::vector<RowResult>& rows) {
       std::fprintf(out, "\"nonblock\": true, \"slices\": %d, \"budget_us\": %d, ", row.slices,
                    row.budget_us);
     }
-    if (row.device == "threads") std::fprintf(out, "\"workers\": %d, ", row.workers);
+    if (row.workers > 0) std::fprintf(out, "\"workers\": %d, ", row.workers);
     std::fprintf(out, "\"ops_per_sec\": %.3f, ", finite(row.ops_per_sec));
     if (spec.symmetric) std::fprintf(out, "\"mib_per_sec\": %.3f, ", finite(row.mb_per_sec));
     std::fprintf(out, "\"p50_us\": %.3f, \"p99_us\": %.3f, \"cpu_us_per_op\": %.3f, ",
                  finite(row.p50_us), finite(row.p99_us), finite(row.cpu_us_per_op));
     if (row.vs_sync > 0) std::fprintf(out, "\"vs_sync\": %.4f, ", finite(row.vs_sync));
+    std::fprintf(out, "\"loop_cpu_us_per_op\": %.3f, ", finite(row.loop_us_per_op));
+    if (row.has_layer_cost) {
+      std::fprintf(out, "\"layer_us_per_offload\": %.3f, ", finite(row.layer_us_per_offload));
+    }
     std::fprintf(out, "\"max_poll_us\": %.3f, \"p99_poll_us\": %.3f, ", finite(row.max_poll_us),
                  finite(row.p99_poll_us));
     if (row.device != "sync")

@@ -25,13 +25,23 @@ struct RowResult {
   double mb_per_sec = 0;  // symmetric rows: MiB (2^20 bytes) per second
   double p50_us = 0;
   double p99_us = 0;
-  double offloaded = 0;      // fraction of operations that went to the device
-  double cpu_us_per_op = 0;  // process CPU time (all threads) per operation
-  double vs_sync = 0;        // ops_per_sec over the sync row's, 0 when unknown
-  double p99_poll_us = 0;    // how long one poll held the thread (sync rows: one
-  double max_poll_us = 0;    // operation): median p99, longest over the repeats
-  double polls_per_op = 0;   // device rows
-  RunResult run;             // the run with the median rate (counts, time)
+  double offloaded = 0;       // fraction of operations that went to the device
+  double cpu_us_per_op = 0;   // process CPU time (all threads) per operation
+  double loop_us_per_op = 0;  // of that, on the submitting thread (the event loop)
+  // The layer's cost per operation handed to the device: CPU time on all
+  // threads per offloaded operation beyond what the same operation costs
+  // synchronously (this row's cpu_us_per_op less the sync row's, over the
+  // offloaded share). It includes the submitting loop's own bookkeeping of
+  // pending operations, as an application's loop would pay it. Negative
+  // values are noise; unset (has_layer_cost false) without a sync row or
+  // with less than a tenth offloaded.
+  double layer_us_per_offload = 0;
+  bool has_layer_cost = false;
+  double vs_sync = 0;       // ops_per_sec over the sync row's, 0 when unknown
+  double p99_poll_us = 0;   // how long one poll held the thread (sync rows: one
+  double max_poll_us = 0;   // operation): median p99, longest over the repeats
+  double polls_per_op = 0;  // device rows
+  RunResult run;            // the run with the median rate (counts, time)
 };
 
 // The size column: "2048" for key bits, "1 KiB" / "16 KiB" for buffers.
