@@ -36,6 +36,11 @@ struct DeviceCounters {
   std::atomic<std::uint64_t> declined_alone{0};  // of declined: nothing else in flight
   std::atomic<std::uint64_t> cancelled{0};
   std::atomic<std::int64_t> in_flight{0};
+  // Submitted and not yet harvested or cancelled (an Op exists for it): the
+  // owner has not taken the result back yet. Unlike in_flight it still
+  // counts an operation a worker finished before its owner came back, which
+  // is the owner doing other work meanwhile (LoneOpRule).
+  std::atomic<std::int64_t> unharvested{0};
 };
 
 // Device is one opened backend. It is shared by every thread that submits to

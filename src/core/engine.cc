@@ -195,6 +195,7 @@ Op* new_op(WC_ASYNC_DEV* dev, std::shared_ptr<Device> device, QueueState* qs) {
 }
 
 void free_op(Op* op) {
+  op->device->counters().unharvested.fetch_sub(1, std::memory_order_relaxed);
   unlink_live(op);
   [[maybe_unused]] void* heap = op->heap;  // unused when XFREE ignores hints
   op->~Op();
@@ -218,6 +219,7 @@ Op* submit(WC_ASYNC_DEV* dev, QueueState* qs) {
   DeviceCounters& counters = device->counters();
   counters.submitted.fetch_add(1, std::memory_order_relaxed);
   counters.in_flight.fetch_add(1, std::memory_order_relaxed);
+  counters.unharvested.fetch_add(1, std::memory_order_relaxed);
 
   if (device->runs_on_poll()) {
     if (qs != nullptr) {

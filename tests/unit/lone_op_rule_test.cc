@@ -53,12 +53,25 @@ TEST(LoneOpRule, OneLoneOperationInEveryProbeStillGoes) {
 TEST(LoneOpRule, OverlapSeenAfterAProbeHandsOverAgain) {
   LoneOpRule rule;
   (void)lone_submissions(rule, 100);
-  // The caller now keeps several in flight: each submission finds others.
-  // Three are enough to pass a quarter again; then even a submission that
-  // finds nothing in flight (the start of the next burst) is handed over.
-  for (int i = 0; i < 3; ++i) EXPECT_FALSE(rule.run_inline(1));
-  EXPECT_GE(rule.overlap(), LoneOpRule::kOne / 4);
+  // One submission that finds another in flight (the caller went on after a
+  // probe) is enough; then even one that finds nothing in flight (the start
+  // of the next burst) is handed over.
+  EXPECT_FALSE(rule.run_inline(1));
+  EXPECT_EQ(rule.overlap(), LoneOpRule::kOne / 2);
   EXPECT_FALSE(rule.run_inline(0));
+}
+
+TEST(LoneOpRule, ACallerWithTwoAtATimeKeepsHandingOver) {
+  LoneOpRule rule;
+  (void)lone_submissions(rule, 100);
+  EXPECT_FALSE(rule.run_inline(1));  // seen after a probe
+  // Then pairs: the first of each finds nothing in flight, the second the
+  // first.
+  for (int i = 0; i < 500; ++i) {
+    EXPECT_FALSE(rule.run_inline(0)) << "pair " << i;
+    EXPECT_FALSE(rule.run_inline(1)) << "pair " << i;
+  }
+  EXPECT_GE(rule.overlap(), LoneOpRule::kOne / 4);
 }
 
 TEST(LoneOpRule, OverlapStaysWithinItsRange) {

@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/registry.h"
 #include "support/gcm_op.h"
+#include "support/test_queue.h"
 
 namespace {
 
@@ -180,6 +181,61 @@ TEST(ThreadsDecline, ACallerThatWaitsForEachOperationRunsThemItself) {
   const asynccrypt_DevStats s = dev.stats();
   EXPECT_EQ(s.declined_alone, static_cast<word64>(kRuns - pended));
   EXPECT_EQ(s.declined, s.declined_alone);
+}
+
+TEST(ThreadsDecline, OperationsStartedBeforeAnotherIsHarvestedGoToTheWorkers) {
+  CostedDevice dev(/*inline_us=*/10, microseconds(100),
+                   asynccrypt::ThreadsDevice::LoneOps::kRunInline);
+  ASSERT_NE(dev.id, INVALID_DEVID);
+  word64 declined = 0;
+  (void)pended_on(dev, 19, 100, &declined);  // learned: a caller that waits
+  ASSERT_GT(declined, 50u);
+  // Now the caller starts a second operation before it harvests the first,
+  // as a loop serving several connections does. A lone first one still
+  // runs inline until a probe goes; the second then finds it unharvested
+  // and goes too, and a few such pairs make lone ones go again.
+  asynccrypt::EventQueue queue = testing_support::new_queue();
+  GcmOp first(dev.id, 21);
+  GcmOp second(dev.id, 23);
+  ASSERT_EQ(first.init_ret, 0);
+  ASSERT_EQ(second.init_ret, 0);
+  int first_pended = 0;
+  bool probed = false;
+  for (int i = 0; i < 200; ++i) {
+    std::vector<WC_ASYNC_DEV*> pending;
+    const int ret_first = first.start();
+    if (probed) EXPECT_EQ(ret_first, WC_PENDING_E) << "round " << i << ": overlap was seen";
+    if (ret_first == WC_PENDING_E) {
+      probed = true;
+      ++first_pended;
+      ASSERT_EQ(wc_AsyncHandle(first.dev(), queue.get(), WC_ASYNC_FLAG_NONE), 0);
+      pending.push_back(first.dev());
+    }
+    const int ret_second = second.start();
+    if (ret_first == WC_PENDING_E) {
+      EXPECT_EQ(ret_second, WC_PENDING_E) << "round " << i << ": the first was not harvested";
+    }
+    if (ret_second == WC_PENDING_E) {
+      ASSERT_EQ(wc_AsyncHandle(second.dev(), queue.get(), WC_ASYNC_FLAG_NONE), 0);
+      pending.push_back(second.dev());
+    }
+    std::size_t left = pending.size();
+    for (long spins = 0; left > 0 && spins < 10'000'000; ++spins) {
+      WOLF_EVENT* events[2];
+      const auto polled = queue.poll(events, 2);
+      ASSERT_TRUE(polled);
+      for (int e = 0; e < *polled; ++e) {
+        EXPECT_EQ(wolfAsync_EventPop(events[e], WOLF_EVENT_TYPE_ASYNC_WOLFCRYPT), 0);
+        --left;
+      }
+    }
+    ASSERT_EQ(left, 0u) << "round " << i;
+    EXPECT_TRUE(first.correct());
+    EXPECT_TRUE(second.correct());
+  }
+  // Two lone decisions a round until the first probe: at most kProbe / 2
+  // rounds inline.
+  EXPECT_GE(first_pended, 200 - static_cast<int>(asynccrypt::LoneOpRule::kProbe) / 2);
 }
 
 TEST(ThreadsDecline, LoneOffloadHandsEveryCostlyOperationOver) {

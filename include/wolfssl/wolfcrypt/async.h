@@ -670,7 +670,7 @@ WOLFSSL_API int asynccrypt_DevKind(int devId, char* buf, word32 bufSz);
  * re-arms it (makes it unreadable); a poll that leaves completed events
  * behind (maxEvents, a context filter) leaves it readable.
  *
- * Readiness may be batched: a worker device (threads:batch=N, default 8)
+ * Readiness may be batched: a worker device (threads:batch=N, default 32)
  * may complete events without making the fd readable, so that one wake-up
  * harvests several. It does so only while other operations of the same
  * queue are still in flight at a worker, and the fd becomes readable no

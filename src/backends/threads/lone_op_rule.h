@@ -18,11 +18,15 @@ namespace asynccrypt {
 // depth-1 loop, a blocking wrapper) is faster computing it itself.
 //
 // The evidence is what the device sees at each submission: another of its
-// operations still in flight means the caller went on with other work
-// while one ran. The rule keeps `overlap`, a moving average (fixed point,
+// operations still in flight (submitted and not yet harvested, even if a
+// worker has finished it) means the caller went on with other work while
+// one ran. The rule keeps `overlap`, a moving average (fixed point,
 // kOne = always) of that, over the last ~8 submissions:
 //  - another operation in flight now: hand it over (the caller is busy with
-//    several; the cores are worth it);
+//    several; the cores are worth it), and count the average as at least a
+//    half: one such sighting while operations ran inline (after a probe) is
+//    proof enough, or a caller with two at a time, whose every other
+//    submission finds nothing in flight, could never climb back;
 //  - nothing in flight, and recent submissions usually overlapped
 //    (overlap >= kOne / 4): hand it over (a burst starts with one);
 //  - nothing in flight and little overlap: run it in the caller, except
@@ -31,6 +35,8 @@ namespace asynccrypt {
 //    show that the caller now has other work (its next submission then finds
 //    the probe in flight). A probe costs one hand-off per kProbe operations,
 //    under 2% of an ECDSA signature's time.
+// With two at a time the average settles near a half (every other
+// submission finds one in flight), so such a caller keeps handing over.
 //
 // It starts at kOne (assume overlap), so the first operations of a busy
 // loop are never kept on it. Lock-free; several threads submitting to one
@@ -41,11 +47,13 @@ class LoneOpRule {
   static constexpr std::uint32_t kProbe = 64;
 
   // Returns true to run the operation in the caller. `in_flight`: the
-  // device's operations accepted and not yet finished, now.
+  // device's operations submitted and not yet taken back by their owners
+  // (DeviceCounters::unharvested), now.
   bool run_inline(std::uint32_t in_flight) {
     const std::uint32_t old = overlap_.load(std::memory_order_relaxed);
     if (in_flight > 0) {
-      overlap_.store(old + (kOne - old) / 8, std::memory_order_relaxed);
+      const std::uint32_t raised = old + (kOne - old) / 8;
+      overlap_.store(raised > kOne / 2 ? raised : kOne / 2, std::memory_order_relaxed);
       return false;
     }
     overlap_.store(old - (old + 7) / 8, std::memory_order_relaxed);

@@ -111,7 +111,9 @@ bool ThreadsDevice::declines(const WC_ASYNC_DEV* dev, int type) {
   if (inline_ns_ == 0) return false;  // everything to the workers
   if (generates_a_key_share(type)) return false;
   if (pool_->costs().cheaper_than(wolfcrypt::cost_class(dev, type), inline_ns_)) return true;
-  if (lone_ == LoneOps::kOffload || !lone_rule_.run_inline(lane_.in_flight())) return false;
+  if (lone_ == LoneOps::kOffload) return false;
+  const std::int64_t others = counters().unharvested.load(std::memory_order_relaxed);
+  if (!lone_rule_.run_inline(others > 0 ? static_cast<std::uint32_t>(others) : 0)) return false;
   counters().declined_alone.fetch_add(1, std::memory_order_relaxed);
   return true;
 }

@@ -54,7 +54,7 @@ class ThreadsDevice final : public Device {
   static constexpr int kDefaultDepth = 256;
   static constexpr int kMaxWorkers = 1024;
   static constexpr int kMaxDepth = 1 << 20;
-  static constexpr int kDefaultBatch = 8;
+  static constexpr int kDefaultBatch = 32;
   static constexpr int kMaxBatch = 1024;
   static constexpr int kDefaultInlineUs = 10;
   static constexpr int kMaxInlineUs = 1'000'000;
@@ -64,7 +64,7 @@ class ThreadsDevice final : public Device {
   enum class LoneOps { kOffload, kRunInline };
 
   // Options: workers=N (default: online CPUs; "threads:N" is short for
-  // workers=N), depth=D (default 256) and batch=B (default 8: up to B
+  // workers=N), depth=D (default 256) and batch=B (default 32: up to B
   // completions of one queue may gather before its owner is woken through
   // the queue's fd, see QueueState; 1 wakes it at every completion),
   // inline_us=T (default 10: operations whose measured average on the
