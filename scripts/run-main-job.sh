@@ -18,7 +18,8 @@
 #   scripts/run-main-job.sh            (after make wolfssl-fast)
 #
 # Environment: HANDSHAKES (per run, default 1500), CONCURRENCY (-N, 64),
-# ROUNDS (3), DEVICES ("none sim threads"), AUTHS ("server mutual"),
+# ROUNDS (3), DEVICES ("none sim threads"),
+# AUTHS ("server ecdsa mutual server-busy mutual-busy": see below),
 # CLIENT_DEVICE (the client's -d, default none), BUILD_PRESET (perf), JOBS.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,8 +34,11 @@ concurrency=${CONCURRENCY:-64}
 rounds=${ROUNDS:-3}
 read -r -a devices <<<"${DEVICES:-none sim threads}"
 # server: server authentication, RSA-2048 certificate; ecdsa: the same with
-# the ECDSA P-256 certificate; mutual: both sides sign (RSA-2048).
-read -r -a auths <<<"${AUTHS:-server ecdsa mutual}"
+# the ECDSA P-256 certificate; mutual: both sides sign (RSA-2048); a -busy
+# suffix runs the server's loop as the original's perf server does
+# (perf-server --busy-poll: epoll_wait without a timeout, then the queue's
+# poll, again and again).
+read -r -a auths <<<"${AUTHS:-server ecdsa mutual server-busy mutual-busy}"
 client_device=${CLIENT_DEVICE:-none}
 preset=${BUILD_PRESET:-perf}
 jobs=${JOBS:-$(nproc)}
@@ -61,13 +65,14 @@ field() { json_field "$1" "$2"; }
 
 # run_one AUTH DEVICE ROUND: one server/client pair; appends a result line.
 run_one() {
-  local auth=$1 dev=$2 round=$3 port='' auth_flag=() cert_flag=()
-  [[ $auth == server || $auth == ecdsa ]] && auth_flag=(--no-client-cert)
+  local auth=$1 dev=$2 round=$3 port='' auth_flag=() cert_flag=() loop_flag=()
+  [[ ${auth%-busy} == server || $auth == ecdsa ]] && auth_flag=(--no-client-cert)
   [[ $auth == ecdsa ]] &&
     cert_flag=(-c "$ASYNCCRYPT_CERTS/server-ecc-cert.pem" -k "$ASYNCCRYPT_CERTS/server-ecc-key.pem")
+  [[ $auth == *-busy ]] && loop_flag=(--busy-poll)
   : >"$work/server.out"
   timeout 300 "$tool" perf-server -p 0 -n "$handshakes" -N "$concurrency" -d "$dev" -q --json \
-    "${auth_flag[@]}" "${cert_flag[@]}" >"$work/server.out" 2>"$work/server.err" &
+    "${auth_flag[@]}" "${cert_flag[@]}" "${loop_flag[@]}" >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
   port=$(perf_server_port "$work/server.out" "$server_pid")
   if [[ -z $port ]]; then
@@ -160,8 +165,9 @@ median() {
 table() {
   local auth=$1 base_hs='' base_s='' base_l=''
   echo
-  local what="$auth authentication, RSA-2048 certificate"
+  local what="${auth%-busy} authentication, RSA-2048 certificate"
   [[ $auth == ecdsa ]] && what="server authentication, ECDSA P-256 certificate"
+  [[ $auth == *-busy ]] && what="$what, server loop spinning (--busy-poll)"
   echo "Medians of $rounds rounds, $what (client device: $client_device)"
   printf '%-10s %11s %8s %11s %9s %11s %10s %9s %9s %9s\n' device handshakes/s p99_ms \
     server_ms/hs loop_ms/hs client_ms/hs bound/s of_bound vs_none server_vs_none

@@ -390,6 +390,8 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
   OpFifo harvested{OpList::kNone};  // a local list: a poll allocates nothing
   bool rearm = false;
   QueueState::Signal left_behind;
+  int give_way_fd = -1;
+  bool give_way = false;
   {
     std::lock_guard lock(qs->mu);
     for (Op* op = qs->done.front(); op != nullptr;) {
@@ -404,6 +406,11 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
       op = next;
     }
     qs->live_ops -= harvested.size();
+    // Waiting only on workers: nothing poll-driven to run, nothing done
+    // that this poll left (a filter, maxEvents).
+    give_way = qs->note_empty_poll_locked(
+        !harvested.empty(), qs->live_ops > 0 && qs->polled.empty() && qs->done.empty());
+    give_way_fd = qs->event_fd;
     rearm = qs->rearm_wanted_locked();
     // Completions left behind (maxEvents, filter) may have been held back,
     // and the loop that called this poll may have read the signal: the fd
@@ -426,6 +433,9 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* filter, WOLF_EVENT** events, int m
     free_op(op);
   }
   if (count > 0) QueueTable::instance().release_if_idle(queue);
+  // The fd stays open: qs keeps the state alive and only its owner (this
+  // thread, polling) releases the fd.
+  if (give_way) QueueState::give_way(give_way_fd);
   if (event_count != nullptr) *event_count = count;
   return 0;
 }

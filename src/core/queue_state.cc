@@ -1,6 +1,10 @@
 // Side state per wolfSSL event queue, and the table that finds it.
 #include "core/queue_state.h"
 
+#include <sched.h>
+
+#include <poll.h>
+
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -276,6 +280,30 @@ int QueueTable::unpin(WOLF_EVENT_QUEUE* queue) {
   dropped = std::move(it->second);
   shard.states.erase(it);
   return 0;
+}
+
+bool QueueState::note_empty_poll_locked(bool harvested_any, bool at_workers) {
+  if (harvested_any || !at_workers) {
+    empty_polls = 0;
+    return false;
+  }
+  if (empty_polls < kSpinPolls) {
+    ++empty_polls;
+    return false;
+  }
+  return true;
+}
+
+void QueueState::give_way(int fd) {
+  if (fd < 0) {
+    sched_yield();
+    return;
+  }
+  // Only waits: reading the fd stays the owner's rearm (see "Reads and
+  // writes from outside").
+  pollfd p{fd, POLLIN, 0};
+  const timespec limit{0, std::chrono::nanoseconds(kGiveWay).count()};
+  (void)ppoll(&p, 1, &limit, nullptr);
 }
 
 }  // namespace asynccrypt

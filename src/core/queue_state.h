@@ -61,9 +61,20 @@ namespace asynccrypt {
 // So a held completion waits at most until kMaxHold has passed and the
 // device reports anything, or until the queue's next report, and never past
 // the end of the operations in flight with it.
+//
+// Spinning owners. An owner that polls again and again while its operations
+// run at workers (the original's tools and wolfSSL's examples loop on
+// epoll_wait(..., 0) and the poll) keeps a core that the workers need. After
+// kSpinPolls empty polls in a row, each further empty poll gives the core
+// away before it returns (give_way): it waits on event_fd for at most
+// kGiveWay, when the queue has one (a completion that is not held back ends
+// the wait at once), else it yields the CPU. An owner that sleeps on the fd
+// polls only when there is work, so it never gets there.
 struct QueueState : std::enable_shared_from_this<QueueState> {
   // How long a report may keep the first held completion waiting.
   static constexpr Clock::duration kMaxHold = std::chrono::microseconds(200);
+  static constexpr int kSpinPolls = 16;
+  static constexpr Clock::duration kGiveWay = std::chrono::microseconds(50);
 
   explicit QueueState(WOLF_EVENT_QUEUE* q) : queue(q) {}
   ~QueueState();
@@ -90,6 +101,9 @@ struct QueueState : std::enable_shared_from_this<QueueState> {
   // a completion is held: that op, on done, keeps its device alive.
   const Clock* held_clock = nullptr;
   bool hold_listed = false;  // on the list of holding queues; guarded by its lock
+  // Polls in a row that found nothing to harvest while operations of the
+  // queue were at worker devices (see "Spinning owners").
+  int empty_polls = 0;
 
   // Whether a wake-up writes when a signal is believed unread already:
   // kEvenIfSignalled is for a poll that leaves work behind, whose signal
@@ -124,6 +138,13 @@ struct QueueState : std::enable_shared_from_this<QueueState> {
   // Called by every report, without any queue's mu: wakes the listed
   // queues whose hold has lasted kMaxHold (see "Batched wake-ups").
   static void wake_expired_holds();
+  // Counts a poll that harvested nothing while `at_workers`: some of the
+  // queue's operations are live and none is poll-driven. Returns true when
+  // the poll should give the core away (give_way). Needs mu.
+  bool note_empty_poll_locked(bool harvested_any, bool at_workers);
+  // Waits up to kGiveWay for event_fd to become readable (fd: event_fd read
+  // under mu, -1 for none: then yields the CPU). Called without mu.
+  static void give_way(int fd);
   // The owner's rearm, called without mu: reads event_fd and, if the read
   // consumed a signal, clears fd_signalled, or signals again when work
   // arrived meanwhile. Only the queue's owner calls it (it keeps the fd open).

@@ -28,7 +28,8 @@ enum LongOnly {
   kDrainTimeout,
   kKeyDevice,
   kKeyId,
-  kKeyLabel
+  kKeyLabel,
+  kBusyPoll
 };
 
 // hex_bytes decodes an even number of hex digits; false on anything else.
@@ -115,7 +116,10 @@ void print_usage(Tool tool) {
                  "  --key-device <spec>  the private key is in a PKCS#11 token: a pkcs11\n"
                  "               device spec (pkcs11:module=PATH,token=LABEL,pin-file=PATH,...)\n"
                  "  --key-id <hex>, --key-label <label>  the key on that token (-c still\n"
-                 "               names the certificate)\n");
+                 "               names the certificate)\n"
+                 "  --busy-poll  spin like the original's perf server and wolfSSL's examples:\n"
+                 "               epoll_wait with no timeout, then wolfSSL_CTX_AsyncPoll, again\n"
+                 "               and again, instead of sleeping on the queue's fd\n");
   }
   std::fprintf(stderr,
                "Certificates: scripts/gen-certs.sh DIR writes them; the tools look in\n"
@@ -154,6 +158,7 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
       {"key-device", required_argument, nullptr, kKeyDevice},
       {"key-id", required_argument, nullptr, kKeyId},
       {"key-label", required_argument, nullptr, kKeyLabel},
+      {"busy-poll", no_argument, nullptr, kBusyPoll},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
@@ -283,6 +288,10 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
         break;
       case kKeyLabel:
         out->key_label = optarg;
+        break;
+      case kBusyPoll:
+        if (!server) return bad("option (--busy-poll is the server's)");
+        out->busy_poll = true;
         break;
       default:
         return bad("option");

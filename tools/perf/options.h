@@ -30,6 +30,7 @@ struct PerfOptions {
   int abort_percent = 100;        // --abort-percent P: share of connections that abort
   unsigned long long seed = 0;    // --seed S: which connections abort (0 = from the clock)
   bool free_pending_now = false;  // --free-pending-now (server, test aid)
+  bool busy_poll = false;         // --busy-poll (server): never sleep, poll the queue each turn
   bool quiet = false;             // -q: no "SSL cipher suite" line
   std::vector<int> groups;        // --groups: key-exchange groups, first = the key share
   // Bounds on peers that stall (0 = no bound). A connection whose handshake

@@ -201,6 +201,9 @@ class ServerLoop {
   void free_all();
   void make_zombie(Conn* c);
   void on_ready(Conn* c);
+  // Polls the context's queue until empty and resumes the connections whose
+  // operations completed; false (with *error) when the poll fails.
+  bool harvest_ready(std::string* error);
   void drain_pending();
   void update_listener();
   void note_progress(Conn* c);
@@ -250,7 +253,8 @@ bool ServerLoop::setup(bool per_thread, std::string* error) {
   // The token's operations complete through the context's queue too.
   if (device_.is_open() || shared_->key_dev_id != INVALID_DEVID) {
     if (!async_.attach(ctx_.get(), error)) return false;
-    if (!epoll_.add(async_.fd(), EPOLLIN, &queue_tag_)) {
+    // --busy-poll polls the queue on every turn and never sleeps on it.
+    if (!shared_->opt->busy_poll && !epoll_.add(async_.fd(), EPOLLIN, &queue_tag_)) {
       *error = errno_text("epoll_ctl(queue fd)");
       return false;
     }
@@ -329,9 +333,14 @@ bool ServerLoop::run(std::string* error) {
     expire(Clock::now());
     free_closed();
     update_listener();
-    const int n = epoll_.wait(events, kMaxEvents, wait_timeout_ms(Clock::now()));
+    const bool busy = shared_->opt->busy_poll;
+    const int n = epoll_.wait(events, kMaxEvents, busy ? 0 : wait_timeout_ms(Clock::now()));
     if (n < 0) {
       *error = errno_text("epoll_wait");
+      ok = false;
+      break;
+    }
+    if (busy && async_.attached() && !harvest_ready(error)) {
       ok = false;
       break;
     }
@@ -342,13 +351,7 @@ bool ServerLoop::run(std::string* error) {
       } else if (tag == &listener_tag_) {
         accept_ready();
       } else if (tag == &queue_tag_) {
-        const bool polled = async_.harvest(
-            [this](WOLFSSL* ssl) {
-              auto it = conns_.find(ssl);
-              if (it != conns_.end()) on_ready(it->second.get());
-            },
-            &counters_.async_s, error);
-        if (!polled) {
+        if (!harvest_ready(error)) {
           ok = false;
           stopping = true;
         }
@@ -375,6 +378,15 @@ bool ServerLoop::run(std::string* error) {
   }
   counters_.loop_cpu_s = thread_cpu_seconds() - cpu0;
   return ok;
+}
+
+bool ServerLoop::harvest_ready(std::string* error) {
+  return async_.harvest(
+      [this](WOLFSSL* ssl) {
+        auto it = conns_.find(ssl);
+        if (it != conns_.end()) on_ready(it->second.get());
+      },
+      &counters_.async_s, error);
 }
 
 // on_ready resumes a connection whose operation completed. A zombie runs
@@ -409,15 +421,8 @@ void ServerLoop::drain_pending() {
       if (!conn->closed && !conn->pending) close_conn(conn.get(), Outcome::kError);
     }
     if (!any || !async_.attached() || Clock::now() > deadline) return;
-    if (epoll_.wait(events, 8, 100) < 0) return;
-    if (!async_.harvest(
-            [this](WOLFSSL* ssl) {
-              auto it = conns_.find(ssl);
-              if (it != conns_.end()) on_ready(it->second.get());
-            },
-            &counters_.async_s, &error)) {
-      return;
-    }
+    if (epoll_.wait(events, 8, shared_->opt->busy_poll ? 1 : 100) < 0) return;
+    if (!harvest_ready(&error)) return;
   }
 }
 

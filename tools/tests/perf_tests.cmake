@@ -27,6 +27,15 @@ foreach(device none sim threads)
   perf_test(perf_interop_s_server_tls12_${device} interop-s_server ${device} 3)
 endforeach()
 perf_test(perf_pair_threads_t2 pair-threads threads 4)
+# The server's loop spinning as the original's perf server does (--busy-poll:
+# epoll_wait without a timeout, then the queue's poll, again and again): every
+# handshake completes, on workers (the queue gives the core away after a run
+# of empty polls, QueueState "Spinning owners") and on the simulator.
+foreach(device threads:inline_us=0 threads sim)
+  string(REGEX REPLACE "[:=,]" "_" device_name "${device}")
+  perf_test(perf_busy_poll_${device_name} pair ${device} 4)
+  set_tests_properties(perf_busy_poll_${device_name} PROPERTIES ENVIRONMENT "PERF_SERVER_ARGS=--busy-poll")
+endforeach()
 perf_test(perf_pair_sim_skip3 pair sim:skip=3 4)
 perf_test(perf_abort_sim_skip3 abort sim:skip=3 4)
 perf_test(perf_abort_threads abort threads 4)
