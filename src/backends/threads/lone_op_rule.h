@@ -30,7 +30,7 @@ namespace asynccrypt {
 //  - nothing in flight, and recent submissions usually overlapped
 //    (overlap >= kOne / 4): hand it over (a burst starts with one);
 //  - nothing in flight and little overlap: run it in the caller, except
-//    every kProbe-th such operation, which still goes to a worker: while
+//    about one such operation in kProbe, which still goes to a worker: while
 //    everything runs inline nothing is ever in flight, and only a probe can
 //    show that the caller now has other work (its next submission then finds
 //    the probe in flight). A probe costs one hand-off per kProbe operations,
@@ -58,16 +58,28 @@ class LoneOpRule {
     }
     overlap_.store(old - (old + 7) / 8, std::memory_order_relaxed);
     if (old >= kOne / 4) return false;
-    const std::uint32_t n = lone_.fetch_add(1, std::memory_order_relaxed);
-    return (n + 1) % kProbe != 0;
+    return next_random() % kProbe != 0;
   }
 
   // The current average, kOne = every recent submission overlapped (tests).
   std::uint32_t overlap() const { return overlap_.load(std::memory_order_relaxed); }
 
  private:
+  // xorshift32. Probes are picked at random: a fixed stride would keep
+  // hitting the same place in a caller's pattern (every second operation of
+  // a pair, where a probe shows nothing). Seeded the same in every rule, so
+  // a single-threaded run repeats exactly.
+  std::uint32_t next_random() {
+    std::uint32_t x = random_.load(std::memory_order_relaxed);
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    random_.store(x, std::memory_order_relaxed);
+    return x;
+  }
+
   std::atomic<std::uint32_t> overlap_{kOne};
-  std::atomic<std::uint32_t> lone_{0};  // lone operations seen at low overlap
+  std::atomic<std::uint32_t> random_{0x9E3779B9u};
 };
 
 }  // namespace asynccrypt
