@@ -1,10 +1,8 @@
 // Side state per wolfSSL event queue, and the table that finds it.
 #include "core/queue_state.h"
 
-#include <sched.h>
-
 #include <poll.h>
-
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 

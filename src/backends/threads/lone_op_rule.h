@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "backends/threads/xorshift.h"
+
 namespace asynccrypt {
 
 // LoneOpRule decides, for an operation worth a hand-off, whether the
@@ -65,15 +67,12 @@ class LoneOpRule {
   std::uint32_t overlap() const { return overlap_.load(std::memory_order_relaxed); }
 
  private:
-  // xorshift32. Probes are picked at random: a fixed stride would keep
+  // Probes are picked at random: a fixed stride would keep
   // hitting the same place in a caller's pattern (every second operation of
   // a pair, where a probe shows nothing). Seeded the same in every rule, so
   // a single-threaded run repeats exactly.
   std::uint32_t next_random() {
-    std::uint32_t x = random_.load(std::memory_order_relaxed);
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
+    const std::uint32_t x = xorshift32(random_.load(std::memory_order_relaxed));
     random_.store(x, std::memory_order_relaxed);
     return x;
   }

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "backends/threads/xorshift.h"
+
 namespace asynccrypt {
 
 // OpCosts keeps, for each cost class (a WC_ASYNC_SW_TYPE, with RSA on public
@@ -77,9 +79,7 @@ class OpCosts {
   static std::uint32_t next_random() {
     thread_local std::uint32_t state =
         0x9E3779B9u ^ static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(&state));
-    state ^= state << 13;
-    state ^= state >> 17;
-    state ^= state << 5;
+    state = xorshift32(state);
     return state;
   }
 

@@ -21,13 +21,13 @@ bool all_digits(const std::string& s) {
 }
 
 // Key generation for a TLS key share is never declined (docs/known-issues.md
-// item 16). wolfSSL's TLS 1.3
-// server (seen on 5.9.2) loses track of its key share when the key was
-// generated synchronously and the shared secret on it then pends: about one
-// handshake in a hundred failed, the client reporting BAD_FUNC_ARG (-173),
-// when ECC key generation was declined by turns (scripts/soak.sh, the
-// perf_soak_short test). Whether the secret pends or not after a key made
-// on a worker is fine. dpdk declines these kinds always, which never mixes.
+// item 16). wolfSSL's TLS 1.3 server (seen on 5.9.2) loses track of its key
+// share when the key was generated synchronously and the shared secret on it
+// then pends: about one handshake in a hundred failed, the client reporting
+// BAD_FUNC_ARG (-173), when ECC key generation was declined by turns
+// (scripts/soak.sh, the perf_soak_short test). Whether the secret pends or
+// not after a key made on a worker is fine. dpdk declines these kinds
+// always, which never mixes.
 bool generates_a_key_share(int type) {
   switch (type) {
 #if defined(HAVE_ECC) && defined(WC_ASYNC_ENABLE_ECC)

@@ -296,13 +296,12 @@ void WorkerPool::run() {
     lock.unlock();
 
     const int cost_class = wolfcrypt::cost_class(job.op->dev, job.op->dev->sw.type);
-    if (should_measure(cost_class, unmeasured)) {
-      const Clock::time_point t0 = cost_clock_->now();
-      job.op->result = wolfcrypt::execute_with_rng(job.op->dev, rng);
+    const bool measured = should_measure(cost_class, unmeasured);
+    const Clock::time_point t0 = measured ? cost_clock_->now() : Clock::time_point();
+    job.op->result = wolfcrypt::execute_with_rng(job.op->dev, rng);
+    if (measured) {
       const Clock::duration cost = cost_clock_->now() - t0;
       costs_.record(cost_class, static_cast<std::uint64_t>(cost.count()));
-    } else {
-      job.op->result = wolfcrypt::execute_with_rng(job.op->dev, rng);
     }
 
     // Busy while every worker still has a queued job to go on with: more
