@@ -84,10 +84,10 @@ wolfssl-nonblock: setup
 	scripts/build-wolfssl.sh --version $(V) nonblock $(call NONBLOCK_FLAGS,$(V))
 
 wolfssl-nonblock-rsa: setup
-	scripts/build-wolfssl.sh --version $(V) nonblock-rsa $(NONBLOCK_RSA_FLAGS)
+	scripts/build-wolfssl.sh --version $(V) --lib-only nonblock-rsa $(NONBLOCK_RSA_FLAGS)
 
 wolfssl-hsm: setup
-	scripts/build-wolfssl.sh --version $(V) hsm $(call HSM_FLAGS,$(V))
+	scripts/build-wolfssl.sh --version $(V) --lib-only hsm $(call HSM_FLAGS,$(V))
 
 wolfssl-x25519: setup
 	scripts/build-wolfssl.sh --version $(V) x25519 $(X25519_FLAGS)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds one wolfSSL configuration of one wolfSSL version against asynccrypt.
 #
-#   scripts/build-wolfssl.sh [--version V] NAME [configure options...]
+#   scripts/build-wolfssl.sh [--version V] [--lib-only] NAME [configure options...]
 #
 # V is a supported wolfSSL version (scripts/lib/wolfssl-versions.sh; default
 # $WOLFSSL_VERSION, else the newest). Copies that version's source to
@@ -10,6 +10,10 @@
 # builds libasynccrypt against that configuration (CMake,
 # build/asynccrypt-V-NAME) and links it into libwolfssl. wolfSSL's own code is
 # not modified. The tree's path is printed last.
+#
+# --lib-only builds libwolfssl alone, not wolfSSL's examples, testsuite and
+# unit test (half the build): for configurations that only our own tests
+# link against, never for one whose `make check` runs.
 #
 # ASYNCCRYPT_LIB_SANITIZE=address builds libasynccrypt with gcc's
 # AddressSanitizer (wolfSSL itself stays uninstrumented) and links libasan
@@ -22,6 +26,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/scripts/lib/wolfssl-versions.sh"
 version=""
 if [ "${1:-}" = --version ]; then version="$2"; shift 2; fi
+make_goal=""
+if [ "${1:-}" = --lib-only ]; then make_goal="src/libwolfssl.la"; shift; fi
 version="$(wolfssl_version "$version")"
 name="$1"; shift
 src="$root/build/wolfssl-src-$version"
@@ -92,7 +98,7 @@ if [ "$(cat "$tree/.asynccrypt-make" 2>/dev/null)" != "$vars" ]; then
   rm -f "$tree/src/libwolfssl.la"
 fi
 printf '%s\n' "$vars" >"$tree/.asynccrypt-make"
-"$root/scripts/wolfssl-make.sh" "$tree" -j "$jobs" -s >"$tree/make.out" 2>&1 || {
+"$root/scripts/wolfssl-make.sh" "$tree" -j "$jobs" -s ${make_goal:+"$make_goal"} >"$tree/make.out" 2>&1 || {
   tail -40 "$tree/make.out"; exit 1; }
 echo "$version" >"$tree/.wolfssl-version"
 
