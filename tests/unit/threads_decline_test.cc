@@ -204,7 +204,9 @@ TEST(ThreadsDecline, OperationsStartedBeforeAnotherIsHarvestedGoToTheWorkers) {
   for (int i = 0; i < 200; ++i) {
     std::vector<WC_ASYNC_DEV*> pending;
     const int ret_first = first.start();
-    if (probed) EXPECT_EQ(ret_first, WC_PENDING_E) << "round " << i << ": overlap was seen";
+    if (probed) {
+      EXPECT_EQ(ret_first, WC_PENDING_E) << "round " << i << ": overlap was seen";
+    }
     if (ret_first == WC_PENDING_E) {
       probed = true;
       ++first_pended;
