@@ -25,6 +25,20 @@ static_assert(kGenerations > 0 && (kGenerations << kSlotBits) <= Device::kCallba
 
 thread_local std::string t_last_error;
 
+// The calling thread's last successful find(): which id, how many slots
+// had been emptied when it was made, and the device (weak, so that a cached
+// lookup never keeps a closed device's workers alive; a make_shared block's
+// memory stays until the thread's next miss or its exit). wc_AsyncSwInit looks
+// the device up for every operation, and a thread almost always asks for
+// the same id as before: a hit costs an atomic load and the weak pointer's
+// lock instead of the registry mutex and a shared pointer copy.
+struct LastLookup {
+  int dev_id = -1;
+  std::uint64_t slots_freed = 0;
+  std::weak_ptr<Device> device;
+};
+thread_local LastLookup t_last_lookup;
+
 }  // namespace
 
 void set_last_error(const std::string& message) { t_last_error = message; }
@@ -79,6 +93,10 @@ void Registry::free_slot_locked(Slot* slot) {
   slot->device.reset();
   slot->opens = 0;
   slot->generation = (slot->generation + 1) % kGenerations;
+  // Under mu_: a find() that read the old count and then finds this slot
+  // empty caches nothing; one that cached its device earlier no longer
+  // matches.
+  slots_freed_.fetch_add(1, std::memory_order_release);
 }
 
 Result<int> Registry::open_default() {
@@ -148,12 +166,28 @@ int Registry::close(int dev_id) {
 }
 
 std::shared_ptr<Device> Registry::find(int dev_id) {
-  std::lock_guard lock(mu_);
-  Slot* slot = slot_locked(dev_id);
-  return slot != nullptr ? slot->device : nullptr;
+  // Read before the slot (under mu_ below): a close that empties the slot
+  // after this read bumps the count past what gets cached.
+  const std::uint64_t slots_freed = slots_freed_.load(std::memory_order_acquire);
+  LastLookup& last = t_last_lookup;
+  if (last.dev_id == dev_id && last.slots_freed == slots_freed) {
+    if (std::shared_ptr<Device> device = last.device.lock()) return device;
+  }
+  std::shared_ptr<Device> device;
+  {
+    std::lock_guard lock(mu_);
+    if (Slot* slot = slot_locked(dev_id)) device = slot->device;
+  }
+  if (device) {
+    last.dev_id = dev_id;
+    last.slots_freed = slots_freed;
+    last.device = device;
+  }
+  return device;
 }
 
 std::shared_ptr<Device> Registry::find_or_fallback(int dev_id) {
+  if (std::shared_ptr<Device> device = find(dev_id)) return device;
   std::lock_guard lock(mu_);
   if (Slot* slot = slot_locked(dev_id)) return slot->device;
   if (!fallback_) {

@@ -1,6 +1,8 @@
 // The device registry: devId -> opened device, and the process's default device.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,7 +25,8 @@ struct OpenRequest {
 // slot for devices that ask for ids of their own (Device::id_base). An id of
 // the first kind is never handed out again while someone may still hold it
 // from before its close (up to many reuses of one slot). It is thread-safe;
-// every member takes mu_.
+// every member takes mu_, except a find() that repeats the calling thread's
+// last one with no slot emptied since (registry.cc).
 class Registry {
  public:
   static Registry& instance();
@@ -42,7 +45,9 @@ class Registry {
   // returns NO_VALID_DEVID for them, 0 otherwise.
   int close(int dev_id);
 
-  // The device behind devId, or nullptr.
+  // The device behind devId, or nullptr. Asked once per operation
+  // (wc_AsyncSwInit, to let the device decline it): a thread that asks for
+  // the same id again, with no device closed since, skips the mutex.
   std::shared_ptr<Device> find(int dev_id);
   // The device for an object bound to devId: the open device, or, for ids
   // this registry never handed out (wolfCrypt also uses devIds for crypto
@@ -70,7 +75,7 @@ class Registry {
   Result<int> add_and_attach(const std::shared_ptr<Device>& device);
   // The open slot that dev_id names (index and generation), or nullptr.
   Slot* slot_locked(int dev_id);
-  // Empties a slot and bumps its generation.
+  // Empties a slot and bumps its generation and slots_freed_.
   void free_slot_locked(Slot* slot);
 
   std::mutex mu_;
@@ -78,6 +83,10 @@ class Registry {
   int default_id_ = -1;               // guarded by mu_
   std::shared_ptr<Device> fallback_;  // guarded by mu_
   int hardware_count_ = 0;            // guarded by mu_
+  // Slots emptied so far (closes, failed attaches): bumped under mu_, read
+  // without it by find() to tell whether the calling thread's last lookup
+  // still holds.
+  std::atomic<std::uint64_t> slots_freed_{0};
 };
 
 // Creates a device of the kind the spec names, through DeviceKinds
