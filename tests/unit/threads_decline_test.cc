@@ -58,9 +58,10 @@ struct Device {
 struct CostedDevice {
   CostedDevice(
       int inline_us, asynccrypt::Clock::duration initial_cost,
-      asynccrypt::ThreadsDevice::LoneOps lone = asynccrypt::ThreadsDevice::LoneOps::kOffload) {
+      asynccrypt::ThreadsDevice::LoneOps lone = asynccrypt::ThreadsDevice::LoneOps::kOffload,
+      int measure_every = 1) {
     clock->set_step(initial_cost);
-    auto pool = asynccrypt::WorkerPool::create(1, clock, /*measure_every=*/1);
+    auto pool = asynccrypt::WorkerPool::create(1, clock, measure_every);
     EXPECT_TRUE(pool.is_ok());
     if (!pool.is_ok()) return;
     auto device = std::make_shared<asynccrypt::ThreadsDevice>(
@@ -120,6 +121,31 @@ TEST(ThreadsDecline, CheapOperationsRunInTheCallerOnceMeasured) {
   const asynccrypt_DevStats s = dev.stats();
   EXPECT_EQ(s.declined, static_cast<word64>(kRuns - pended));
   EXPECT_EQ(s.submitted, static_cast<word64>(1 + pended));
+}
+
+TEST(ThreadsDecline, AResampleIsMeasuredHoweverRarelyWorkersMeasure) {
+  // Workers that measure one operation in a million of each kind (the
+  // first of a kind always): only resamples can correct the estimate.
+  CostedDevice dev(/*inline_us=*/10, microseconds(5), asynccrypt::ThreadsDevice::LoneOps::kOffload,
+                   /*measure_every=*/1'000'000);
+  ASSERT_NE(dev.id, INVALID_DEVID);
+  GcmOp op(dev.id, 8);
+  ASSERT_EQ(op.init_ret, 0);
+  EXPECT_TRUE(encrypt_once(op)) << "an unmeasured kind goes to a worker";
+  // The kind now costs 50 us, above the threshold; the estimate says 5 us,
+  // so it is declined until a resample (about one in 128) reaches a worker.
+  dev.set_cost(microseconds(50));
+  int declined_before_resample = 0;
+  while (!encrypt_once(op)) {
+    ++declined_before_resample;
+    ASSERT_LT(declined_before_resample, 100'000) << "no resample";
+  }
+  // That resample was measured: the kind is costly now, and goes to the
+  // workers every time.
+  constexpr int kAfter = 20;
+  int pended_after = 0;
+  for (int i = 0; i < kAfter; ++i) pended_after += encrypt_once(op) ? 1 : 0;
+  EXPECT_EQ(pended_after, kAfter) << "after " << declined_before_resample << " declined";
 }
 
 // Runs `runs` encryptions on dev; returns how many pended, and the device's

@@ -56,12 +56,21 @@ class OpCosts {
   // estimate), at most kResample * kMaxSpread. Types never measured are not
   // cheap: they go to a worker and get measured.
   bool cheaper_than(int type, std::uint64_t threshold_ns) {
-    if (type <= 0 || type >= kTypes) return false;
+    return judge(type, threshold_ns) == Verdict::kCheap;
+  }
+
+  // cheaper_than's answer, telling the resamples apart: kResample is a
+  // cheap type's turn to go to a worker, where it must be measured (a
+  // worker measures only one operation in measure_every otherwise, and an
+  // unmeasured resample pays a hand-off for nothing).
+  enum class Verdict { kCostly, kCheap, kResample };
+  Verdict judge(int type, std::uint64_t threshold_ns) {
+    if (type <= 0 || type >= kTypes) return Verdict::kCostly;
     const std::uint32_t estimate =
         estimate_ns_[static_cast<std::size_t>(type)].load(std::memory_order_relaxed);
-    if (estimate == 0 || estimate >= threshold_ns) return false;
+    if (estimate == 0 || estimate >= threshold_ns) return Verdict::kCostly;
     const std::uint64_t spread = std::min<std::uint64_t>(threshold_ns / estimate, kMaxSpread);
-    return next_random() % (kResample * spread) != 0;
+    return next_random() % (kResample * spread) != 0 ? Verdict::kCheap : Verdict::kResample;
   }
 
   // The estimate in nanoseconds, 0 when never measured (tests, statistics).

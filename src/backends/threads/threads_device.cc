@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/op.h"
 #include "core/wolfssl_api.h"
 #include "wolfcrypt/execute.h"
 
@@ -44,6 +45,13 @@ bool generates_a_key_share(int type) {
       return false;
   }
 }
+
+// The record whose operation this thread's last declines() sent to a
+// worker as a resample (OpCosts::judge); submit() marks that operation to be
+// measured. Declining and submitting are separate calls (wc_AsyncSwInit,
+// then the push), so the record is how they meet; a mismatch only costs one
+// measurement.
+thread_local const WC_ASYNC_DEV* t_resample = nullptr;
 
 }  // namespace
 
@@ -102,7 +110,9 @@ ThreadsDevice::ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int ba
 ThreadsDevice::~ThreadsDevice() { pool_->drain(lane_); }
 
 bool ThreadsDevice::submit(Op* op, CompletionSink& sink) {
-  return pool_->try_submit(lane_, op, sink);
+  const bool resample = op->dev == t_resample;
+  if (resample) t_resample = nullptr;
+  return pool_->try_submit(lane_, op, sink, /*measure=*/resample);
 }
 
 bool ThreadsDevice::cancel(Op* op) { return pool_->withdraw(lane_, op); }
@@ -110,12 +120,18 @@ bool ThreadsDevice::cancel(Op* op) { return pool_->withdraw(lane_, op); }
 bool ThreadsDevice::declines(const WC_ASYNC_DEV* dev, int type) {
   if (inline_ns_ == 0) return false;  // everything to the workers
   if (generates_a_key_share(type)) return false;
-  if (pool_->costs().cheaper_than(wolfcrypt::cost_class(dev, type), inline_ns_)) return true;
-  if (lone_ == LoneOps::kOffload) return false;
-  const std::int64_t others = counters().unharvested.load(std::memory_order_relaxed);
-  if (!lone_rule_.run_inline(others > 0 ? static_cast<std::uint32_t>(others) : 0)) return false;
-  counters().declined_alone.fetch_add(1, std::memory_order_relaxed);
-  return true;
+  const OpCosts::Verdict verdict =
+      pool_->costs().judge(wolfcrypt::cost_class(dev, type), inline_ns_);
+  if (verdict == OpCosts::Verdict::kCheap) return true;
+  if (lone_ == LoneOps::kRunInline) {
+    const std::int64_t others = counters().unharvested.load(std::memory_order_relaxed);
+    if (lone_rule_.run_inline(others > 0 ? static_cast<std::uint32_t>(others) : 0)) {
+      counters().declined_alone.fetch_add(1, std::memory_order_relaxed);
+      return true;
+    }
+  }
+  if (verdict == OpCosts::Verdict::kResample) t_resample = dev;
+  return false;
 }
 
 }  // namespace asynccrypt

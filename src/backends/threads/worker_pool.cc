@@ -204,7 +204,7 @@ void* WorkerPool::thread_main(void* self) {
   return nullptr;
 }
 
-bool WorkerPool::try_submit(Lane& lane, Op* op, CompletionSink& sink) {
+bool WorkerPool::try_submit(Lane& lane, Op* op, CompletionSink& sink, bool measure) {
   {
     std::lock_guard lock(mu_);
     if (lane.in_flight() >= static_cast<std::uint32_t>(lane.depth)) return false;
@@ -215,7 +215,7 @@ bool WorkerPool::try_submit(Lane& lane, Op* op, CompletionSink& sink) {
     // runs the operation on the submitting thread, which needs no memory of
     // ours. The queue is unchanged (push_back's strong guarantee).
     try {
-      jobs_.push_back(Job{op, &sink, &lane});
+      jobs_.push_back(Job{op, &sink, &lane, measure});
     } catch (const std::bad_alloc&) {
       return false;
     }
@@ -296,7 +296,7 @@ void WorkerPool::run() {
     lock.unlock();
 
     const int cost_class = wolfcrypt::cost_class(job.op->dev, job.op->dev->sw.type);
-    const bool measured = should_measure(cost_class, unmeasured);
+    const bool measured = should_measure(cost_class, unmeasured) || job.measure;
     const Clock::time_point t0 = measured ? cost_clock_->now() : Clock::time_point();
     job.op->result = wolfcrypt::execute_with_rng(job.op->dev, rng);
     if (measured) {

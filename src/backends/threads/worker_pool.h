@@ -82,7 +82,9 @@ class WorkerPool {
   // calls sink.on_complete(op, busy) exactly once; by then the lane no
   // longer counts op and the worker touches neither op nor lane again.
   // `busy` says that at least one job per worker was still queued.
-  bool try_submit(Lane& lane, Op* op, CompletionSink& sink);
+  // `measure`: the worker measures this operation's cost whatever
+  // measure_every says (a resample of a type judged cheap, OpCosts::judge).
+  bool try_submit(Lane& lane, Op* op, CompletionSink& sink, bool measure = false);
 
   // Removes op if no worker has started it. Returns true when removed: it
   // will never run or be reported.
@@ -111,6 +113,7 @@ class WorkerPool {
     Op* op;
     CompletionSink* sink;
     Lane* lane;
+    bool measure;  // whatever should_measure says
   };
 
   static void* thread_main(void* self);
