@@ -165,7 +165,11 @@ int Registry::close(int dev_id) {
   return 0;
 }
 
-std::shared_ptr<Device> Registry::find(int dev_id) {
+std::shared_ptr<Device> Registry::find(int dev_id) { return lookup(dev_id, false); }
+
+std::shared_ptr<Device> Registry::find_or_fallback(int dev_id) { return lookup(dev_id, true); }
+
+std::shared_ptr<Device> Registry::lookup(int dev_id, bool or_fallback) {
   // Read before the slot (under mu_ below): a close that empties the slot
   // after this read bumps the count past what gets cached.
   const std::uint64_t slots_freed = slots_freed_.load(std::memory_order_acquire);
@@ -176,20 +180,17 @@ std::shared_ptr<Device> Registry::find(int dev_id) {
   std::shared_ptr<Device> device;
   {
     std::lock_guard lock(mu_);
-    if (Slot* slot = slot_locked(dev_id)) device = slot->device;
+    Slot* slot = slot_locked(dev_id);
+    if (slot == nullptr) return or_fallback ? fallback_locked() : nullptr;
+    device = slot->device;
   }
-  if (device) {
-    last.dev_id = dev_id;
-    last.slots_freed = slots_freed;
-    last.device = device;
-  }
+  last.dev_id = dev_id;
+  last.slots_freed = slots_freed;
+  last.device = device;
   return device;
 }
 
-std::shared_ptr<Device> Registry::find_or_fallback(int dev_id) {
-  if (std::shared_ptr<Device> device = find(dev_id)) return device;
-  std::lock_guard lock(mu_);
-  if (Slot* slot = slot_locked(dev_id)) return slot->device;
+std::shared_ptr<Device> Registry::fallback_locked() {
   if (!fallback_) {
     auto device = create_device(OpenRequest{"sim", nullptr, false});
     if (!device.is_ok()) return nullptr;

@@ -77,6 +77,11 @@ class Registry {
   Slot* slot_locked(int dev_id);
   // Empties a slot and bumps its generation and slots_freed_.
   void free_slot_locked(Slot* slot);
+  // find() and find_or_fallback(): the thread's last lookup when it still
+  // holds, else one pass under mu_ (the open device, or the fallback).
+  std::shared_ptr<Device> lookup(int dev_id, bool or_fallback);
+  // The simulator for ids never handed out, created on first use.
+  std::shared_ptr<Device> fallback_locked();
 
   std::mutex mu_;
   std::vector<Slot> slots_;           // index = devId; guarded by mu_
