@@ -159,21 +159,37 @@ int asynccrypt_DevCapabilities(int devId, word32* mask) {
   return 0;
 }
 
+namespace {
+
+// The answer for a device kind without a slice budget.
+int no_slice_budget(const asynccrypt::Device& device) {
+  asynccrypt::set_last_error(std::string("device kind '") + device.kind() +
+                             "' has no slice budget");
+  return BAD_FUNC_ARG;
+}
+
+}  // namespace
+
 int asynccrypt_DevSetSliceBudget(int devId, int slices, int budget_us) {
-  auto device = Registry::instance().find(devId);
+  auto device = Registry::instance().find(devId);  // keeps the control alive
   if (!device) return NO_VALID_DEVID;
-  const asynccrypt::Status s = device->set_slice_budget(slices, budget_us);
+  asynccrypt::SliceBudgetControl* control = device->slice_budget_control();
+  if (control == nullptr) return no_slice_budget(*device);
+  const asynccrypt::Status s = control->set_slice_budget({slices, budget_us});
   if (!s.is_ok()) asynccrypt::set_last_error(s.message());
   return s.code();
 }
 
 int asynccrypt_DevGetSliceBudget(int devId, int* slices, int* budget_us) {
   if (slices == nullptr || budget_us == nullptr) return BAD_FUNC_ARG;
-  auto device = Registry::instance().find(devId);
+  auto device = Registry::instance().find(devId);  // keeps the control alive
   if (!device) return NO_VALID_DEVID;
-  const asynccrypt::Status s = device->get_slice_budget(slices, budget_us);
-  if (!s.is_ok()) asynccrypt::set_last_error(s.message());
-  return s.code();
+  asynccrypt::SliceBudgetControl* control = device->slice_budget_control();
+  if (control == nullptr) return no_slice_budget(*device);
+  const asynccrypt::SliceBudget budget = control->slice_budget();
+  *slices = budget.slices;
+  *budget_us = budget.budget_us;
+  return 0;
 }
 
 void wolfAsync_DevClose(int* devId) {

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/op.h"
+#include "core/slice_budget.h"
 #include "core/status.h"
 
 namespace asynccrypt {
@@ -129,19 +130,11 @@ class Device {
   // through wolfCrypt in software on the polling thread.
   virtual std::uint32_t capabilities() const { return kAllOps; }
 
-  // Poll-driven devices whose operations run in slices (sim): sets how much
-  // one poll may do of one operation (see SliceBudget in
-  // backends/sim/sim_device.h). Other kinds answer BAD_FUNC_ARG.
-  virtual Status set_slice_budget(int slices, int budget_us) {
-    (void)slices;
-    (void)budget_us;
-    return Status(BAD_FUNC_ARG, std::string("device kind '") + kind() + "' has no slice budget");
-  }
-  virtual Status get_slice_budget(int* slices, int* budget_us) const {
-    (void)slices;
-    (void)budget_us;
-    return Status(BAD_FUNC_ARG, std::string("device kind '") + kind() + "' has no slice budget");
-  }
+  // The slice budget of a device whose operations run in slices (sim), or
+  // nullptr for a kind without one: a capability reached through this
+  // query, so the base interface carries no kind's feature. The control
+  // lives as long as the device.
+  virtual SliceBudgetControl* slice_budget_control() { return nullptr; }
 
   // Where this device's id lies. 0: the registry's small ids (0, 1, 2...).
   // A device that answers wolfSSL's crypto callbacks for its id (pkcs11)

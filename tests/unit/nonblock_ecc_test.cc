@@ -431,6 +431,7 @@ TEST(SliceBudget, BadCallsAreRejected) {
   // Kinds without slices say so.
   DeviceHandle threads = open_device("threads:workers=1");
   EXPECT_EQ(asynccrypt_DevSetSliceBudget(threads.id(), 1, 0), BAD_FUNC_ARG);
+  EXPECT_EQ(std::string(asynccrypt_LastError()), "device kind 'threads' has no slice budget");
   EXPECT_EQ(asynccrypt_DevGetSliceBudget(threads.id(), &slices, &budget), BAD_FUNC_ARG);
 }
 

@@ -9,23 +9,6 @@
 
 namespace asynccrypt {
 
-Status SliceBudget::check(long slices, long budget_us) {
-  if (slices < 0 || slices > kMaxSlices) {
-    return Status(BAD_FUNC_ARG, "slices=" + std::to_string(slices) + " is out of range [0, " +
-                                    std::to_string(kMaxSlices) + "] (0 = no slice limit)");
-  }
-  if (budget_us < 0 || budget_us > kMaxBudgetUs) {
-    return Status(BAD_FUNC_ARG, "budget_us=" + std::to_string(budget_us) + " is out of range [0, " +
-                                    std::to_string(kMaxBudgetUs) + "] (0 = no time limit)");
-  }
-  if (slices == 0 && budget_us == 0) {
-    return Status(BAD_FUNC_ARG,
-                  "slices=0 with budget_us=0 would run each operation whole in one poll; "
-                  "set a slice count or a time budget");
-  }
-  return Status();
-}
-
 int SimDevice::default_skip() {
 #ifdef WOLF_ASYNC_SW_SKIP_MOD
   return WOLF_ASYNC_SW_SKIP_MOD;
@@ -66,17 +49,10 @@ Result<std::shared_ptr<Device>> SimDevice::create(DeviceSpec spec) {
       SliceBudget{static_cast<int>(slices_value), static_cast<int>(budget.value())}));
 }
 
-Status SimDevice::set_slice_budget(int slices, int budget_us) {
-  if (Status s = SliceBudget::check(slices, budget_us); !s.is_ok()) return s;
-  slices_.store(slices, std::memory_order_relaxed);
-  budget_us_.store(budget_us, std::memory_order_relaxed);
-  return Status();
-}
-
-Status SimDevice::get_slice_budget(int* slices, int* budget_us) const {
-  const SliceBudget b = slice_budget();
-  *slices = b.slices;
-  *budget_us = b.budget_us;
+Status SimDevice::set_slice_budget(SliceBudget budget) {
+  if (Status s = SliceBudget::check(budget.slices, budget.budget_us); !s.is_ok()) return s;
+  slices_.store(budget.slices, std::memory_order_relaxed);
+  budget_us_.store(budget.budget_us, std::memory_order_relaxed);
   return Status();
 }
 

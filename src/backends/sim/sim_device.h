@@ -6,35 +6,9 @@
 
 #include "core/device.h"
 #include "core/device_spec.h"
+#include "core/slice_budget.h"
 
 namespace asynccrypt {
-
-// SliceBudget bounds the work one poll does on the operations whose math is
-// non-blocking (wolfCrypt's WC_ECC_NONBLOCK: FP_WOULDBLOCK after each small
-// step, a "slice"). The operations a poll visits share it in queue order:
-// each runs slices until it finishes, or the poll has run `slices` slices or
-// `budget_us` microseconds in all; the first always runs at least one slice,
-// so the oldest operation always progresses. 0 means "no limit" for either
-// field, not both. Operations that are not sliced run whole in one visit.
-struct SliceBudget {
-  int slices = 0;
-  int budget_us = 0;
-
-  // Limits accepted by the spec options and asynccrypt_DevSetSliceBudget.
-  static constexpr int kMaxSlices = 1 << 20;
-  static constexpr int kMaxBudgetUs = 1000000;
-
-  // Measured on x86-64 (bench/nonblock_ecc_bench, docs/nonblock-ecc.md): a
-  // P-256 slice lasts ~0.1 us (12,000 per sign), so one slice per poll spends
-  // nearly all its time in poll overhead (0.2x the blocking rate); a 5 us
-  // budget keeps a poll with sign, verify and ECDH in flight near 6 us
-  // (p99 ~10 us) with sign at ~0.5x the blocking rate.
-  static constexpr int kDefaultSlices = 0;
-  static constexpr int kDefaultBudgetUs = 5;
-
-  // BAD_FUNC_ARG with a message for negative, too large, or both-zero values.
-  static Status check(long slices, long budget_us);
-};
 
 // SimDevice runs each recorded operation through wolfCrypt when a poll with
 // WOLF_POLL_FLAG_CHECK_HW visits it. With skip = N > 0 it simulates
@@ -43,7 +17,7 @@ struct SliceBudget {
 // original never delayed single-event waits). Non-blocking math yields
 // WC_PENDING_E after each slice; a visit runs the slices its SliceBudget
 // allows and the next poll continues.
-class SimDevice final : public Device {
+class SimDevice final : public Device, public SliceBudgetControl {
  public:
   // The skip used when the spec gives none: WOLF_ASYNC_SW_SKIP_MOD when the
   // build defines it (debug builds), otherwise 0.
@@ -67,11 +41,11 @@ class SimDevice final : public Device {
   bool drive(Op* op, int visit) override;
   bool cancel(Op* op) override;
   const Clock& clock() const override { return clock_; }
-  Status set_slice_budget(int slices, int budget_us) override;
-  Status get_slice_budget(int* slices, int* budget_us) const override;
+  SliceBudgetControl* slice_budget_control() override { return this; }
+  Status set_slice_budget(SliceBudget budget) override;
+  SliceBudget slice_budget() const override;
 
   int skip() const { return skip_; }
-  SliceBudget slice_budget() const;
 
  private:
   const int skip_;
