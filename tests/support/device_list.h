@@ -60,7 +60,7 @@ inline const char* dpdk_spec() {
 // differently: the simulator completing at the first poll and after skips,
 // the worker pool sending everything to workers and declining cheap
 // operations, chaos over each base (its own poll-driven simulator, the
-// worker pool, dpdk), and dpdk. A new kind adds its line here.
+// worker pool, the simulator, dpdk), and dpdk. A new kind adds its line here.
 inline const std::vector<DeviceCase>& all_devices() {
   static const std::vector<DeviceCase> cases = [] {
     std::vector<DeviceCase> v = {
@@ -71,6 +71,7 @@ inline const std::vector<DeviceCase>& all_devices() {
         {"chaos", "chaos:seed=1,maxpolls=4"},
         {"chaos_slow", "chaos:seed=2,maxpolls=9"},
         {"chaos_over_threads", "chaos:seed=3,over=threads,workers=2,delay=300"},
+        {"chaos_over_sim", "chaos:seed=4,maxpolls=3,over=sim,skip=3"},
     };
     static const std::string dpdk = dpdk_spec();
     static const std::string chaos_dpdk =

@@ -163,12 +163,28 @@ TEST(ChaosDeviceCreate, SeedFromTheClockIsPrinted) {
 }
 
 TEST(ChaosDeviceCreate, BadOptionsFail) {
-  for (const char* text :
-       {"chaos:maxpolls=0", "chaos:maxpolls=1001", "chaos:maxpolls=x", "chaos:fail=101",
-        "chaos:fail=-1", "chaos:failpm=1001", "chaos:fail=1,failpm=1", "chaos:seed=-1",
-        "chaos:seed=abc", "chaos:seed=", "chaos:over=sim", "chaos:over=", "chaos:workers=2",
-        "chaos:delay=5", "chaos:depth=3", "chaos:over=threads,delay=1000001",
-        "chaos:over=threads,workers=0", "chaos:over=threads,bogus=1", "chaos:bogus=1"}) {
+  for (const char* text : {"chaos:maxpolls=0",
+                           "chaos:maxpolls=1001",
+                           "chaos:maxpolls=x",
+                           "chaos:fail=101",
+                           "chaos:fail=-1",
+                           "chaos:failpm=1001",
+                           "chaos:fail=1,failpm=1",
+                           "chaos:seed=-1",
+                           "chaos:seed=abc",
+                           "chaos:seed=",
+                           "chaos:over=chaos",
+                           "chaos:over=",
+                           "chaos:workers=2",
+                           "chaos:over=nosuch",
+                           "chaos:over=sim,delay=5",
+                           "chaos:over=sim,bogus=1",
+                           "chaos:delay=5",
+                           "chaos:depth=3",
+                           "chaos:over=threads,delay=1000001",
+                           "chaos:over=threads,workers=0",
+                           "chaos:over=threads,bogus=1",
+                           "chaos:bogus=1"}) {
     auto device = create(text);
     EXPECT_FALSE(device.is_ok()) << text;
     EXPECT_EQ(device.status().code(), BAD_FUNC_ARG) << text;
@@ -178,6 +194,55 @@ TEST(ChaosDeviceCreate, BadOptionsFail) {
   EXPECT_EQ(asynccrypt_DevOpenSpec(&id, "chaos:maxpolls=0", nullptr), BAD_FUNC_ARG);
   EXPECT_EQ(id, INVALID_DEVID);
   EXPECT_NE(std::string(asynccrypt_LastError()).find("maxpolls"), std::string::npos);
+}
+
+// Chaos layers over any kind the table knows (issue 13): every option not
+// its own goes to that kind, which takes it or rejects it by name.
+TEST(ChaosDeviceCreate, LayersOverAnyKindWithItsOptions) {
+  auto over_sim = create("chaos:seed=1,over=sim,skip=3,slices=8");
+  ASSERT_TRUE(over_sim.is_ok()) << over_sim.status().message();
+  auto* chaos = static_cast<ChaosDevice*>(over_sim.value().get());
+  EXPECT_TRUE(chaos->layered());
+  EXPECT_TRUE(chaos->runs_on_poll());
+  EXPECT_STREQ(chaos->inner()->kind(), "sim");
+
+  // An option of the threads device that chaos never knew of reaches it.
+  auto over_threads = create("chaos:seed=1,over=threads,workers=1,inline_us=0,delay=0");
+  ASSERT_TRUE(over_threads.is_ok()) << over_threads.status().message();
+  EXPECT_FALSE(over_threads.value()->runs_on_poll());
+
+  auto bogus = create("chaos:over=sim,bogus=1");
+  EXPECT_NE(bogus.status().message().find("'bogus' for device kind 'sim'"), std::string::npos)
+      << bogus.status().message();
+  auto delay = create("chaos:over=sim,delay=5");
+  EXPECT_NE(delay.status().message().find("maxpolls="), std::string::npos)
+      << delay.status().message();
+  auto unknown = create("chaos:over=nosuch");
+  EXPECT_NE(unknown.status().message().find("nosuch"), std::string::npos)
+      << unknown.status().message();
+  auto alone = create("chaos:workers=2");
+  EXPECT_NE(alone.status().message().find("over=KIND"), std::string::npos)
+      << alone.status().message();
+}
+
+// Over the simulator, operations complete correctly, late and out of
+// order, and the simulator's slice budget is reached through chaos.
+TEST(ChaosDeviceLayered, OverSimCompletesEverythingAndShowsItsSliceBudget) {
+  const Trace t = run("chaos:seed=21,maxpolls=5,over=sim,skip=3", 32, 200);
+  EXPECT_FALSE(std::is_sorted(t.order.begin(), t.order.end())) << "completions kept their order";
+
+  Bench bench("chaos:seed=2,over=sim,slices=8");
+  int slices = -1;
+  int budget = -1;
+  ASSERT_EQ(asynccrypt_DevGetSliceBudget(bench.dev_id(), &slices, &budget), 0)
+      << asynccrypt_LastError();
+  EXPECT_EQ(slices, 8);
+  EXPECT_EQ(budget, 0);
+  ASSERT_EQ(asynccrypt_DevSetSliceBudget(bench.dev_id(), 0, 7), 0);
+  ASSERT_EQ(asynccrypt_DevGetSliceBudget(bench.dev_id(), &slices, &budget), 0);
+  EXPECT_EQ(budget, 7);
+  Bench plain("chaos:seed=2");
+  EXPECT_EQ(asynccrypt_DevGetSliceBudget(plain.dev_id(), &slices, &budget), BAD_FUNC_ARG);
 }
 
 TEST(ChaosDeviceCreate, KindThroughTheCApi) {

@@ -34,33 +34,16 @@ std::uint64_t seed_from_clock() {
   return mixed & 0x7fffffffffffULL;
 }
 
-// Reports a layered operation to the core after a delay, on the worker
-// that ran it. One per accepted operation: it deletes itself when it has
-// reported (or, when the operation is withdrawn, ChaosDevice::cancel deletes
-// it), so nothing is left for a device that may be gone by then.
-class DelayedSink final : public CompletionSink {
- public:
-  DelayedSink(CompletionSink& inner, int delay_us) : inner_(inner), delay_us_(delay_us) {}
-
-  // The pool's backlog is stale after the delay, so the report is never
-  // `busy`: the owner is woken at once (chaos tests late completions, not
-  // batching).
-  void on_complete(Op* op, bool /*busy*/) override {
-    std::unique_ptr<DelayedSink> self(this);
-    CompletionSink& inner = inner_;
-    if (delay_us_ > 0) {
-      timespec left{delay_us_ / 1000000, static_cast<long>(delay_us_ % 1000000) * 1000L};
-      while (nanosleep(&left, &left) != 0 && errno == EINTR) {
-      }
-    }
-    self.reset();  // before the report: afterwards op (and its device) may be gone
-    inner.on_complete(op, /*busy=*/false);
+// Whether chaos may layer over `kind`: anything the table of kinds knows,
+// but chaos itself (two layers of chaos add nothing one cannot do).
+Status check_layerable(const std::string& kind) {
+  if (kind == "chaos") {
+    return Status(BAD_FUNC_ARG,
+                  "device option chaos:over=chaos: one layer of chaos does what two would "
+                  "(raise maxpolls= or failpm= instead)");
   }
-
- private:
-  CompletionSink& inner_;
-  const int delay_us_;
-};
+  return Status::ok();
+}
 
 }  // namespace
 
@@ -92,65 +75,92 @@ Result<std::shared_ptr<Device>> ChaosDevice::create(DeviceSpec spec) {
   if (!fail_pm.is_ok()) return fail_pm.status();
   options.fail_per_mille = static_cast<int>(percent ? fail.value() * 10 : fail_pm.value());
 
-  std::string over;
-  if (auto it = spec.options.find("over"); it != spec.options.end()) {
-    over = it->second;
-    spec.options.erase(it);
-    if (over != "threads" && over != "dpdk") {
-      return Status(BAD_FUNC_ARG,
-                    "device option chaos:over='" + over + "' must be 'threads' or 'dpdk'");
-    }
-  }
-  // The device underneath opens through the table of kinds, as any device
-  // does; chaos only knows which kinds it layers over and which options are
-  // theirs.
+  // over=KIND names the device underneath; it opens through the table of
+  // kinds, as any device does, and every option that is not chaos's own is
+  // its (it rejects what it does not know). Chaos knows no other kind.
+  auto over = spec.take_string("over");
+  if (!over.is_ok()) return over.status();
+  const bool has_delay = spec.options.count("delay") != 0;
+  auto delay = spec.take_int("delay", kDefaultDelayUs, 0, kMaxDelayUs);
+  if (!delay.is_ok()) return delay.status();
+  options.delay_us = static_cast<int>(delay.value());
   std::shared_ptr<Device> inner;
-  if (over == "dpdk") {
-    if (spec.options.count("delay") != 0) {
+  if (over.value().empty()) {
+    if (has_delay) {
       return Status(BAD_FUNC_ARG,
-                    "device option chaos:delay= needs chaos:over=threads (over=dpdk delays "
-                    "by polls: maxpolls=)");
+                    "device option chaos:delay= needs a worker device underneath "
+                    "(over=threads); alone, chaos delays by polls: maxpolls=");
     }
-    // Everything else is the dpdk device's (vdev=, dev=, qps=, depth=,
-    // burst=, eal=, copy=); it rejects what it does not know.
-    auto device = DeviceKinds::instance().create(DeviceSpec{"dpdk", std::move(spec.options)});
+    if (!spec.options.empty()) {
+      return Status(BAD_FUNC_ARG, "device option chaos:" + spec.options.begin()->first +
+                                      "= is not chaos's own: name the device it is for with "
+                                      "over=KIND (e.g. over=threads,workers=2)");
+    }
+  } else {
+    if (Status s = check_layerable(over.value()); !s.is_ok()) return s;
+    auto device = DeviceKinds::instance().create(DeviceSpec{over.value(), std::move(spec.options)});
     spec.options.clear();
     if (!device.is_ok()) return device.status();
     inner = device.take();
-  } else if (over == "threads") {
-    auto delay = spec.take_int("delay", kDefaultDelayUs, 0, kMaxDelayUs);
-    if (!delay.is_ok()) return delay.status();
-    options.delay_us = static_cast<int>(delay.value());
-    // workers= and depth= go to the threads device; it rejects the rest.
-    DeviceSpec threads_spec{"threads", {}};
-    for (const char* key : {"workers", "depth"}) {
-      if (auto it = spec.options.find(key); it != spec.options.end()) {
-        threads_spec.options.emplace(it->first, it->second);
-        spec.options.erase(it);
-      }
+    if (inner->id_base() != 0) {
+      return Status(BAD_FUNC_ARG, "device option chaos:over=" + over.value() +
+                                      ": chaos cannot layer over a device that answers "
+                                      "wolfSSL's crypto callbacks");
     }
-    auto device = DeviceKinds::instance().create(std::move(threads_spec));
-    if (!device.is_ok()) return device.status();
-    inner = device.take();
-  } else {
-    for (const char* key : {"workers", "depth", "delay"}) {
-      if (spec.options.count(key) != 0) {
-        return Status(BAD_FUNC_ARG, std::string("device option chaos:") + key +
-                                        "= needs chaos:over=threads (depth= also over=dpdk)");
-      }
+    if (has_delay && inner->runs_on_poll()) {
+      return Status(BAD_FUNC_ARG,
+                    "device option chaos:delay= needs a worker device underneath; "
+                    "over the poll-driven '" +
+                        over.value() + "' chaos delays by polls: maxpolls=");
     }
   }
-  if (Status s = spec.check_all_taken(); !s.is_ok()) return s;
 
   // The seed is printed so that a failing run can be replayed.
   std::string layer;
-  if (over == "threads") layer = " over=threads delay=" + std::to_string(options.delay_us);
-  if (over == "dpdk") layer = " over=dpdk";
+  if (inner) {
+    layer = " over=" + over.value();
+    if (!inner->runs_on_poll()) layer += " delay=" + std::to_string(options.delay_us);
+  }
   log(LogLevel::kInfo, "chaos seed=%llu maxpolls=%d failpm=%d%s",
       static_cast<unsigned long long>(options.seed), options.max_polls, options.fail_per_mille,
       layer.c_str());
   return std::shared_ptr<Device>(std::make_shared<ChaosDevice>(options, std::move(inner)));
 }
+
+// Reports an operation layered over a worker device to the core after a
+// delay, on the worker that ran it. One per accepted operation, found by its
+// op in delayed_ops_ (op->slot is the inner device's, as over a poll-driven
+// one): it deletes itself when it has reported, or ChaosDevice::cancel
+// deletes it when the operation is withdrawn.
+class ChaosDevice::DelayedSink final : public CompletionSink {
+ public:
+  DelayedSink(ChaosDevice& device, CompletionSink& inner, int delay_us)
+      : device_(device), inner_(inner), delay_us_(delay_us) {}
+
+  // The pool's backlog is stale after the delay, so the report is never
+  // `busy`: the owner is woken at once (chaos tests late completions, not
+  // batching).
+  void on_complete(Op* op, bool /*busy*/) override {
+    std::unique_ptr<DelayedSink> self(this);
+    CompletionSink& inner = inner_;
+    if (delay_us_ > 0) {
+      timespec left{delay_us_ / 1000000, static_cast<long>(delay_us_ % 1000000) * 1000L};
+      while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+      }
+    }
+    {
+      std::lock_guard lock(device_.mu_);
+      device_.delayed_ops_.erase(op);
+    }
+    self.reset();  // before the report: afterwards op (and its device) may be gone
+    inner.on_complete(op, /*busy=*/false);
+  }
+
+ private:
+  ChaosDevice& device_;  // alive while op is: op->device holds it
+  CompletionSink& inner_;
+  const int delay_us_;
+};
 
 ChaosDevice::ChaosDevice(const Options& options, std::shared_ptr<Device> inner)
     : options_(options), inner_(std::move(inner)), random_(options.seed) {}
@@ -273,12 +283,18 @@ bool ChaosDevice::submit(Op* op, CompletionSink& sink) {
     return true;
   }
   // Out of memory: answer "full", so the core runs it inline (no memory of ours).
-  std::unique_ptr<DelayedSink> delayed(new (std::nothrow) DelayedSink(sink, d.polls));
+  std::unique_ptr<DelayedSink> delayed(new (std::nothrow) DelayedSink(*this, sink, d.polls));
   if (!delayed) return false;
   // Stored first: once accepted, op may be reported and freed at any time.
-  op->slot.state = delayed.get();
+  try {
+    std::lock_guard lock(mu_);
+    delayed_ops_.emplace(op, delayed.get());
+  } catch (const std::bad_alloc&) {
+    return false;
+  }
   if (!inner_->submit(op, *delayed)) {
-    op->slot.state = nullptr;
+    std::lock_guard lock(mu_);
+    delayed_ops_.erase(op);
     return false;  // full: the core runs it inline
   }
   (void)delayed.release();  // it deletes itself when it reports
@@ -302,8 +318,11 @@ bool ChaosDevice::cancel(Op* op) {
   }
   if (!inner_ || !inner_->cancel(op)) return false;
   // Withdrawn before a worker took it: its sink will never report.
-  std::unique_ptr<DelayedSink> unused(op->slot.state_as<DelayedSink>());
-  op->slot.state = nullptr;
+  std::lock_guard lock(mu_);
+  if (auto it = delayed_ops_.find(op); it != delayed_ops_.end()) {
+    delete it->second;  // NOLINT(cppcoreguidelines-owning-memory): owned through the map
+    delayed_ops_.erase(it);
+  }
   return true;
 }
 

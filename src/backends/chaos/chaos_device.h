@@ -39,14 +39,17 @@ class ChaosRandom {
 // random choice is drawn, under a mutex, in the order the device sees
 // operations. The seed is printed on stderr when the device opens.
 //
-// Layered (over=threads) it is a worker device instead: operations run on
-// the threads device's pool, each reported after a random extra delay of up
-// to `delay` microseconds on its worker, so completions arrive out of order
-// in time; injected failures are reported at once, without reaching a
+// Layered over any other kind (over=KIND, which opens through the table of
+// kinds) it takes that device's style.
+//
+// Over a worker device (over=threads) it is a worker device: operations run
+// on the inner device's workers, each reported after a random extra delay of
+// up to `delay` microseconds on its worker, so completions arrive out of
+// order in time; injected failures are reported at once, without reaching a
 // worker. Runs are then no longer reproducible (threads race), only the
 // sequence of choices is.
 //
-// Layered over a poll-driven device (over=dpdk) it stays poll-driven and
+// Over a poll-driven device (over=dpdk, over=sim) it stays poll-driven and
 // puts the inner device's work between two random delays, both counted in
 // polls with WOLF_POLL_FLAG_CHECK_HW: an operation pends 1..maxpolls polls
 // before the inner device first sees it (so operations reach the cryptodev
@@ -57,12 +60,14 @@ class ChaosRandom {
 // never sees those operations. With one thread and the same seed the
 // choices repeat; a CPU driver (crypto_aesni_mb) then repeats the run.
 //
-// Options: seed=S (default: from the clock), maxpolls=K (1..1000, default
-// 4), fail=P (percent, 0..100) or failpm=N (per mille, 0..1000; not both),
-// over=threads with workers=N, depth=D and delay=US (0..1000000 µs,
-// default 200), which only make sense layered; or over=dpdk, where every
-// other option goes to the dpdk device (vdev=, dev=, qps=, depth=, burst=,
-// eal=, copy=: `chaos:seed=1,over=dpdk,vdev=crypto_aesni_mb`).
+// Options of its own: seed=S (default: from the clock), maxpolls=K
+// (1..1000, default 4), fail=P (percent, 0..100) or failpm=N (per mille,
+// 0..1000; not both), over=KIND, and delay=US (0..1000000 µs, default 200)
+// over a worker device only. Every other option is the inner device's,
+// which rejects what it does not know: `chaos:seed=1,over=threads,workers=2`,
+// `chaos:seed=1,over=dpdk,vdev=crypto_aesni_mb`, `chaos:over=sim,slices=8`.
+// Not over chaos, nor over a device that answers wolfSSL's crypto callbacks
+// (pkcs11: its id is its own, not chaos's).
 class ChaosDevice final : public Device {
  public:
   static constexpr long kDefaultMaxPolls = 4;
@@ -77,13 +82,13 @@ class ChaosDevice final : public Device {
     int delay_us = kDefaultDelayUs;  // layered only
   };
 
-  // Fails with BAD_FUNC_ARG on a bad or unknown option, or an option that
-  // needs over=threads without it; ASYNC_INIT_E when the pool cannot start
-  // or, over=dpdk, when DPDK cannot (the dpdk device's message).
+  // Fails with BAD_FUNC_ARG on a bad or unknown option (the inner kind's
+  // message for its own), an option without over=, delay= over a
+  // poll-driven device, or a kind chaos cannot layer over; ASYNC_INIT_E when
+  // the inner device cannot start (its message).
   static Result<std::shared_ptr<Device>> create(DeviceSpec spec);
 
-  // Poll-driven when inner is null; else layered over inner: a worker
-  // device (threads) or a poll-driven one (dpdk).
+  // Poll-driven when inner is null; else layered over inner, in its style.
   ChaosDevice(const Options& options, std::shared_ptr<Device> inner);
 
   const char* kind() const override { return "chaos"; }
@@ -94,6 +99,10 @@ class ChaosDevice final : public Device {
   // The inner device's when layered (dpdk: AES-CBC/GCM), else every type.
   std::uint32_t capabilities() const override {
     return inner_ ? inner_->capabilities() : Device::capabilities();
+  }
+  // Layered: the inner device's (over=sim), so the C API reaches it.
+  SliceBudgetControl* slice_budget_control() override {
+    return inner_ ? inner_->slice_budget_control() : nullptr;
   }
 
   const Options& options() const { return options_; }
@@ -123,13 +132,18 @@ class ChaosDevice final : public Device {
   bool drive_layered(Op* op, int visit);
 
   const Options options_;
-  const std::shared_ptr<Device> inner_;  // the threads or dpdk device when layered
+  const std::shared_ptr<Device> inner_;  // the device underneath when layered (over=)
   std::mutex mu_;
   ChaosRandom random_;  // guarded by mu_
   // Operations over a poll-driven inner device that it has visited; the
   // map is guarded by mu_, an entry's fields belong to the thread driving
   // its op (the core never drives one op on two threads at once).
   std::unordered_map<const Op*, LayeredOp> layered_ops_;
+  // Operations over a worker device, accepted and not yet reported: each
+  // one's sink, which owns itself until it reports (cancel deletes the sink
+  // of one withdrawn). Guarded by mu_.
+  class DelayedSink;
+  std::unordered_map<const Op*, DelayedSink*> delayed_ops_;
   std::atomic<std::uint64_t> injected_{0};  // statistics only: relaxed
 };
 
