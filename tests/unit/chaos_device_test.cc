@@ -627,6 +627,27 @@ TEST(ChaosDeviceOverDpdk, OperationsRunOnTheCryptodev) {
 #endif
 }
 
+// Freeing an object drops the driver sessions the dpdk device made with its
+// key, with chaos between them too. Before chaos passed forget() on, the
+// sessions (and the keys in them) stayed cached after the objects were gone.
+TEST(ChaosDeviceOverDpdk, FreeingObjectsDropsTheirSessions) {
+  SKIP_WITHOUT_DPDK();
+#ifdef ASYNCCRYPT_HAVE_DPDK
+  const std::string spec = over_dpdk("seed=33,maxpolls=2");
+  Bench bench(spec.c_str());
+  asynccrypt::DpdkDevice* dpdk = dpdk_of(bench.chaos());
+  ASSERT_NE(dpdk, nullptr);
+  const std::size_t before = dpdk->cached_sessions();
+  for (int i = 0; i < 4; ++i) bench.submit();
+  std::size_t done = 0;
+  for (int p = 0; p < 100 && done < 4; ++p) done += bench.poll().size();
+  ASSERT_EQ(done, 4u);
+  EXPECT_EQ(dpdk->cached_sessions(), before + 4);  // one key each
+  bench.ops.clear();                               // frees the four Aes objects
+  EXPECT_EQ(dpdk->cached_sessions(), before) << "freed keys' sessions are still cached";
+#endif
+}
+
 TEST(ChaosDeviceOverDpdk, SameSeedSameRun) {
   SKIP_WITHOUT_DPDK();
   const std::string spec = over_dpdk("seed=1234,maxpolls=8", "burst=4");

@@ -100,6 +100,11 @@ class ChaosDevice final : public Device {
   std::uint32_t capabilities() const override {
     return inner_ ? inner_->capabilities() : Device::capabilities();
   }
+  // Layered: the inner device drops what it derived from the object (a
+  // dpdk session holding the AES key), as it would alone.
+  void forget(const WC_ASYNC_DEV* dev, word32 marker) override {
+    if (inner_) inner_->forget(dev, marker);
+  }
   // Layered: the inner device's (over=sim), so the C API reaches it.
   SliceBudgetControl* slice_budget_control() override {
     return inner_ ? inner_->slice_budget_control() : nullptr;
