@@ -617,8 +617,10 @@ WOLFSSL_API pthread_t wc_AsyncThreadId(void);
  * "sim:skip=4", "sim:budget_us=20", "sim:slices=64", "threads", "threads:workers=4,depth=256" or
  * "chaos:seed=7,maxpolls=4,fail=5" (the syntax of ASYNCCRYPT_DEVICE). threadId is as for wolfAsync_DevOpenThread (NULL for
  * a process-wide device). A layered chaos spec passes the options chaos
- * does not take to the device underneath: "chaos:seed=1,over=dpdk,
- * vdev=crypto_aesni_mb,burst=8" (over=threads takes workers= and depth=). Returns 0 and writes *devId, or BAD_FUNC_ARG for
+ * does not take to the device underneath, of any kind but chaos and pkcs11:
+ * "chaos:seed=1,over=dpdk,vdev=crypto_aesni_mb,burst=8",
+ * "chaos:over=threads,workers=2,delay=100", "chaos:over=sim,slices=8".
+ * Returns 0 and writes *devId, or BAD_FUNC_ARG for
  * an unknown kind or a bad option (see asynccrypt_LastError), or
  * ASYNC_INIT_E when the device cannot start. *devId is always written. */
 WOLFSSL_API int asynccrypt_DevOpenSpec(int* devId, const char* spec,
