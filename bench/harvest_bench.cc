@@ -42,9 +42,9 @@ class HeldDevice final : public asynccrypt::Device {
   const char* kind() const override { return "held"; }
   bool runs_on_poll() const override { return false; }
 
-  bool submit(Op* op, CompletionSink& sink) override {
+  asynccrypt::Admission submit(Op* op, CompletionSink& sink) override {
     held_.push_back(Held{op, &sink});
-    return true;
+    return asynccrypt::Admission::kAccepted;
   }
 
   // Cancellation is not used: teardown completes and harvests everything.

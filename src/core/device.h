@@ -44,12 +44,41 @@ struct DeviceCounters {
   std::atomic<std::int64_t> unharvested{0};
 };
 
+// PollContext is where a poll stands when it shows an operation to a
+// poll-driven device (Device::poll). The engine makes one per visit; devices
+// answer "is this a new poll" and "which operation of it" from it alone.
+struct PollContext {
+  // Numbers the polls on the calling thread: the same for every operation
+  // one poll visits, new for each queue poll and each single-event poll, so
+  // a device can share one budget among a poll's operations (sim's
+  // SliceBudget) or flush a batch once per poll (dpdk).
+  std::uint64_t sequence = 0;
+  // Counts the operations this poll has shown so far, 1-based; 0 for a
+  // single-event poll or wait, which shows one operation on its own.
+  int visit = 0;
+
+  bool single_event() const { return visit == 0; }
+};
+
+// How a device takes an operation (Device::submit).
+enum class Admission {
+  kAccepted,  // a worker has it: the device reports it once to the sink
+  kPolled,    // it completes in its owner's polls: poll() works on it
+  kFull,      // refused (backpressure): the submitter runs it itself
+};
+
 // Device is one opened backend. It is shared by every thread that submits to
-// it and must be thread-safe. Two styles exist:
-//  - poll-driven (sim, chaos): the work happens in drive(), called from the
-//    owner's polls with WOLF_POLL_FLAG_CHECK_HW;
-//  - worker (threads, ports): submit() hands the work over and the device
-//    reports completion through the CompletionSink.
+// it and must be thread-safe. Its contract is four verbs: submit an
+// operation, poll one (for operations that complete in their owner's polls),
+// cancel one, and say what it can do (capabilities, declines, and optional
+// capabilities such as the slice budget); the rest have defaults. Two
+// styles of device fill it in:
+//  - poll-driven (sim, dpdk, chaos alone): submit answers kPolled and the
+//    work happens in poll(), called from the owner's polls with
+//    WOLF_POLL_FLAG_CHECK_HW;
+//  - worker (threads, pkcs11): submit hands the work over (kAccepted) and
+//    the device reports completion through the CompletionSink.
+// The engine follows each operation's admission, never the device's style.
 class Device {
  public:
   virtual ~Device() = default;
@@ -57,32 +86,30 @@ class Device {
   // The kind's name, as in a device spec ("sim", "threads").
   virtual const char* kind() const = 0;
 
-  // True for poll-driven devices.
+  // Takes op, recorded in op->dev. kAccepted: op is reported to `sink`
+  // exactly once, maybe before submit returns, on any thread. kPolled: the
+  // owner's polls call poll(op) until it finishes. kFull: nothing happened;
+  // the caller runs op itself, so nothing waits or grows without bound.
+  virtual Admission submit(Op* op, CompletionSink& sink) = 0;
+
+  // Works on an op submitted as kPolled for one poll, on the owner's thread.
+  // Returns true when op is finished, with op->result set. Never called for
+  // other ops.
+  virtual bool poll(Op* op, const PollContext& context) {
+    (void)op;
+    (void)context;
+    return false;
+  }
+
+  // The style a device layered over this one must take (chaos): true when
+  // submit answers kPolled, false when it hands work to workers.
   virtual bool runs_on_poll() const = 0;
 
-  // Poll-driven: works on op for one poll. `visit` counts the events this
-  // poll has visited so far (1-based; 0 for a single-event poll). Returns
-  // true when op is finished, with op->result set.
-  virtual bool drive(Op* op, int visit) {
-    (void)op;
-    (void)visit;
-    return false;
-  }
-
-  // Worker: accepts op or returns false when full (backpressure); the
-  // caller then runs it itself. An accepted op is reported to `sink` exactly
-  // once.
-  virtual bool submit(Op* op, CompletionSink& sink) {
-    (void)op;
-    (void)sink;
-    return false;
-  }
-
-  // Worker: tries to withdraw an op that no worker has started. Returns
-  // true when withdrawn (it will never be reported).
-  // Poll-driven: told that an op not yet finished is being withdrawn (its
-  // object is being freed); the device must forget it and never touch its
-  // buffers again. The return value is ignored.
+  // Accepted op: tries to withdraw it before a worker has started it.
+  // Returns true when withdrawn (it will never be reported).
+  // Polled op: told that it is being withdrawn unfinished (its object is
+  // being freed); the device must forget it and never touch its buffers
+  // again. The return value is ignored.
   virtual bool cancel(Op* op) {
     (void)op;
     return false;

@@ -221,16 +221,20 @@ Op* submit(WC_ASYNC_DEV* dev, QueueState* qs) {
   counters.in_flight.fetch_add(1, std::memory_order_relaxed);
   counters.unharvested.fetch_add(1, std::memory_order_relaxed);
 
-  if (device->runs_on_poll()) {
-    if (qs != nullptr) {
-      std::lock_guard lock(qs->mu);
-      qs->polled.push_back(op);
-      qs->wake_locked();  // a poll has work to do
-    }
-    return op;
+  switch (device->submit(op, g_sink)) {
+    case Admission::kAccepted:
+      return op;
+    case Admission::kPolled:
+      op->on_poll = true;
+      if (qs != nullptr) {
+        std::lock_guard lock(qs->mu);
+        qs->polled.push_back(op);
+        qs->wake_locked();  // a poll has work to do
+      }
+      return op;
+    case Admission::kFull:
+      break;
   }
-  if (device->submit(op, g_sink)) return op;
-
   // The device is full: the submitting thread runs the operation itself, so
   // the caller never spins and nothing grows without bound.
   counters.inline_runs.fetch_add(1, std::memory_order_relaxed);
@@ -289,10 +293,11 @@ void drive_polled(QueueState& qs, void* filter, HeldStripes* stripes) {
   // Crypto runs without the queue lock, so workers can still report.
   OpFifo finished{OpList::kNone};
   OpFifo unfinished{OpList::kNone};
-  int visit = 0;
+  PollContext context{t_poll_sequence, 0};
   while (Op* op = batch.front()) {
     batch.erase(op);
-    if (op->device->drive(op, ++visit)) {
+    ++context.visit;
+    if (op->device->poll(op, context)) {
       complete_polled(op);
       finished.push_back(op);
     } else {
@@ -366,8 +371,6 @@ int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
   }
   return 0;
 }
-
-std::uint64_t poll_sequence() { return t_poll_sequence; }
 
 bool declines(WC_ASYNC_DEV* dev, int type) {
   if (!wolfcrypt::can_decline(dev, type)) return false;
@@ -460,7 +463,7 @@ int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags) {
     }
   }
 
-  if (op->device->runs_on_poll()) {
+  if (op->on_poll) {
     if ((flags & WOLF_POLL_FLAG_CHECK_HW) == 0 ||
         op->phase.load(std::memory_order_acquire) == OpPhase::kDone) {
       // Nothing to drive.
@@ -475,8 +478,7 @@ int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags) {
         }
       }
       if (take) {
-        ++t_poll_sequence;
-        const bool finished = op->device->drive(op, 0);
+        const bool finished = op->device->poll(op, PollContext{++t_poll_sequence, 0});
         if (finished) complete_polled(op);
         std::lock_guard lock(qs.mu);
         if (finished)
@@ -484,9 +486,8 @@ int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags) {
         else
           qs.polled.push_front(op);
       }
-    } else {
-      ++t_poll_sequence;
-      if (op->device->drive(op, 0)) complete_polled(op);
+    } else if (op->device->poll(op, PollContext{++t_poll_sequence, 0})) {
+      complete_polled(op);
     }
   }
 
@@ -508,7 +509,7 @@ int wait_event(WOLF_EVENT* event) {
   int ret = 0;
   while (event->state == WOLF_EVENT_STATE_PENDING && event->ret == WC_PENDING_E) {
     auto* op = static_cast<Op*>(dev->inflight);
-    if (op != nullptr && !op->device->runs_on_poll()) wait_until_done(op);
+    if (op != nullptr && !op->on_poll) wait_until_done(op);
     ret = poll_event(event, WOLF_POLL_FLAG_CHECK_HW);
     if (ret != 0) break;
   }
@@ -543,7 +544,7 @@ void cancel(WC_ASYNC_DEV* dev) {
   QueueState* qs = op->queue;
   bool withdrawn = false;
 
-  if (op->device->runs_on_poll()) {
+  if (op->on_poll) {
     withdrawn = op->phase.load(std::memory_order_acquire) != OpPhase::kDone;
     // A poll-driven device may hold hardware state for it (dpdk).
     if (withdrawn) (void)op->device->cancel(op);
@@ -592,7 +593,7 @@ bool in_flight(WC_ASYNC_DEV* dev) {
 void drain(WC_ASYNC_DEV* dev) {
   std::lock_guard owner(owner_stripe(dev));
   auto* op = static_cast<Op*>(dev->inflight);
-  if (op == nullptr || op->device->runs_on_poll()) return;  // runs only inside polls
+  if (op == nullptr || op->on_poll) return;  // runs only inside polls
   if (op->phase.load(std::memory_order_acquire) == OpPhase::kDone) return;
   // Withdrawing is not possible here without unlinking (the owner may still
   // harvest), so wait: the operation is short and already on its way.
@@ -653,8 +654,7 @@ Op* first_at_a_worker(std::size_t i) {
   LiveList& list = live_lists()[i];
   std::lock_guard lock(list.mu);
   for (Op* op = list.head; op != nullptr; op = op->live_next) {
-    if (!op->device->runs_on_poll() &&
-        op->phase.load(std::memory_order_acquire) != OpPhase::kDone) {
+    if (!op->on_poll && op->phase.load(std::memory_order_acquire) != OpPhase::kDone) {
       return op;
     }
   }

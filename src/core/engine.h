@@ -19,12 +19,6 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* context_filter, WOLF_EVENT** event
 // Device::declines); counts it. Used by wc_AsyncSwInit.
 bool declines(WC_ASYNC_DEV* dev, int type);
 
-// Numbers the polls that drive poll-driven devices on the calling thread:
-// changes at the start of each queue poll and each single-event poll, and
-// stays the same while one poll visits its operations, so a device can
-// share one budget among the operations of a poll (sim's SliceBudget).
-std::uint64_t poll_sequence();
-
 // wolfAsync_EventPoll after argument checks (event->dev.async is set).
 int poll_event(WOLF_EVENT* event, WOLF_EVENT_FLAG flags);
 

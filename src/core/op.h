@@ -48,9 +48,14 @@ struct Op {
   std::atomic<OpPhase> phase{OpPhase::kQueued};
   int result = WC_PENDING_E;
 
-  // Belongs to op->device. A poll-driven device touches it only in drive()
-  // (the owner's thread); a worker device between submit() and its report,
-  // or in cancel().
+  // Its device's admission was kPolled: it completes in its owner's polls
+  // (Device::poll), not at a worker. Written once at submission, before
+  // the op is on any list; read by its owner and under its owner stripe.
+  bool on_poll = false;
+
+  // Belongs to op->device. For a polled op the device touches it only in
+  // poll() and cancel() (the owner's thread); for an accepted one between
+  // submit() and its report, or in cancel().
   DeviceSlot slot;
 
   // Links of the queue list the op is on; guarded by queue->mu.

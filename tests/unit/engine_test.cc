@@ -152,10 +152,10 @@ class HandDevice final : public asynccrypt::Device {
   bool runs_on_poll() const override { return false; }
   int completion_batch() const override { return batch_; }
   const asynccrypt::Clock& clock() const override { return clock_; }
-  bool submit(asynccrypt::Op* op, asynccrypt::CompletionSink& sink) override {
+  asynccrypt::Admission submit(asynccrypt::Op* op, asynccrypt::CompletionSink& sink) override {
     held_.push_back(op);
     sink_ = &sink;
-    return true;
+    return asynccrypt::Admission::kAccepted;
   }
   bool cancel(asynccrypt::Op* op) override {
     for (auto it = held_.begin(); it != held_.end(); ++it) {

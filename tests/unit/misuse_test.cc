@@ -253,7 +253,7 @@ class GateDevice final : public asynccrypt::Device {
   }
   const char* kind() const override { return "gate"; }
   bool runs_on_poll() const override { return false; }
-  bool submit(asynccrypt::Op* op, asynccrypt::CompletionSink& sink) override {
+  asynccrypt::Admission submit(asynccrypt::Op* op, asynccrypt::CompletionSink& sink) override {
     worker_ = std::thread([this, op, &sink] {
       op->phase.store(asynccrypt::OpPhase::kRunning, std::memory_order_release);
       {
@@ -265,7 +265,7 @@ class GateDevice final : public asynccrypt::Device {
       op->result = asynccrypt::wolfcrypt::execute_to_completion(op->dev);
       sink.on_complete(op, /*busy=*/false);
     });
-    return true;
+    return asynccrypt::Admission::kAccepted;
   }
   bool cancel(asynccrypt::Op*) override { return false; }  // the worker holds it
 

@@ -23,6 +23,10 @@ class IdleDevice : public Device {
  public:
   const char* kind() const override { return "idle"; }
   bool runs_on_poll() const override { return true; }
+  asynccrypt::Admission submit(asynccrypt::Op* /*op*/,
+                               asynccrypt::CompletionSink& /*sink*/) override {
+    return asynccrypt::Admission::kPolled;
+  }
 };
 
 // A device that takes ids of its own (kCallbackIdBase + slot, without a

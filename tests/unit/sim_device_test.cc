@@ -99,6 +99,28 @@ TEST(SimDeviceCreate, SkipOneIsRefusedThroughTheCApi) {
   EXPECT_NE(std::string(asynccrypt_LastError()).find("skip"), std::string::npos);
 }
 
+// The context of one visit: the device under test shares nothing between
+// polls in these tests (AES is not sliced), so one sequence serves.
+asynccrypt::PollContext visit_of(int visit) { return asynccrypt::PollContext{1, visit}; }
+
+// A sink for devices that must never report (poll-driven ones).
+class NoReports final : public asynccrypt::CompletionSink {
+ public:
+  void on_complete(Op* /*op*/, bool /*busy*/) override { ADD_FAILURE() << "a polled op reported"; }
+};
+
+TEST(SimDeviceSubmit, EveryOperationCompletesInPolls) {
+  SimDevice device(0);
+  NoReports sink;
+  Recorded rec(0);
+  Op op;
+  op.dev = &rec.aes.asyncDev;
+  EXPECT_EQ(device.submit(&op, sink), asynccrypt::Admission::kPolled);
+  EXPECT_TRUE(rec.recorded());  // submitting ran nothing
+  EXPECT_TRUE(device.poll(&op, visit_of(1)));
+  EXPECT_EQ(op.result, 0);
+}
+
 TEST(SimDeviceDrive, EveryNthVisitStaysPending) {
   SimDevice device(3);
   std::vector<std::unique_ptr<Recorded>> recs;
@@ -109,7 +131,7 @@ TEST(SimDeviceDrive, EveryNthVisitStaysPending) {
   }
   for (int visit = 1; visit <= 6; ++visit) {
     Op& op = ops[static_cast<std::size_t>(visit - 1)];
-    const bool finished = device.drive(&op, visit);
+    const bool finished = device.poll(&op, visit_of(visit));
     EXPECT_EQ(finished, visit % 3 != 0) << visit;
     EXPECT_EQ(recs[static_cast<std::size_t>(visit - 1)]->recorded(), !finished) << visit;
     if (finished) {
@@ -117,7 +139,7 @@ TEST(SimDeviceDrive, EveryNthVisitStaysPending) {
     }
   }
   // A delayed operation runs on its next visit that is not a multiple of 3.
-  EXPECT_TRUE(device.drive(&ops[2], 1));
+  EXPECT_TRUE(device.poll(&ops[2], visit_of(1)));
   EXPECT_EQ(ops[2].result, 0);
   EXPECT_FALSE(recs[2]->recorded());
 }
@@ -128,7 +150,7 @@ TEST(SimDeviceDrive, SkipZeroNeverDelays) {
     Recorded rec(0);
     Op op;
     op.dev = &rec.aes.asyncDev;
-    EXPECT_TRUE(device.drive(&op, visit)) << visit;
+    EXPECT_TRUE(device.poll(&op, visit_of(visit))) << visit;
     EXPECT_EQ(op.result, 0);
   }
 }
@@ -141,10 +163,10 @@ TEST(SimDeviceDrive, SingleEventPollsAreDelayedToo) {
   Op op_b;
   op_a.dev = &a.aes.asyncDev;
   op_b.dev = &b.aes.asyncDev;
-  EXPECT_TRUE(device.drive(&op_a, 0));   // single poll #1
-  EXPECT_FALSE(device.drive(&op_b, 0));  // #2: delayed
+  EXPECT_TRUE(device.poll(&op_a, visit_of(0)));   // single poll #1
+  EXPECT_FALSE(device.poll(&op_b, visit_of(0)));  // #2: delayed
   EXPECT_TRUE(b.recorded());
-  EXPECT_TRUE(device.drive(&op_b, 0));  // #3
+  EXPECT_TRUE(device.poll(&op_b, visit_of(0)));  // #3
   EXPECT_EQ(op_b.result, 0);
 }
 
@@ -154,7 +176,7 @@ TEST(SimDeviceDrive, NothingRecordedIsAFailedOperation) {
   ASSERT_EQ(wolfAsync_DevCtxInit(&dev, WOLFSSL_ASYNC_MARKER_AES, nullptr, 0), 0);
   Op op;
   op.dev = &dev;
-  EXPECT_TRUE(device.drive(&op, 1));
+  EXPECT_TRUE(device.poll(&op, visit_of(1)));
   EXPECT_EQ(op.result, BAD_FUNC_ARG);
 }
 

@@ -40,6 +40,8 @@
 #include "support/test_queue.h"
 #include "support/test_random.h"
 
+using asynccrypt::Admission;
+
 namespace {
 
 using asynccrypt::ThreadsDevice;
@@ -281,7 +283,7 @@ TEST(ThreadsDeviceDirect, ReportsEachOpOnceWithResultAndRunningPhase) {
   auto device = make_device("threads:workers=2,depth=64");
   TestSink sink;
   std::vector<RawOp> ops(50);
-  for (auto& r : ops) ASSERT_TRUE(device->submit(&r.op, sink));
+  for (auto& r : ops) ASSERT_EQ(device->submit(&r.op, sink), Admission::kAccepted);
   sink.wait_for(ops.size());
   device.reset();  // drains and joins
   ASSERT_EQ(sink.reported.size(), ops.size());
@@ -299,14 +301,14 @@ TEST(ThreadsDeviceDirect, FullAtDepth) {
   TestSink sink;
   sink.hold(true);
   RawOp a, b, c, d;
-  ASSERT_TRUE(device->submit(&a.op, sink));
+  ASSERT_EQ(device->submit(&a.op, sink), Admission::kAccepted);
   sink.wait_for(1);  // the only worker is held inside the sink, a no longer counts
-  EXPECT_TRUE(device->submit(&b.op, sink));
-  EXPECT_TRUE(device->submit(&c.op, sink));
-  EXPECT_FALSE(device->submit(&d.op, sink)) << "depth 2 reached";
+  EXPECT_EQ(device->submit(&b.op, sink), Admission::kAccepted);
+  EXPECT_EQ(device->submit(&c.op, sink), Admission::kAccepted);
+  EXPECT_EQ(device->submit(&d.op, sink), Admission::kFull) << "depth 2 reached";
   sink.hold(false);
   sink.wait_for(3);
-  EXPECT_TRUE(device->submit(&d.op, sink));  // room again
+  EXPECT_EQ(device->submit(&d.op, sink), Admission::kAccepted);  // room again
   sink.wait_for(4);
 }
 
@@ -315,10 +317,10 @@ TEST(ThreadsDeviceDirect, CancelWithdrawsOnlyUnstartedOps) {
   TestSink sink;
   sink.hold(true);
   RawOp a, b, c;
-  ASSERT_TRUE(device->submit(&a.op, sink));
+  ASSERT_EQ(device->submit(&a.op, sink), Admission::kAccepted);
   sink.wait_for(1);
-  ASSERT_TRUE(device->submit(&b.op, sink));
-  ASSERT_TRUE(device->submit(&c.op, sink));
+  ASSERT_EQ(device->submit(&b.op, sink), Admission::kAccepted);
+  ASSERT_EQ(device->submit(&c.op, sink), Admission::kAccepted);
   EXPECT_FALSE(device->cancel(&a.op)) << "a worker has it";
   EXPECT_TRUE(device->cancel(&b.op));
   EXPECT_FALSE(device->cancel(&b.op)) << "already withdrawn";
@@ -339,10 +341,10 @@ TEST(ThreadsDeviceDirect, ReportsAreBusyOnlyWhileJobsWait) {
   TestSink sink;
   sink.hold(true);
   RawOp a, b, c;
-  ASSERT_TRUE(device->submit(&a.op, sink));
+  ASSERT_EQ(device->submit(&a.op, sink), Admission::kAccepted);
   sink.wait_for(1);  // the worker is held inside a's report
-  ASSERT_TRUE(device->submit(&b.op, sink));
-  ASSERT_TRUE(device->submit(&c.op, sink));
+  ASSERT_EQ(device->submit(&b.op, sink), Admission::kAccepted);
+  ASSERT_EQ(device->submit(&c.op, sink), Admission::kAccepted);
   sink.hold(false);
   sink.wait_for(3);
   device.reset();
@@ -356,7 +358,7 @@ TEST(ThreadsDeviceDirect, DestructionDrainsQueuedOps) {
   TestSink sink;
   sink.hold(true);
   std::vector<RawOp> ops(20);
-  for (auto& r : ops) ASSERT_TRUE(device->submit(&r.op, sink));
+  for (auto& r : ops) ASSERT_EQ(device->submit(&r.op, sink), Admission::kAccepted);
   sink.wait_for(1);
   std::thread releaser([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <new>
 #include <string>
 #include <tuple>
@@ -187,8 +188,8 @@ void ChaosDevice::fail_now(Op* op) {
   injected_.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool ChaosDevice::drive(Op* op, int visit) {
-  if (inner_) return drive_layered(op, visit);
+bool ChaosDevice::poll(Op* op, const PollContext& context) {
+  if (inner_) return poll_layered(op, context);
   std::uint64_t& state = op->slot.number;
   if (state == 0) {
     // First visit: it always stays pending, for 1..max_polls polls.
@@ -210,43 +211,46 @@ bool ChaosDevice::drive(Op* op, int visit) {
   return true;
 }
 
-bool ChaosDevice::drive_layered(Op* op, int visit) {
-  // Renumbered visits for the inner device: a new poll starts when the
-  // visit count goes back, and the first operation this thread hands to
-  // the inner device in a poll is its visit 1 (dpdk flushes the previous
-  // poll's staged operations then), whichever operations chaos held back.
-  thread_local int last_visit = 0;
-  thread_local int inner_visits = 0;
-  if (visit > 0) {
-    if (visit == 1 || visit <= last_visit) inner_visits = 0;
-    last_visit = visit;
+Admission ChaosDevice::admit_layered(Op* op, CompletionSink& sink) {
+  std::lock_guard lock(mu_);
+  // A new entry needs a node: this file is compiled with -fexceptions so
+  // that running out of memory answers "full" (the core runs the operation
+  // itself) instead of aborting; the map is left as it was.
+  try {
+    LayeredOp& state = layered_ops_.try_emplace(op).first->second;
+    // The first poll never hands it on; then it pends 1..max_polls polls.
+    const Draw d = draw_locked(options_.max_polls);
+    state.before = d.polls + 2;
+    state.fail = d.fail;
+    state.after = static_cast<int>(random_.below(static_cast<std::uint64_t>(options_.max_polls)));
+    state.sink = &sink;
+  } catch (const std::bad_alloc&) {
+    return Admission::kFull;
   }
-  const auto drive_inner = [&] { return inner_->drive(op, visit == 0 ? 0 : ++inner_visits); };
+  return Admission::kPolled;
+}
+
+bool ChaosDevice::poll_layered(Op* op, const PollContext& context) {
+  // The inner device sees its own polls: the operations chaos hands it in
+  // one poll are its visits 1, 2, ... (dpdk flushes the previous poll's
+  // staged operations at visit 1), whichever operations chaos held back.
+  thread_local std::uint64_t last_sequence = 0;
+  thread_local int inner_visits = 0;
+  if (!context.single_event() && context.sequence != last_sequence) {
+    last_sequence = context.sequence;
+    inner_visits = 0;
+  }
+  const auto poll_inner = [&] {
+    return inner_->poll(op,
+                        PollContext{context.sequence, context.single_event() ? 0 : ++inner_visits});
+  };
 
   LayeredOp* state = nullptr;
   {
     std::lock_guard lock(mu_);
-    // A new entry needs a node: this file is compiled with -fexceptions so
-    // that running out of memory fails this operation with MEMORY_E
-    // instead of aborting (the map is left as it was).
-    std::unordered_map<const Op*, LayeredOp>::iterator it;
-    bool fresh = false;
-    try {
-      std::tie(it, fresh) = layered_ops_.try_emplace(op);
-    } catch (const std::bad_alloc&) {
-      op->result = MEMORY_E;
-      return true;
-    }
-    state = &it->second;  // stays valid until erased (node-based map)
-    if (fresh) {
-      // First visit: it always stays pending, then 1..max_polls polls.
-      const Draw d = draw_locked(options_.max_polls);
-      state->before = d.polls + 1;
-      state->fail = d.fail;
-      state->after =
-          static_cast<int>(random_.below(static_cast<std::uint64_t>(options_.max_polls)));
-      return false;
-    }
+    auto it = layered_ops_.find(op);
+    if (it == layered_ops_.end()) return false;  // not admitted here: cannot happen
+    state = &it->second;                         // stays valid until erased (node-based map)
   }
   const auto finish = [&] {
     std::lock_guard lock(mu_);
@@ -260,10 +264,21 @@ bool ChaosDevice::drive_layered(Op* op, int visit) {
         fail_now(op);
         return finish();
       }
+      switch (inner_->submit(op, *state->sink)) {
+        case Admission::kPolled:
+          break;
+        case Admission::kFull:  // it takes no more now: run it here, as the core would
+          op->result = wolfcrypt::execute_to_completion(op->dev);
+          return finish();
+        case Admission::kAccepted:
+          // A device whose runs_on_poll() is true never answers this: a
+          // report would reach an operation chaos has on its polled list.
+          std::abort();
+      }
       state->stage = LayeredOp::Stage::kInner;
       [[fallthrough]];
     case LayeredOp::Stage::kInner:
-      if (!drive_inner()) return false;
+      if (!poll_inner()) return false;
       if (state->after == 0) return finish();
       state->stage = LayeredOp::Stage::kAfter;  // op->result is set: hold it back
       return false;
@@ -274,31 +289,32 @@ bool ChaosDevice::drive_layered(Op* op, int visit) {
   return false;
 }
 
-bool ChaosDevice::submit(Op* op, CompletionSink& sink) {
-  if (!inner_ || inner_->runs_on_poll()) return false;
+Admission ChaosDevice::submit(Op* op, CompletionSink& sink) {
+  if (!inner_) return Admission::kPolled;
+  if (inner_->runs_on_poll()) return admit_layered(op, sink);
   const Draw d = draw(options_.delay_us + 1);
   if (d.fail) {
     fail_now(op);
     sink.on_complete(op, /*busy=*/false);
-    return true;
+    return Admission::kAccepted;
   }
   // Out of memory: answer "full", so the core runs it inline (no memory of ours).
   std::unique_ptr<DelayedSink> delayed(new (std::nothrow) DelayedSink(*this, sink, d.polls));
-  if (!delayed) return false;
+  if (!delayed) return Admission::kFull;
   // Stored first: once accepted, op may be reported and freed at any time.
   try {
     std::lock_guard lock(mu_);
     delayed_ops_.emplace(op, delayed.get());
   } catch (const std::bad_alloc&) {
-    return false;
+    return Admission::kFull;
   }
-  if (!inner_->submit(op, *delayed)) {
+  if (inner_->submit(op, *delayed) != Admission::kAccepted) {
     std::lock_guard lock(mu_);
     delayed_ops_.erase(op);
-    return false;  // full: the core runs it inline
+    return Admission::kFull;  // the core runs it inline
   }
   (void)delayed.release();  // it deletes itself when it reports
-  return true;
+  return Admission::kAccepted;
 }
 
 bool ChaosDevice::cancel(Op* op) {

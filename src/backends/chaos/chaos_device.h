@@ -93,8 +93,8 @@ class ChaosDevice final : public Device {
 
   const char* kind() const override { return "chaos"; }
   bool runs_on_poll() const override { return inner_ == nullptr || inner_->runs_on_poll(); }
-  bool drive(Op* op, int visit) override;
-  bool submit(Op* op, CompletionSink& sink) override;
+  Admission submit(Op* op, CompletionSink& sink) override;
+  bool poll(Op* op, const PollContext& context) override;
   bool cancel(Op* op) override;
   // The inner device's when layered (dpdk: AES-CBC/GCM), else every type.
   std::uint32_t capabilities() const override {
@@ -130,17 +130,19 @@ class ChaosDevice final : public Device {
     int before = 0;  // polls it still stays pending before the inner device sees it
     int after = 0;   // polls its finished result is still held back
     bool fail = false;
+    CompletionSink* sink = nullptr;  // the core's, for the inner device's submit
   };
   Draw draw(int range);
   Draw draw_locked(int range);  // needs mu_
   void fail_now(Op* op);
-  bool drive_layered(Op* op, int visit);
+  Admission admit_layered(Op* op, CompletionSink& sink);
+  bool poll_layered(Op* op, const PollContext& context);
 
   const Options options_;
   const std::shared_ptr<Device> inner_;  // the device underneath when layered (over=)
   std::mutex mu_;
   ChaosRandom random_;  // guarded by mu_
-  // Operations over a poll-driven inner device that it has visited; the
+  // Operations over a poll-driven inner device, admitted and not finished; the
   // map is guarded by mu_, an entry's fields belong to the thread driving
   // its op (the core never drives one op on two threads at once).
   std::unordered_map<const Op*, LayeredOp> layered_ops_;

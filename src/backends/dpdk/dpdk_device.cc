@@ -207,7 +207,7 @@ bool DpdkDevice::declines(const WC_ASYNC_DEV* dev, int type) {
   return type > 0 && type < 32 && (capabilities() & (1u << type)) == 0;
 }
 
-bool DpdkDevice::drive(Op* op, int visit) {
+bool DpdkDevice::poll(Op* op, const PollContext& context) {
   if (in_forked_child()) {
     op->slot.state = nullptr;  // a crypto op of the parent's, if any: not ours
     op->result = WC_HW_E;
@@ -230,9 +230,9 @@ bool DpdkDevice::drive(Op* op, int visit) {
         if (qp.staged.empty() || !reject_head_locked(qp)) break;
       }
     };
-    // A new poll (visit 1) or a single-event wait (visit 0) first sends
-    // what the previous poll left staged.
-    if (visit <= 1 && !qp.staged.empty()) flush();
+    // A new poll (its first visit) or a single-event wait first sends what
+    // the previous poll left staged.
+    if (context.visit <= 1 && !qp.staged.empty()) flush();
     if (cop == nullptr) {
       if (qp.held >= rt.depth) {
         dpdk_counters_.full_waits.fetch_add(1, std::memory_order_relaxed);
@@ -256,7 +256,7 @@ bool DpdkDevice::drive(Op* op, int visit) {
     }
     if (!software) {
       if (qp.staged.size() >= static_cast<std::size_t>(burst_) ||
-          (visit == 0 && !qp.staged.empty())) {
+          (context.single_event() && !qp.staged.empty())) {
         flush();
       }
       if (qp.enqueued > 0 && !hold_returns_.load(std::memory_order_relaxed)) {

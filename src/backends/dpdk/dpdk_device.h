@@ -17,7 +17,7 @@ namespace asynccrypt {
 struct DpdkCounters {
   std::atomic<std::uint64_t> offloaded{0};      // operations the cryptodev ran
   std::atomic<std::uint64_t> software{0};       // operations run in software (see below)
-  std::atomic<std::uint64_t> full_waits{0};     // drives that found the queue pair full
+  std::atomic<std::uint64_t> full_waits{0};     // polls that found the queue pair full
   std::atomic<std::uint64_t> bursts{0};         // enqueue bursts handed to the driver
   std::atomic<std::uint64_t> driver_errors{0};  // ops the driver failed (not auth failures)
   std::atomic<std::int64_t> max_in_flight{0};   // most ops held by one queue pair at once
@@ -38,7 +38,7 @@ bool dpdk_built();
 class DpdkQueuePair;
 class DpdkRuntime;
 
-// DpdkDevice is a poll-driven device over one cryptodev queue pair. drive()
+// DpdkDevice is a poll-driven device over one cryptodev queue pair. poll()
 // runs on the thread that polls (the submitting thread, as every completion
 // is harvested there): it stages the operation in a DPDK crypto op (data
 // copied into an mbuf), enqueues staged ops in bursts, dequeues finished
@@ -46,7 +46,7 @@ class DpdkRuntime;
 // RSA and DH agreement go to the driver's asymmetric transforms when it
 // advertises them (backends/dpdk/dpdk_asym.h). Operations the cryptodev
 // cannot run (ECC, key generation, 3DES, sizes or parameters outside its
-// limits) run through wolfCrypt in drive(), on the same thread. Every
+// limits) run through wolfCrypt in poll(), on the same thread. Every
 // device of the process shares one EAL and one cryptodev; each device
 // leases one of its queue pairs (several devices share one when there are
 // more devices than pairs, under the pair's mutex). Thread-safe: a device
@@ -61,7 +61,8 @@ class DpdkDevice final : public Device {
 
   const char* kind() const override { return "dpdk"; }
   bool runs_on_poll() const override { return true; }
-  bool drive(Op* op, int visit) override;
+  Admission submit(Op* /*op*/, CompletionSink& /*sink*/) override { return Admission::kPolled; }
+  bool poll(Op* op, const PollContext& context) override;
   // Forgets a not yet finished op: its DPDK resources are freed when the
   // driver returns it, and its result is dropped. Always returns true.
   bool cancel(Op* op) override;
@@ -84,7 +85,7 @@ class DpdkDevice final : public Device {
   bool pool_buffers_hold(const std::uint8_t* pattern, std::size_t len) const;
   // For tests: how many driver sessions the queue pairs cache.
   std::size_t cached_sessions() const;
-  // For tests: while set, drive() dequeues nothing, as if the driver kept
+  // For tests: while set, poll() dequeues nothing, as if the driver kept
   // every operation (a stuck device), so the timeout can be seen.
   void hold_returns_for_test(bool hold) { hold_returns_.store(hold, std::memory_order_relaxed); }
 
@@ -93,7 +94,7 @@ class DpdkDevice final : public Device {
   DpdkQueuePair* qp_;  // owned by runtime_
   int burst_;
   // How long an op may stay with the driver (staged or enqueued) before it
-  // ends with WC_TIMEOUT_E. Copies only: see drive().
+  // ends with WC_TIMEOUT_E. Copies only: see poll().
   Clock::duration timeout_;
   std::atomic<bool> hold_returns_{false};
   DpdkCounters dpdk_counters_;

@@ -136,10 +136,10 @@ int Pkcs11Device::pend_or_run(WC_ASYNC_DEV* dev, std::unique_ptr<Pkcs11Job> job)
   return run_job(sync_session_, *job, dev);
 }
 
-bool Pkcs11Device::submit(Op* op, CompletionSink& sink) {
+Admission Pkcs11Device::submit(Op* op, CompletionSink& sink) {
   std::unique_lock lock(mu_);
   auto it = pending_.find(op->dev);
-  if (it == pending_.end()) return false;  // a software record: the core runs it
+  if (it == pending_.end()) return Admission::kFull;  // a software record: the core runs it
   Pkcs11Job* job = it->second;
   pending_.erase(it);
   if (in_flight_ >= depth_ || threads_.empty()) {
@@ -153,13 +153,13 @@ bool Pkcs11Device::submit(Op* op, CompletionSink& sink) {
     }
     delete job;
     sink.on_complete(op, /*busy=*/false);
-    return true;
+    return Admission::kAccepted;
   }
   ++in_flight_;
   queue_.push_back(Queued{op, job, &sink});
   lock.unlock();
   work_cv_.notify_one();
-  return true;
+  return Admission::kAccepted;
 }
 
 bool Pkcs11Device::cancel(Op* op) {

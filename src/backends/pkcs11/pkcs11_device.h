@@ -89,7 +89,7 @@ class Pkcs11Device final : public Device {
 
   const char* kind() const override { return "pkcs11"; }
   bool runs_on_poll() const override { return false; }
-  bool submit(Op* op, CompletionSink& sink) override;
+  Admission submit(Op* op, CompletionSink& sink) override;
   bool cancel(Op* op) override;
   void forget(const WC_ASYNC_DEV* dev, word32 marker) override;
   int id_base() const override { return kCallbackIdBase; }

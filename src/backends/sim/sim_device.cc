@@ -4,7 +4,6 @@
 #include <chrono>
 #include <string>
 
-#include "core/engine.h"
 #include "wolfcrypt/execute.h"
 
 namespace asynccrypt {
@@ -68,10 +67,10 @@ namespace {
 // any (see wolfcrypt::lend_nonblock_ctx), given back when the operation ends.
 
 // What the current poll on this thread has left of a simulator's slice
-// budget (see SimDevice::drive).
+// budget (see SimDevice::poll).
 struct PollAllowance {
   const SimDevice* device = nullptr;
-  std::uint64_t poll = 0;        // engine::poll_sequence() of the poll
+  std::uint64_t poll = 0;        // PollContext::sequence of the poll
   Clock::time_point deadline{};  // on the device's clock()
   int slices = 0;
 };
@@ -97,10 +96,11 @@ bool SimDevice::cancel(Op* op) {
   return true;
 }
 
-bool SimDevice::drive(Op* op, int visit) {
+bool SimDevice::poll(Op* op, const PollContext& context) {
   if (skip_ > 0) {
-    const unsigned n = visit > 0 ? static_cast<unsigned>(visit)
-                                 : single_polls_.fetch_add(1, std::memory_order_relaxed) + 1;
+    const unsigned n = !context.single_event()
+                           ? static_cast<unsigned>(context.visit)
+                           : single_polls_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (n % static_cast<unsigned>(skip_) == 0) return false;
   }
   const SliceBudget budget = slice_budget();
@@ -113,7 +113,7 @@ bool SimDevice::drive(Op* op, int visit) {
   // divide further, tens of microseconds at most).
   constexpr int kClockEvery = 8;
   const bool timed = budget.budget_us > 0;
-  const std::uint64_t poll = engine::poll_sequence();
+  const std::uint64_t poll = context.sequence;
   PollAllowance& left = t_allowance;
   if (!wolfcrypt::runs_in_slices(op->dev)) {
     // Not sliced (RSA, AES, ...): runs whole, outside the budget.

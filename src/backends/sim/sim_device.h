@@ -38,7 +38,8 @@ class SimDevice final : public Device, public SliceBudgetControl {
 
   const char* kind() const override { return "sim"; }
   bool runs_on_poll() const override { return true; }
-  bool drive(Op* op, int visit) override;
+  Admission submit(Op* /*op*/, CompletionSink& /*sink*/) override { return Admission::kPolled; }
+  bool poll(Op* op, const PollContext& context) override;
   bool cancel(Op* op) override;
   const Clock& clock() const override { return clock_; }
   SliceBudgetControl* slice_budget_control() override { return this; }

@@ -109,10 +109,11 @@ ThreadsDevice::ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int ba
 
 ThreadsDevice::~ThreadsDevice() { pool_->drain(lane_); }
 
-bool ThreadsDevice::submit(Op* op, CompletionSink& sink) {
+Admission ThreadsDevice::submit(Op* op, CompletionSink& sink) {
   const bool resample = op->dev == t_resample;
   if (resample) t_resample = nullptr;
-  return pool_->try_submit(lane_, op, sink, /*measure=*/resample);
+  return pool_->try_submit(lane_, op, sink, /*measure=*/resample) ? Admission::kAccepted
+                                                                  : Admission::kFull;
 }
 
 bool ThreadsDevice::cancel(Op* op) { return pool_->withdraw(lane_, op); }

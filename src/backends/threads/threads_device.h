@@ -89,7 +89,7 @@ class ThreadsDevice final : public Device {
 
   const char* kind() const override { return "threads"; }
   bool runs_on_poll() const override { return false; }
-  bool submit(Op* op, CompletionSink& sink) override;
+  Admission submit(Op* op, CompletionSink& sink) override;
   bool cancel(Op* op) override;
   int completion_batch() const override { return batch_; }
   bool declines(const WC_ASYNC_DEV* dev, int type) override;
