@@ -6,7 +6,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 packages=(
   build-essential cmake clang libclang-rt-14-dev lld pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
-  # the tools write JSON with nlohmann/json (header only;
+  # the tools write, and the tests read, JSON with nlohmann/json (header only;
   # never linked into libasynccrypt)
   nlohmann-json3-dev
   autoconf automake libtool dpkg-dev
