@@ -33,8 +33,10 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "common/json.h"
 #include "driver.h"
 #include "workloads.h"
 
@@ -304,25 +306,32 @@ int main(int argc, char** argv) {
   wolfAsync_DevClose(&dev_id);
 
   if (o.json) {
-    std::printf(
-        "{\"curve\":\"P-%d\",\"spec\":\"%s\",\"slices\":%d,\"budget_us\":%d,"
-        "\"inflight\":%d,\"seconds\":%.3f,\"rows\":[",
-        bits, o.spec.c_str(), slices, budget_us, o.inflight, o.seconds);
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      const Row& r = rows[i];
-      std::printf(
-          "%s{\"op\":\"%s\",\"mode\":\"%s\",\"ops_per_s\":%.1f,\"max_poll_us\":%.3f,"
-          "\"p99_poll_us\":%.3f,\"p50_poll_us\":%.3f,\"polls_per_op\":%.1f",
-          i ? "," : "", r.name.c_str(), r.mode.c_str(), r.ops_per_s, r.max_poll_us, r.p99_poll_us,
-          r.p50_poll_us, r.polls_per_op);
-      if (r.ratio > 0) std::printf(",\"ratio_to_blocking\":%.3f", r.ratio);
+    namespace json = asynccrypt::json;
+    json::Json out;
+    out["curve"] = "P-" + std::to_string(bits);
+    out["spec"] = o.spec;
+    out["slices"] = slices;
+    out["budget_us"] = budget_us;
+    out["inflight"] = o.inflight;
+    out["seconds"] = json::fixed(o.seconds, 3);
+    json::Json& out_rows = out["rows"] = json::Json::array();
+    for (const Row& r : rows) {
+      json::Json row;
+      row["op"] = r.name;
+      row["mode"] = r.mode;
+      row["ops_per_s"] = json::fixed(r.ops_per_s, 1);
+      row["max_poll_us"] = json::fixed(r.max_poll_us, 3);
+      row["p99_poll_us"] = json::fixed(r.p99_poll_us, 3);
+      row["p50_poll_us"] = json::fixed(r.p50_poll_us, 3);
+      row["polls_per_op"] = json::fixed(r.polls_per_op, 1);
+      if (r.ratio > 0) row["ratio_to_blocking"] = json::fixed(r.ratio, 3);
       if (r.mode == "nonblock-cpu") {
-        std::printf(",\"p99_poll_cpu_us\":%.3f,\"max_poll_cpu_us\":%.3f", r.p99_poll_cpu_us,
-                    r.max_poll_cpu_us);
+        row["p99_poll_cpu_us"] = json::fixed(r.p99_poll_cpu_us, 3);
+        row["max_poll_cpu_us"] = json::fixed(r.max_poll_cpu_us, 3);
       }
-      std::printf("}");
+      out_rows.push_back(std::move(row));
     }
-    std::printf("]}\n");
+    std::printf("%s\n", json::to_text(out).c_str());
     return 0;
   }
   std::printf("P-%d, device '%s' (slices=%d, budget_us=%d), %d in flight per op\n", bits,

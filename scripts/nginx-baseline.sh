@@ -285,9 +285,8 @@ awk -v w=$((worker1 - worker0)) -v m=$((master1 - master0)) -v t="$ticks_per_s" 
     printf "nginx-baseline: %d handshakes; worker CPU %.2f s (%.3f ms/hs), master CPU %.2f s\n",
            n, w / t, w / t / n * 1000, m / t > "/dev/stderr"
   }'
-awk -v w=$((worker1 - worker0)) -v t="$ticks_per_s" -v n="$done_hs" -v hs="$hs_per_s" \
-  -v p99="$p99" -v c="$client_cpu" 'BEGIN {
-    fmt = "{\"server\": \"nginx\", \"handshakes_per_sec\": %s, \"p99_ms\": %s, "
-    fmt = fmt "\"cpu_s_per_handshake\": %.6f, \"client_cpu_s_per_handshake\": %s}\n"
-    printf fmt, hs, p99, w / t / n, c
+jq -nc --argjson w $((worker1 - worker0)) --argjson t "$ticks_per_s" --argjson n "$done_hs" \
+  --argjson hs "$hs_per_s" --argjson p99 "$p99" --argjson c "$client_cpu" '{
+    server: "nginx", handshakes_per_sec: $hs, p99_ms: $p99,
+    cpu_s_per_handshake: ($w / $t / $n * 1e6 | round / 1e6), client_cpu_s_per_handshake: $c
   }'

@@ -104,9 +104,10 @@ for version in 3 4; do
 done
 bench="$(timeout 120 "$tool" bench --algs ecdsa-p256 --devices sim --depth 1 --duration 0.2 \
   --json 2>"$work/bench.out")" || { echo "$bench" >>"$work/bench.out"; fail "asynccrypt bench failed"; }
-rows="$(echo "$bench" | grep '"device": "sim"' | grep '"nonblock": true' | grep '"ok": true' |
-  grep '"max_poll_us": [0-9]' | grep -c '"p99_poll_us": [0-9]' || true)"
+rows="$(jq '[.[] | select(.device == "sim" and .nonblock == true and .ok == true and
+  .max_poll_us >= 0 and .p99_poll_us >= 0)] | length' <<<"$bench" || true)"
 [ "$rows" = 2 ] || { echo "$bench" >"$work/bench.out"; fail "bench: expected 2 non-blocking rows, got $rows"; }
 echo "asynccrypt bench: non-blocking ECDSA P-256 rows:"
-echo "$bench" | grep '"nonblock": true' | sed -E 's/.*"op": "([a-z]+)".*"vs_sync": ([0-9.]+).*"max_poll_us": ([0-9.]+), "p99_poll_us": ([0-9.]+).*/  \1: \2 x blocking, poll p99 \4 us, max \3 us/'
+jq -r '.[] | select(.nonblock == true) |
+  "  \(.op): \(.vs_sync // "-") x blocking, poll p99 \(.p99_poll_us) us, max \(.max_poll_us) us"' <<<"$bench"
 echo "nonblock: ok"

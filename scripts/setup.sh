@@ -6,6 +6,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 packages=(
   build-essential cmake clang libclang-rt-14-dev lld pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the tools write, and the tests read, JSON with nlohmann/json (header only;
+  # never linked into libasynccrypt)
+  nlohmann-json3-dev
   autoconf automake libtool dpkg-dev
   faketime openssl curl gnutls-bin valgrind procps
   # scripts read the tools' JSON with jq; the perf tests' hostile peers are Python

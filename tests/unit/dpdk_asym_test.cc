@@ -26,9 +26,9 @@
 #include "backends/dpdk/dpdk_asym.h"
 #include "backends/dpdk/dpdk_device.h"
 #include "support/dpdk_handle.h"
-#include "support/mini_json.h"
 #include "support/test_queue.h"
 #include "support/test_random.h"
+#include "support/vectors.h"
 #include "wolfcrypt/execute.h"
 
 // LeakSanitizer: DPDK 22.11's crypto_openssl driver leaks about 1.3 KB of
@@ -340,10 +340,12 @@ TEST(DpdkAsymWycheproof, RsaSignatureVerify) {
     ASSERT_TRUE(testing_support::read_json_file(
         std::string(ASYNCCRYPT_TESTDATA_DIR) + "/wycheproof/" + file, &doc, &error))
         << error;
-    for (const auto& group : doc["testGroups"].items) {
+    for (const auto& group : doc.at("testGroups")) {
       Bytes n, e;
-      ASSERT_TRUE(testing_support::from_hex(group["publicKey"]["modulus"].text, &n));
-      ASSERT_TRUE(testing_support::from_hex(group["publicKey"]["publicExponent"].text, &e));
+      ASSERT_TRUE(
+          testing_support::from_hex(group.at("publicKey").at("modulus").get<std::string>(), &n));
+      ASSERT_TRUE(testing_support::from_hex(
+          group.at("publicKey").at("publicExponent").get<std::string>(), &e));
       RsaKey sync_key, key;
       ASSERT_EQ(wc_InitRsaKey_ex(&sync_key, nullptr, INVALID_DEVID), 0);
       ASSERT_EQ(wc_InitRsaKey_ex(&key, nullptr, dev.id()), 0);
@@ -353,9 +355,9 @@ TEST(DpdkAsymWycheproof, RsaSignatureVerify) {
       ASSERT_EQ(wc_RsaPublicKeyDecodeRaw(n.data(), static_cast<word32>(n.size()), e.data(),
                                          static_cast<word32>(e.size()), &key),
                 0);
-      for (const auto& t : group["tests"].items) {
+      for (const auto& t : group.at("tests")) {
         Bytes sig;
-        ASSERT_TRUE(testing_support::from_hex(t["sig"].text, &sig));
+        ASSERT_TRUE(testing_support::from_hex(t.at("sig").get<std::string>(), &sig));
         sig.reserve(sig.size() + 1);
         Bytes out(1024), want_out(1024);
         const auto sig_len = static_cast<word32>(sig.size());
@@ -363,11 +365,11 @@ TEST(DpdkAsymWycheproof, RsaSignatureVerify) {
           return wc_RsaSSL_Verify(sig.data(), sig_len, out.data(), 1024, &key);
         });
         const int want = wc_RsaSSL_Verify(sig.data(), sig_len, want_out.data(), 1024, &sync_key);
-        EXPECT_EQ(got, want) << file << " tcId " << t["tcId"].text;
+        EXPECT_EQ(got, want) << file << " tcId " << t.at("tcId");
         if (got > 0 && got == want) {
           EXPECT_EQ(Bytes(out.begin(), out.begin() + got),
                     Bytes(want_out.begin(), want_out.begin() + want))
-              << file << " tcId " << t["tcId"].text;
+              << file << " tcId " << t.at("tcId");
         }
         ++checked;
       }

@@ -21,10 +21,10 @@
 #include "asynccrypt/queue.h"
 #include "backends/dpdk/dpdk_device.h"
 #include "support/dpdk_handle.h"
-#include "support/mini_json.h"
 #include "support/record_aes.h"
 #include "support/test_queue.h"
 #include "support/test_random.h"
+#include "support/vectors.h"
 
 namespace {
 
@@ -364,7 +364,7 @@ TEST(DpdkDevice, CbcChainsAcrossCalls) {
 
 Bytes hex(const testing_support::Json& v) {
   Bytes out;
-  EXPECT_TRUE(testing_support::from_hex(v.text, &out)) << v.text;
+  EXPECT_TRUE(testing_support::from_hex(v.get<std::string>(), &out)) << v;
   out.reserve(out.size() + 1);
   return out;
 }
@@ -377,8 +377,8 @@ TEST(DpdkWycheproof, AesGcm) {
       std::string(ASYNCCRYPT_TESTDATA_DIR) + "/wycheproof/aes_gcm_test.json", &doc, &error))
       << error;
   int checked = 0;
-  for (const auto& group : doc["testGroups"].items) {
-    const auto& tests = group["tests"].items;
+  for (const auto& group : doc.at("testGroups")) {
+    const auto& tests = group.at("tests");
     const std::size_t n = tests.size();
     std::vector<Aes> enc(n), dec(n);
     std::vector<Bytes> key(n), iv(n), aad(n), msg(n), ct(n), tag(n), out_ct(n), out_tag(n),
@@ -387,12 +387,12 @@ TEST(DpdkWycheproof, AesGcm) {
     std::vector<std::size_t> enc_index;
     for (std::size_t i = 0; i < n; ++i) {
       const auto& t = tests[i];
-      key[i] = hex(t["key"]);
-      iv[i] = hex(t["iv"]);
-      aad[i] = hex(t["aad"]);
-      msg[i] = hex(t["msg"]);
-      ct[i] = hex(t["ct"]);
-      tag[i] = hex(t["tag"]);
+      key[i] = hex(t.at("key"));
+      iv[i] = hex(t.at("iv"));
+      aad[i] = hex(t.at("aad"));
+      msg[i] = hex(t.at("msg"));
+      ct[i] = hex(t.at("ct"));
+      tag[i] = hex(t.at("tag"));
       out_ct[i].resize(msg[i].size() + 1);
       out_msg[i].resize(ct[i].size() + 1);
       out_tag[i].resize(tag[i].size());
@@ -402,7 +402,7 @@ TEST(DpdkWycheproof, AesGcm) {
       ASSERT_EQ(wc_AesGcmSetKey(&dec[i], key[i].data(), key[i].size()), 0);
       // wolfCrypt refuses empty IVs and short tags itself (before recording).
       if (iv[i].empty() || tag[i].size() < WOLFSSL_MIN_AUTH_TAG_SZ) continue;
-      if (t["result"].text == "valid") {
+      if (t.at("result").get<std::string>() == "valid") {
         ASSERT_EQ(record_aes(&enc[i], ASYNC_SW_AES_GCM_ENCRYPT, out_ct[i].data(), msg[i].data(),
                              msg[i].size(), iv[i].data(), iv[i].size(), out_tag[i].data(),
                              tag[i].size(), aad[i].data(), aad[i].size()),
@@ -419,7 +419,7 @@ TEST(DpdkWycheproof, AesGcm) {
     const std::vector<int> enc_results = run_all(enc_devs);
     for (std::size_t k = 0; k < enc_index.size(); ++k) {
       const std::size_t i = enc_index[k];
-      const long tc = tests[i]["tcId"].as_long();
+      const long tc = tests[i].at("tcId").get<long>();
       ASSERT_EQ(enc_results[k], 0) << "tcId " << tc;
       out_ct[i].resize(msg[i].size());
       EXPECT_EQ(out_ct[i], ct[i]) << "tcId " << tc;
@@ -429,8 +429,8 @@ TEST(DpdkWycheproof, AesGcm) {
     std::size_t k = 0;
     for (std::size_t i = 0; i < n; ++i) {
       if (k == dec_devs.size() || dec_devs[k] != &dec[i].asyncDev) continue;
-      const long tc = tests[i]["tcId"].as_long();
-      if (tests[i]["result"].text == "valid") {
+      const long tc = tests[i].at("tcId").get<long>();
+      if (tests[i].at("result").get<std::string>() == "valid") {
         EXPECT_EQ(dec_results[k], 0) << "tcId " << tc;
         out_msg[i].resize(ct[i].size());
         EXPECT_EQ(out_msg[i], msg[i]) << "tcId " << tc;

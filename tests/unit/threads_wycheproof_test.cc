@@ -19,10 +19,10 @@
 #include "asynccrypt/queue.h"
 #include "support/batch.h"
 #include "support/device_open.h"
-#include "support/mini_json.h"
 #include "support/record_aes.h"
 #include "support/test_queue.h"
 #include "support/test_random.h"
+#include "support/vectors.h"
 
 namespace {
 
@@ -49,7 +49,7 @@ testing_support::Json load_vectors(const char* name) {
 
 Bytes hex(const testing_support::Json& v) {
   Bytes out;
-  EXPECT_TRUE(testing_support::from_hex(v.text, &out)) << v.text;
+  EXPECT_TRUE(testing_support::from_hex(v.get<std::string>(), &out)) << v;
   return out;
 }
 
@@ -60,9 +60,9 @@ TEST(ThreadsWycheproof, AesGcm) {
   asynccrypt::EventQueue queue = new_queue();
   int cases = 0;
   int natural = 0;  // pended by wolfCrypt itself (large enough)
-  for (const auto& group : doc["testGroups"].items) {
-    if (group["ivSize"].as_long() != 96) continue;
-    const auto& tests = group["tests"].items;
+  for (const auto& group : doc.at("testGroups")) {
+    if (group.at("ivSize").get<long>() != 96) continue;
+    const auto& tests = group.at("tests");
     // Each case gets its own Aes, and all cases of a group are in flight at once.
     const std::size_t n = tests.size();
     std::vector<Aes> enc(n), dec(n);
@@ -72,13 +72,13 @@ TEST(ThreadsWycheproof, AesGcm) {
     std::vector<Job> jobs;
     for (std::size_t i = 0; i < n; ++i) {
       const auto& t = tests[i];
-      key[i] = hex(t["key"]);
-      iv[i] = hex(t["iv"]);
-      aad[i] = hex(t["aad"]);
-      msg[i] = hex(t["msg"]);
-      ct[i] = hex(t["ct"]);
-      tag[i] = hex(t["tag"]);
-      valid[i] = t["result"].text == "valid";
+      key[i] = hex(t.at("key"));
+      iv[i] = hex(t.at("iv"));
+      aad[i] = hex(t.at("aad"));
+      msg[i] = hex(t.at("msg"));
+      ct[i] = hex(t.at("ct"));
+      tag[i] = hex(t.at("tag"));
+      valid[i] = t.at("result").get<std::string>() == "valid";
       // Never hand wolfCrypt a NULL buffer, even when empty.
       for (Bytes* b : {&aad[i], &msg[i], &ct[i]}) b->reserve(1);
       out_ct[i].resize(msg[i].size() + 1);
@@ -88,7 +88,7 @@ TEST(ThreadsWycheproof, AesGcm) {
       ASSERT_EQ(wc_AesInit(&dec[i], nullptr, dev.id()), 0);
       ASSERT_EQ(wc_AesGcmSetKey(&enc[i], key[i].data(), static_cast<word32>(key[i].size())), 0);
       ASSERT_EQ(wc_AesGcmSetKey(&dec[i], key[i].data(), static_cast<word32>(key[i].size())), 0);
-      const int tc = static_cast<int>(t["tcId"].as_long());
+      const int tc = static_cast<int>(t.at("tcId").get<long>());
       const auto sz = [](const Bytes& b) { return static_cast<word32>(b.size()); };
       if (valid[i]) {
         jobs.push_back(Job{&enc[i].asyncDev,
@@ -163,11 +163,11 @@ TEST(ThreadsWycheproof, EcdhP256) {
   asynccrypt::EventQueue queue = new_queue();
   int checked = 0;
   int undecodable = 0;
-  for (const auto& group : doc["testGroups"].items) {
-    ASSERT_EQ(group["curve"].text, "secp256r1");
+  for (const auto& group : doc.at("testGroups")) {
+    ASSERT_EQ(group.at("curve").get<std::string>(), "secp256r1");
     std::vector<const testing_support::Json*> tests;
-    for (const auto& t : group["tests"].items) {
-      if (t["result"].text == "valid") tests.push_back(&t);
+    for (const auto& t : group.at("tests")) {
+      if (t.at("result").get<std::string>() == "valid") tests.push_back(&t);
     }
     const std::size_t n = tests.size();
     std::vector<ecc_key> priv(n), pub(n);
@@ -177,10 +177,10 @@ TEST(ThreadsWycheproof, EcdhP256) {
     std::vector<Job> jobs;
     for (std::size_t i = 0; i < n; ++i) {
       const auto& t = *tests[i];
-      const int tc = static_cast<int>(t["tcId"].as_long());
-      Bytes priv_bytes = hex(t["private"]);
-      const Bytes pub_der = hex(t["public"]);
-      shared[i] = hex(t["shared"]);
+      const int tc = static_cast<int>(t.at("tcId").get<long>());
+      Bytes priv_bytes = hex(t.at("private"));
+      const Bytes pub_der = hex(t.at("public"));
+      shared[i] = hex(t.at("shared"));
       ASSERT_EQ(wc_ecc_init_ex(&pub[i], nullptr, INVALID_DEVID), 0);
       ASSERT_EQ(wc_ecc_init_ex(&priv[i], nullptr, dev.id()), 0);
       used[i] = true;
@@ -189,7 +189,7 @@ TEST(ThreadsWycheproof, EcdhP256) {
                                 static_cast<word32>(pub_der.size())) != 0) {
         ++undecodable;  // wolfSSL's ASN.1 parser is stricter than Wycheproof's "valid"
         std::printf("tcId %d: wolfSSL cannot decode the public key (%s)\n", tc,
-                    t["comment"].text.c_str());
+                    t.at("comment").get<std::string>().c_str());
         continue;
       }
       // Wycheproof writes some scalars with a leading zero byte.

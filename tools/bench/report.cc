@@ -1,44 +1,14 @@
 // Formatting of the benchmark's rows: table, original-form lines, JSON.
 #include "report.h"
 
-#include <cmath>
+#include <utility>
+
+#include "common/json.h"
 
 namespace asynccrypt::bench {
 namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
-// JSON has no NaN or infinity.
-double finite(double v) { return std::isfinite(v) ? v : 0.0; }
 
 // The first row of an original-form group (device label, depth).
 const RowResult* first_of(const std::vector<RowResult>& rows,
@@ -136,45 +106,43 @@ void print_original_lines(std::FILE* out, const std::vector<RowResult>& rows) {
 }
 
 void print_json(std::FILE* out, const std::vector<RowResult>& rows) {
-  std::fprintf(out, "[");
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const RowResult& row = rows[i];
+  json::Json array = json::Json::array();
+  for (const RowResult& row : rows) {
     const RowSpec& spec = *row.spec;
-    std::fprintf(out, "%s\n  {", i == 0 ? "" : ",");
-    std::fprintf(out, "\"algorithm\": %s, \"op\": %s, \"bits_or_bytes\": %d, ",
-                 json_string(spec.algorithm).c_str(), json_string(spec.op).c_str(),
-                 spec.bits_or_bytes);
-    std::fprintf(out, "\"symmetric\": %s, \"device\": %s, \"depth\": %d, ",
-                 spec.symmetric ? "true" : "false", json_string(row.device).c_str(), row.depth);
+    json::Json o;
+    o["algorithm"] = spec.algorithm;
+    o["op"] = spec.op;
+    o["bits_or_bytes"] = spec.bits_or_bytes;
+    o["symmetric"] = spec.symmetric;
+    o["device"] = row.device;
+    o["depth"] = row.depth;
     if (row.nonblock) {
-      std::fprintf(out, "\"nonblock\": true, \"slices\": %d, \"budget_us\": %d, ", row.slices,
-                   row.budget_us);
+      o["nonblock"] = true;
+      o["slices"] = row.slices;
+      o["budget_us"] = row.budget_us;
     }
-    if (row.workers > 0) std::fprintf(out, "\"workers\": %d, ", row.workers);
-    std::fprintf(out, "\"ops_per_sec\": %.3f, ", finite(row.ops_per_sec));
-    if (spec.symmetric) std::fprintf(out, "\"mib_per_sec\": %.3f, ", finite(row.mb_per_sec));
-    std::fprintf(out, "\"p50_us\": %.3f, \"p99_us\": %.3f, \"cpu_us_per_op\": %.3f, ",
-                 finite(row.p50_us), finite(row.p99_us), finite(row.cpu_us_per_op));
-    if (row.vs_sync > 0) std::fprintf(out, "\"vs_sync\": %.4f, ", finite(row.vs_sync));
-    std::fprintf(out, "\"loop_cpu_us_per_op\": %.3f, ", finite(row.loop_us_per_op));
-    if (row.has_layer_cost) {
-      std::fprintf(out, "\"layer_us_per_offload\": %.3f, ", finite(row.layer_us_per_offload));
-    }
-    std::fprintf(out, "\"max_poll_us\": %.3f, \"p99_poll_us\": %.3f, ", finite(row.max_poll_us),
-                 finite(row.p99_poll_us));
-    if (row.device != "sync")
-      std::fprintf(out, "\"polls_per_op\": %.2f, ", finite(row.polls_per_op));
-    std::fprintf(out,
-                 "\"ops\": %llu, \"seconds\": %.6f, \"offloaded\": %.4f, \"inline_runs\": %llu, "
-                 "\"repeats\": %d, \"ok\": %s",
-                 static_cast<unsigned long long>(row.run.ops), finite(row.run.seconds),
-                 finite(row.offloaded), static_cast<unsigned long long>(row.run.inline_runs),
-                 row.repeats, row.run.error.empty() ? "true" : "false");
-    if (!row.run.error.empty())
-      std::fprintf(out, ", \"error\": %s", json_string(row.run.error).c_str());
-    std::fprintf(out, "}");
+    if (row.workers > 0) o["workers"] = row.workers;
+    o["ops_per_sec"] = json::fixed(row.ops_per_sec, 3);
+    if (spec.symmetric) o["mib_per_sec"] = json::fixed(row.mb_per_sec, 3);
+    o["p50_us"] = json::fixed(row.p50_us, 3);
+    o["p99_us"] = json::fixed(row.p99_us, 3);
+    o["cpu_us_per_op"] = json::fixed(row.cpu_us_per_op, 3);
+    if (row.vs_sync > 0) o["vs_sync"] = json::fixed(row.vs_sync, 4);
+    o["loop_cpu_us_per_op"] = json::fixed(row.loop_us_per_op, 3);
+    if (row.has_layer_cost) o["layer_us_per_offload"] = json::fixed(row.layer_us_per_offload, 3);
+    o["max_poll_us"] = json::fixed(row.max_poll_us, 3);
+    o["p99_poll_us"] = json::fixed(row.p99_poll_us, 3);
+    if (row.device != "sync") o["polls_per_op"] = json::fixed(row.polls_per_op, 2);
+    o["ops"] = row.run.ops;
+    o["seconds"] = json::fixed(row.run.seconds, 6);
+    o["offloaded"] = json::fixed(row.offloaded, 4);
+    o["inline_runs"] = row.run.inline_runs;
+    o["repeats"] = row.repeats;
+    o["ok"] = row.run.error.empty();
+    if (!row.run.error.empty()) o["error"] = row.run.error;
+    array.push_back(std::move(o));
   }
-  std::fprintf(out, "\n]\n");
+  std::fprintf(out, "%s\n", json::to_text(array, 2).c_str());
 }
 
 }  // namespace asynccrypt::bench

@@ -60,7 +60,7 @@ void print_table_row(std::FILE* out, const RowResult& row);
 // SW is plain synchronous wolfCrypt, HW a device; mB are 2^20 bytes.
 void print_original_lines(std::FILE* out, const std::vector<RowResult>& rows);
 
-// A JSON array, one object per row.
+// A JSON array, one object per row (nlohmann/json, indented by 2).
 void print_json(std::FILE* out, const std::vector<RowResult>& rows);
 
 }  // namespace asynccrypt::bench

@@ -4,7 +4,11 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/json.h"
+
 namespace perf {
+
+namespace json = asynccrypt::json;
 
 void LatencySamples::add(double ms) {
   ++seen_;
@@ -95,18 +99,6 @@ void row_rate(const char* label, double s, long long bytes) {
 }
 double ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
-// json_string writes s as a JSON string (device specs are plain ASCII, but
-// quote and escape anyway).
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    if (static_cast<unsigned char>(ch) < 0x20) continue;
-    out += ch;
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 void print_report(const Counters& c, const ReportInfo& info) {
@@ -164,18 +156,29 @@ void print_report(const Counters& c, const ReportInfo& info) {
   std::fprintf(stderr, "%-18s: %s\n", "Device", info.device.c_str());
 
   if (info.json) {
-    std::printf(
-        "{\"tool\": \"%s\", \"connections\": %ld, \"resumed\": %ld, \"errors\": %ld, "
-        "\"handshakes_per_sec\": %.3f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
-        "\"max_ms\": %.3f, \"cpu_s_per_handshake\": %.6f, \"loop_cpu_s_per_handshake\": %.6f, "
-        "\"read_bytes\": %lld, \"write_bytes\": %lld, \"aborted\": %ld, "
-        "\"pending_at_hangup\": %ld, \"device_ops_per_handshake\": %.2f, "
-        "\"inline_ops_per_handshake\": %.2f, \"timeouts\": %ld, \"accept_backoffs\": %ld, "
-        "\"device\": %s}\n",
-        info.server ? "perf-server" : "perf-client", conns, c.resumed, c.errors,
-        ratio(static_cast<double>(conns), total_s), p50, p90, p99, max, cpu, loop_cpu, c.read_bytes,
-        c.write_bytes, c.aborted, c.freed_pending, ops, inline_ops, c.timeouts, c.accept_backoffs,
-        json_string(info.device).c_str());
+    json::Json o;
+    o["tool"] = info.server ? "perf-server" : "perf-client";
+    o["connections"] = conns;
+    o["resumed"] = c.resumed;
+    o["errors"] = c.errors;
+    o["handshakes_per_sec"] = json::fixed(ratio(static_cast<double>(conns), total_s), 3);
+    o["p50_ms"] = json::fixed(p50, 3);
+    o["p90_ms"] = json::fixed(p90, 3);
+    o["p99_ms"] = json::fixed(p99, 3);
+    o["max_ms"] = json::fixed(max, 3);
+    o["cpu_s_per_handshake"] = json::fixed(cpu, 6);
+    o["loop_cpu_s_per_handshake"] = json::fixed(loop_cpu, 6);
+    o["read_bytes"] = c.read_bytes;
+    o["write_bytes"] = c.write_bytes;
+    o["aborted"] = c.aborted;
+    o["pending_at_hangup"] = c.freed_pending;
+    o["device_ops_per_handshake"] = json::fixed(ops, 2);
+    o["inline_ops_per_handshake"] = json::fixed(inline_ops, 2);
+    o["timeouts"] = c.timeouts;
+    o["accept_backoffs"] = c.accept_backoffs;
+    o["device"] = info.device;
+    // On one line: scripts read the last line that starts with '{'.
+    std::printf("%s\n", json::to_text(o).c_str());
     std::fflush(stdout);
   }
 }

@@ -399,13 +399,15 @@ bench)
   # every operation must have gone to the device.
   timeout "$limit" "$tool" bench --algs aes-gcm,aes-cbc --devices "$device" --depth 1,8 \
     --duration 0.05 --json >"$work/bench.out" 2>"$work/bench.err" || fail "asynccrypt bench exited $?"
-  rows=$(grep -c "\"device\": \"$device\"" "$work/bench.out" || true)
+  rows=$(jq --arg d "$device" '[.[] | select(.device == $d)] | length' "$work/bench.out") ||
+    fail "no JSON from asynccrypt bench"
   [[ $rows == 16 ]] || fail "$rows device rows, want 16"
-  ! grep -q '"ok": false' "$work/bench.out" || fail "a row failed: $(grep '"ok": false' "$work/bench.out")"
-  grep "\"device\": \"$device\"" "$work/bench.out" | grep -qv '"offloaded": 1.0000' &&
-    fail "a row ran operations outside the device"
-  grep -o '"algorithm": "[^"]*", "op": "[^"]*", "bits_or_bytes": [0-9]*\|"device": "[^"]*", "depth": [0-9]*\|"mib_per_sec": [0-9.]*' \
-    "$work/bench.out" | paste -d' ' - - - | sed 's/"//g'
+  failed=$(jq -c '.[] | select(.ok == false)' "$work/bench.out")
+  [[ -z $failed ]] || fail "a row failed: $failed"
+  jq -e --arg d "$device" 'all(.[] | select(.device == $d); .offloaded == 1)' "$work/bench.out" \
+    >/dev/null || fail "a row ran operations outside the device"
+  jq -r '.[] | "algorithm: \(.algorithm), op: \(.op), bits_or_bytes: \(.bits_or_bytes)" +
+    " device: \(.device), depth: \(.depth) mib_per_sec: \(.mib_per_sec)"' "$work/bench.out"
   ;;
 
 no-server)
