@@ -134,8 +134,7 @@ void print_usage(Tool tool) {
 
 int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
   const bool server = tool == Tool::kServer;
-  const char* short_opts =
-      server ? "?hp:v:al:c:k:A:n:N:R:W:B:t:d:q" : "?hp:v:l:c:k:A:rn:N:R:W:B:d:q";
+  const char* short_opts = server ? "hp:v:al:c:k:A:n:N:R:W:B:t:d:q" : "hp:v:l:c:k:A:rn:N:R:W:B:d:q";
   static const option kLong[] = {
       {"json", no_argument, nullptr, kJson},
       {"http", no_argument, nullptr, kHttp},
@@ -155,7 +154,11 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
-  optind = 1;
+  // -? is not in the short options, so getopt reports it as unknown with
+  // optopt '?', and every other mistake (an unknown long option: optopt 0)
+  // is told apart from it. optind 0 restarts getopt's scan, so that a
+  // second parse in one process starts clean.
+  optind = 0;
   opterr = 0;
   int c;
   long long v = 0;
@@ -177,7 +180,7 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
     why.clear();
     switch (c) {
       case '?':
-        if (optopt != 0 && optopt != '?') return bad("option");
+        if (optopt != '?') return bad("option");
         print_usage(tool);
         return 1;
       case 'h':
