@@ -1,10 +1,10 @@
 // `asynccrypt bench`: options, devices, the order of runs, and the output.
 #include "bench_main.h"
 
+#include <getopt.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -15,6 +15,7 @@
 
 #include "asynccrypt/queue.h"
 #include "common/measure.h"
+#include "common/numbers.h"
 #include "driver.h"
 #include "report.h"
 #include "workloads.h"
@@ -112,46 +113,61 @@ std::vector<std::string> split_specs(const std::string& list) {
   return out;
 }
 
-bool parse_int(const std::string& s, int lo, int hi, int* out) {
-  char* end = nullptr;
-  errno = 0;
-  const long v = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || errno != 0 || v < lo || v > hi) return false;
-  *out = static_cast<int>(v);
-  return true;
+// Options' values for getopt_long beyond the short -h and -?.
+enum LongOption {
+  kAlgs = 1000,
+  kDevices,
+  kThreads,
+  kDepth,
+  kSizes,
+  kDuration,
+  kRepeat,
+  kJson,
+  kNoSw,
+  kNoHw,
+};
+
+// What a usage error says when an option that takes a value has none.
+std::string missing_value(int option) {
+  switch (option) {
+    case kAlgs:
+      return "--algs needs a list";
+    case kDevices:
+      return "--devices needs a list";
+    case kThreads:
+      return "--threads needs 1..1024";
+    case kDepth:
+      return "--depth needs a list";
+    case kSizes:
+      return "--sizes needs a list";
+    case kDuration:
+      return "--duration needs seconds";
+    case kRepeat:
+      return "--repeat needs 1..100";
+    default:
+      return "an option needs a value";
+  }
 }
 
-// Parses argv[1..]; returns "" or a usage error. Sets *help for --help.
-std::string parse(int argc, char** argv, Options* o, bool* help) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool has_value = false;
-    if (const std::size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_value = true;
-    }
-    auto take = [&](std::string* v) {
-      if (has_value) {
-        *v = value;
-        return true;
-      }
-      if (i + 1 >= argc) return false;
-      *v = argv[++i];
-      return true;
-    };
-    std::string v;
-    if (arg == "--help" || arg == "-h" || arg == "-?") {
-      *help = true;
-    } else if (arg == "--json") {
+// with_reason appends a number parser's reason to a usage error.
+std::string with_reason(const std::string& error, const std::string& reason) {
+  return reason.empty() ? error : error + ": " + reason;
+}
+
+// Applies one option and its value (or nullptr); returns "" or a usage error.
+std::string apply(int option, const char* value, Options* o) {
+  const std::string v = value != nullptr ? value : "";
+  switch (option) {
+    case kJson:
       o->json = true;
-    } else if (arg == "--no-sw") {
+      return "";
+    case kNoSw:
       o->sw = false;
-    } else if (arg == "--no-hw") {
+      return "";
+    case kNoHw:
       o->hw = false;
-    } else if (arg == "--algs") {
-      if (!take(&v)) return "--algs needs a list";
+      return "";
+    case kAlgs: {
       o->families = split(v);
       const std::vector<std::string> known = all_families();
       for (const std::string& f : o->families) {
@@ -159,44 +175,93 @@ std::string parse(int argc, char** argv, Options* o, bool* help) {
           return "unknown algorithm family '" + f + "'";
         }
       }
-    } else if (arg == "--devices") {
-      if (!take(&v)) return "--devices needs a list";
+      return "";
+    }
+    case kDevices:
       o->devices = split_specs(v);
-    } else if (arg == "--threads") {
-      if (!take(&v) || !parse_int(v, 1, 1024, &o->workers)) return "--threads needs 1..1024";
-    } else if (arg == "--depth") {
-      if (!take(&v)) return "--depth needs a list";
+      return "";
+    case kThreads: {
+      const cli::Parsed<int> n = cli::parse_int(v, 1, 1024);
+      if (!n) return with_reason("--threads needs 1..1024", n.error);
+      o->workers = n.value;
+      return "";
+    }
+    case kDepth:
       o->depths.clear();
       for (const std::string& d : split(v)) {
-        int n = 0;
-        if (!parse_int(d, 1, 1 << 16, &n)) return "--depth values must be 1..65536";
-        o->depths.push_back(n);
+        const cli::Parsed<int> n = cli::parse_int(d, 1, 1 << 16);
+        if (!n) return with_reason("--depth values must be 1..65536", n.error);
+        o->depths.push_back(n.value);
       }
       if (o->depths.empty()) return "--depth needs at least one value";
-    } else if (arg == "--sizes") {
-      if (!take(&v)) return "--sizes needs a list";
+      return "";
+    case kSizes:
       o->sizes.clear();
       for (const std::string& item : split(v)) {
-        int n = 0;
-        if (!parse_int(item, 16, 1 << 20, &n) || n % 16 != 0) {
-          return "--sizes values must be multiples of 16 in 16..1048576";
+        const cli::Parsed<int> n = cli::parse_int(item, 16, 1 << 20);
+        if (!n || n.value % 16 != 0) {
+          return with_reason("--sizes values must be multiples of 16 in 16..1048576", n.error);
         }
-        o->sizes.push_back(n);
+        o->sizes.push_back(n.value);
       }
       if (o->sizes.empty()) return "--sizes needs at least one value";
-    } else if (arg == "--duration") {
-      if (!take(&v)) return "--duration needs seconds";
-      char* end = nullptr;
-      o->duration = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(o->duration > 0) || o->duration > 3600) {
-        return "--duration needs seconds in (0, 3600]";
-      }
-    } else if (arg == "--repeat") {
-      if (!take(&v) || !parse_int(v, 1, 100, &o->repeat)) return "--repeat needs 1..100";
-    } else {
-      return "unknown option '" + std::string(argv[i]) + "'";
+      return "";
+    case kDuration: {
+      const cli::Parsed<double> s = cli::parse_double(v, 0, 3600, cli::LowerBound::kExclusive);
+      if (!s) return with_reason("--duration needs seconds in (0, 3600]", s.error);
+      o->duration = s.value;
+      return "";
     }
+    case kRepeat: {
+      const cli::Parsed<int> n = cli::parse_int(v, 1, 100);
+      if (!n) return with_reason("--repeat needs 1..100", n.error);
+      o->repeat = n.value;
+      return "";
+    }
+    default:
+      return "unknown option";
   }
+}
+
+// Parses argv[1..] (getopt_long, as the perf tools do: "--opt value" and
+// "--opt=value", unambiguous prefixes); returns "" or a usage error. Sets
+// *help for --help, -h or -?, and stops there.
+std::string parse(int argc, char** argv, Options* o, bool* help) {
+  static const option kLong[] = {
+      {"algs", required_argument, nullptr, kAlgs},
+      {"devices", required_argument, nullptr, kDevices},
+      {"threads", required_argument, nullptr, kThreads},
+      {"depth", required_argument, nullptr, kDepth},
+      {"sizes", required_argument, nullptr, kSizes},
+      {"duration", required_argument, nullptr, kDuration},
+      {"repeat", required_argument, nullptr, kRepeat},
+      {"json", no_argument, nullptr, kJson},
+      {"no-sw", no_argument, nullptr, kNoSw},
+      {"no-hw", no_argument, nullptr, kNoHw},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0},
+  };
+  // "+": stop at the first word that is not an option (an error, below);
+  // ":": a missing value is reported as ':', not '?'. -? is not among the
+  // short options, so getopt reports it as unknown with optopt '?' (an
+  // unknown long option has optopt 0). optind 0 restarts getopt's scan, so
+  // that a second parse in one process starts clean.
+  optind = 0;
+  opterr = 0;
+  for (;;) {
+    const int at = optind == 0 ? 1 : optind;  // the word being read, for messages
+    const int c = getopt_long(argc, argv, "+:h", kLong, nullptr);
+    if (c == -1) break;
+    if (c == 'h' || (c == '?' && optopt == '?')) {
+      *help = true;
+      return "";
+    }
+    if (c == ':') return missing_value(optopt);
+    if (c == '?') return "unknown option '" + std::string(argv[at]) + "'";
+    const std::string error = apply(c, optarg, o);
+    if (!error.empty()) return error;
+  }
+  if (optind < argc) return "unknown option '" + std::string(argv[optind]) + "'";
   return "";
 }
 
