@@ -1,4 +1,5 @@
-// Tests of `asynccrypt bench`'s command line (tools/bench/bench_main.cc):
+// Tests of `asynccrypt bench`'s command line (tools/bench/bench_options.cc),
+// through bench_main, which prints the errors and picks the exit code:
 // usage errors exit 2 with their message, help exits 0. No case runs a
 // benchmark row: each stops at the options or, --no-sw --no-hw, before rows.
 #include "bench_main.h"
