@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "asynccrypt/queue.h"
+#include "bench_options.h"
 #include "common/measure.h"
 #include "driver.h"
 #include "report.h"
@@ -25,180 +25,6 @@
 
 namespace asynccrypt::bench {
 namespace {
-
-constexpr const char* kUsage =
-    "usage: asynccrypt bench [options]\n"
-    "\n"
-    "Measures wolfCrypt operations: ops/s and p50/p99 latency (submission to result),\n"
-    "as plain synchronous wolfCrypt on one thread (SW) and on asynccrypt devices (HW),\n"
-    "each device driven by ONE thread that keeps N operations in flight (N objects,\n"
-    "one event queue, wolfAsync_EventQueuePoll, sleeping on asynccrypt_QueueFd).\n"
-    "\n"
-    "  --algs LIST       families to run (default: all the build supports):\n"
-    "                    rsa2048, rsa3072, ecdsa-p256, ecdh-p256, ecdsa-p384,\n"
-    "                    ecdh-p384, ecc-keygen (P-256 and P-384), dh2048,\n"
-    "                    aes-gcm, aes-cbc, 3des (1 KiB and 16 KiB, enc and dec)\n"
-    "  --devices LIST    devices for HW rows, kinds or specs (default: sim,threads,dpdk);\n"
-    "                    'dpdk' is dpdk:vdev=crypto_aesni_mb; a spec's own options\n"
-    "                    follow it: sim,dpdk:vdev=crypto_openssl,burst=8. A device\n"
-    "                    that cannot start here (ASYNC_INIT_E: no DPDK, no driver)\n"
-    "                    is skipped with its reason\n"
-    "  --threads N       worker threads of the threads device (default: online CPUs)\n"
-    "  --depth LIST      operations in flight for HW rows (default: 1,64)\n"
-    "  --sizes LIST      buffer bytes of the symmetric rows, multiples of 16\n"
-    "                    (default: 1024,16384)\n"
-    "  --duration S      seconds per run (default: 1.0)\n"
-    "  --repeat R        runs per row, interleaved; medians are reported (default: 1)\n"
-    "  --json            print a JSON array (one object per row) instead of tables\n"
-    "  --no-sw           skip the synchronous rows (the original's NO_SW_BENCH)\n"
-    "  --no-hw           skip the device rows (the original's NO_HW_BENCH)\n"
-    "  --help            this text\n"
-    "\n"
-    "Non-blocking: with a wolfSSL built --enable-ecc=nonblock --enable-sp=yes,nonblock\n"
-    "(and on 5.9 --enable-dh=nonblock, --enable-rsa=nonblock), each ECC (DH, RSA)\n"
-    "row also runs on every sim device with keys\n"
-    "that compute in slices (device column 'sim/nb'): each poll runs a bounded\n"
-    "amount (the device's slice budget: sim:budget_us=T or sim:slices=N).\n"
-    "'poll p99'/'poll max' (JSON p99_poll_us, max_poll_us): how long one\n"
-    "wolfAsync_EventQueuePoll call held the thread; on SW rows, one operation.\n"
-    "'cpu us/op' (cpu_us_per_op): CPU time of the whole process per operation;\n"
-    "'loop us' (loop_cpu_us_per_op): of that, the submitting thread's. 'layer us'\n"
-    "(layer_us_per_offload): what the layer costs per operation handed to the\n"
-    "device, on all threads, beyond the operation itself: the row's cpu us/op less\n"
-    "the sync row's, over the offloaded share (needs the sync row in the run and\n"
-    "a tenth offloaded).\n"
-    "\n"
-    "RSA uses wolfSSL's fixed test keys (certs_test.h), so no key generation is\n"
-    "needed. Rows the wolfSSL build cannot run (e.g. 3DES with NO_DES3) are skipped\n"
-    "with a note. Symmetric sizes below the build's thresholds (WC_ASYNC_THRESH_*)\n"
-    "run synchronously even on a device; the offload column shows how many went.\n";
-
-struct Options {
-  std::vector<std::string> families;
-  std::vector<std::string> devices{"sim", "threads", "dpdk"};
-  int workers = 0;
-  std::vector<int> depths{1, 64};
-  std::vector<int> sizes;  // symmetric rows' buffer sizes; empty: the default
-  double duration = 1.0;
-  int repeat = 1;
-  bool json = false;
-  bool sw = true;
-  bool hw = true;
-};
-
-std::vector<std::string> split(const std::string& list) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos <= list.size()) {
-    const std::size_t comma = std::min(list.find(',', pos), list.size());
-    if (comma > pos) out.push_back(list.substr(pos, comma - pos));
-    pos = comma + 1;
-  }
-  return out;
-}
-
-// Splits a --devices list into specs: an item with '=' and no ':' is an
-// option of the spec before it ("dpdk:vdev=x,burst=8" is one spec).
-std::vector<std::string> split_specs(const std::string& list) {
-  std::vector<std::string> out;
-  for (const std::string& item : split(list)) {
-    const bool option = item.find('=') != std::string::npos && item.find(':') == std::string::npos;
-    if (option && !out.empty()) {
-      out.back() += "," + item;
-    } else {
-      out.push_back(item);
-    }
-  }
-  return out;
-}
-
-bool parse_int(const std::string& s, int lo, int hi, int* out) {
-  char* end = nullptr;
-  errno = 0;
-  const long v = std::strtol(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || errno != 0 || v < lo || v > hi) return false;
-  *out = static_cast<int>(v);
-  return true;
-}
-
-// Parses argv[1..]; returns "" or a usage error. Sets *help for --help.
-std::string parse(int argc, char** argv, Options* o, bool* help) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool has_value = false;
-    if (const std::size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_value = true;
-    }
-    auto take = [&](std::string* v) {
-      if (has_value) {
-        *v = value;
-        return true;
-      }
-      if (i + 1 >= argc) return false;
-      *v = argv[++i];
-      return true;
-    };
-    std::string v;
-    if (arg == "--help" || arg == "-h" || arg == "-?") {
-      *help = true;
-    } else if (arg == "--json") {
-      o->json = true;
-    } else if (arg == "--no-sw") {
-      o->sw = false;
-    } else if (arg == "--no-hw") {
-      o->hw = false;
-    } else if (arg == "--algs") {
-      if (!take(&v)) return "--algs needs a list";
-      o->families = split(v);
-      const std::vector<std::string> known = all_families();
-      for (const std::string& f : o->families) {
-        if (std::find(known.begin(), known.end(), f) == known.end()) {
-          return "unknown algorithm family '" + f + "'";
-        }
-      }
-    } else if (arg == "--devices") {
-      if (!take(&v)) return "--devices needs a list";
-      o->devices = split_specs(v);
-    } else if (arg == "--threads") {
-      if (!take(&v) || !parse_int(v, 1, 1024, &o->workers)) return "--threads needs 1..1024";
-    } else if (arg == "--depth") {
-      if (!take(&v)) return "--depth needs a list";
-      o->depths.clear();
-      for (const std::string& d : split(v)) {
-        int n = 0;
-        if (!parse_int(d, 1, 1 << 16, &n)) return "--depth values must be 1..65536";
-        o->depths.push_back(n);
-      }
-      if (o->depths.empty()) return "--depth needs at least one value";
-    } else if (arg == "--sizes") {
-      if (!take(&v)) return "--sizes needs a list";
-      o->sizes.clear();
-      for (const std::string& item : split(v)) {
-        int n = 0;
-        if (!parse_int(item, 16, 1 << 20, &n) || n % 16 != 0) {
-          return "--sizes values must be multiples of 16 in 16..1048576";
-        }
-        o->sizes.push_back(n);
-      }
-      if (o->sizes.empty()) return "--sizes needs at least one value";
-    } else if (arg == "--duration") {
-      if (!take(&v)) return "--duration needs seconds";
-      char* end = nullptr;
-      o->duration = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end != '\0' || !(o->duration > 0) || o->duration > 3600) {
-        return "--duration needs seconds in (0, 3600]";
-      }
-    } else if (arg == "--repeat") {
-      if (!take(&v) || !parse_int(v, 1, 100, &o->repeat)) return "--repeat needs 1..100";
-    } else {
-      return "unknown option '" + std::string(argv[i]) + "'";
-    }
-  }
-  return "";
-}
 
 // One way of running a row: synchronously, or on a device at a depth.
 struct Mode {
@@ -493,13 +319,13 @@ int bench_main(int argc, char** argv) {
   using namespace asynccrypt::bench;
   Options options;
   bool help = false;
-  const std::string error = parse(argc, argv, &options, &help);
+  const std::string error = parse_options(argc, argv, &options, &help);
   if (help) {
-    std::fputs(kUsage, stdout);
+    std::fputs(usage(), stdout);
     return 0;
   }
   if (!error.empty()) {
-    std::fprintf(stderr, "asynccrypt bench: %s\n\n%s", error.c_str(), kUsage);
+    std::fprintf(stderr, "asynccrypt bench: %s\n\n%s", error.c_str(), usage());
     return 2;
   }
   if (wolfCrypt_Init() != 0) {

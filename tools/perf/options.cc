@@ -4,15 +4,18 @@
 
 #include <getopt.h>
 
-#include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
+#include "common/numbers.h"
 #include "perf/tls_common.h"
 
 namespace perf {
 namespace {
+
+namespace cli = asynccrypt::cli;
 
 enum LongOnly {
   kJson = 1000,
@@ -127,22 +130,11 @@ void print_usage(Tool tool) {
                found.empty() ? " (none found)" : "; using ", found.c_str());
 }
 
-// to_number parses a whole decimal argument within [lo, hi].
-bool to_number(const char* text, long long lo, long long hi, long long* out) {
-  errno = 0;
-  char* end = nullptr;
-  const long long v = std::strtoll(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi) return false;
-  *out = v;
-  return true;
-}
-
 }  // namespace
 
 int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
   const bool server = tool == Tool::kServer;
-  const char* short_opts =
-      server ? "?hp:v:al:c:k:A:n:N:R:W:B:t:d:q" : "?hp:v:l:c:k:A:rn:N:R:W:B:d:q";
+  const char* short_opts = server ? "hp:v:al:c:k:A:n:N:R:W:B:t:d:q" : "hp:v:l:c:k:A:rn:N:R:W:B:d:q";
   static const option kLong[] = {
       {"json", no_argument, nullptr, kJson},
       {"http", no_argument, nullptr, kHttp},
@@ -162,30 +154,44 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
-  optind = 1;
+  // -? is not in the short options, so getopt reports it as unknown with
+  // optopt '?', and every other mistake (an unknown long option: optopt 0)
+  // is told apart from it. optind 0 restarts getopt's scan, so that a
+  // second parse in one process starts clean.
+  optind = 0;
   opterr = 0;
   int c;
   long long v = 0;
+  std::string why;  // what was wrong with the value, from to_number
+  // to_number reads optarg as a whole decimal number within [lo, hi] into v.
+  auto to_number = [&](long long lo, long long hi) {
+    const cli::Parsed<long long> parsed = cli::parse_integer(optarg, lo, hi);
+    v = parsed.value;
+    why = parsed.error;
+    return parsed.ok();
+  };
   auto bad = [&](const char* what) {
-    std::fprintf(stderr, "asynccrypt %s: bad %s\n", argv[0], what);
+    std::fprintf(stderr, "asynccrypt %s: bad %s%s%s\n", argv[0], what, why.empty() ? "" : ": ",
+                 why.c_str());
     print_usage(tool);
     return 2;
   };
   while ((c = getopt_long(argc, argv, short_opts, kLong, nullptr)) != -1) {
+    why.clear();
     switch (c) {
       case '?':
-        if (optopt != 0 && optopt != '?') return bad("option");
+        if (optopt != '?') return bad("option");
         print_usage(tool);
         return 1;
       case 'h':
         print_usage(tool);
         return 1;
       case 'p':
-        if (!to_number(optarg, server ? 0 : 1, 65535, &v)) return bad("port (-p)");
+        if (!to_number(server ? 0 : 1, 65535)) return bad("port (-p)");
         out->port = static_cast<int>(v);
         break;
       case 'v':
-        if (!to_number(optarg, 0, 4, &v)) return bad("version (-v 0..4)");
+        if (!to_number(0, 4)) return bad("version (-v 0..4)");
         out->version = static_cast<int>(v);
         break;
       case 'a':
@@ -207,29 +213,29 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
         out->resume = true;
         break;
       case 'n':
-        if (!to_number(optarg, 0, 1000000, &v)) return bad("connection count (-n 0..1000000)");
+        if (!to_number(0, 1000000)) return bad("connection count (-n 0..1000000)");
         out->max_conns = static_cast<long>(v);
         out->max_bytes = -1;
         break;
       case 'N':
-        if (!to_number(optarg, 1, 100000, &v)) return bad("concurrency (-N 1..100000)");
+        if (!to_number(1, 100000)) return bad("concurrency (-N 1..100000)");
         out->concurrent = static_cast<int>(v);
         break;
       case 'R':
-        if (!to_number(optarg, 1, INT_MAX / 2, &v)) return bad("read size (-R)");
+        if (!to_number(1, INT_MAX / 2)) return bad("read size (-R)");
         out->read_size = static_cast<int>(v);
         break;
       case 'W':
-        if (!to_number(optarg, 1, INT_MAX / 2, &v)) return bad("write size (-W)");
+        if (!to_number(1, INT_MAX / 2)) return bad("write size (-W)");
         out->write_size = static_cast<int>(v);
         break;
       case 'B':
-        if (!to_number(optarg, 1, LLONG_MAX / 4, &v)) return bad("byte budget (-B)");
+        if (!to_number(1, LLONG_MAX / 4)) return bad("byte budget (-B)");
         out->max_bytes = v;
         out->max_conns = 0;
         break;
       case 't':
-        if (!to_number(optarg, 1, 100, &v)) return bad("thread count (-t 1..100)");
+        if (!to_number(1, 100)) return bad("thread count (-t 1..100)");
         out->threads = static_cast<int>(v);
         break;
       case 'd':
@@ -248,15 +254,15 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
         out->client_cert = false;
         break;
       case kAbortHandshake:
-        if (!to_number(optarg, 1, 100, &v)) return bad("--abort-handshake (1..100)");
+        if (!to_number(1, 100)) return bad("--abort-handshake (1..100)");
         out->abort_handshake = static_cast<int>(v);
         break;
       case kAbortPercent:
-        if (server || !to_number(optarg, 0, 100, &v)) return bad("--abort-percent (0..100)");
+        if (server || !to_number(0, 100)) return bad("--abort-percent (0..100)");
         out->abort_percent = static_cast<int>(v);
         break;
       case kSeed:
-        if (server || !to_number(optarg, 1, LLONG_MAX, &v)) return bad("--seed (1..)");
+        if (server || !to_number(1, LLONG_MAX)) return bad("--seed (1..)");
         out->seed = static_cast<unsigned long long>(v);
         break;
       case kFreePendingNow:
@@ -267,17 +273,15 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
         if (!parse_groups(optarg, &out->groups)) return bad("--groups (see the list)");
         break;
       case kHandshakeTimeout:
-        if (!to_number(optarg, 0, kMaxTimeoutMs, &v))
-          return bad("--handshake-timeout (0..86400000 ms)");
+        if (!to_number(0, kMaxTimeoutMs)) return bad("--handshake-timeout (0..86400000 ms)");
         out->handshake_timeout_ms = static_cast<int>(v);
         break;
       case kIdleTimeout:
-        if (!to_number(optarg, 0, kMaxTimeoutMs, &v)) return bad("--idle-timeout (0..86400000 ms)");
+        if (!to_number(0, kMaxTimeoutMs)) return bad("--idle-timeout (0..86400000 ms)");
         out->idle_timeout_ms = static_cast<int>(v);
         break;
       case kDrainTimeout:
-        if (!to_number(optarg, 0, kMaxTimeoutMs, &v))
-          return bad("--drain-timeout (0..86400000 ms)");
+        if (!to_number(0, kMaxTimeoutMs)) return bad("--drain-timeout (0..86400000 ms)");
         out->drain_timeout_ms = static_cast<int>(v);
         break;
       case kKeyDevice:

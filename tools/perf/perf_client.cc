@@ -29,7 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "perf/ctx_async.h"
+#include "perf/event_loop.h"
 #include "perf/net.h"
 #include "perf/options.h"
 #include "perf/stats.h"
@@ -60,7 +60,7 @@ class Client {
   void finish();
 
   const Counters& counters() const { return counters_; }
-  const std::string& device_name() const { return device_name_; }
+  const std::string& device_name() const { return loop_.device_name(); }
   const std::string& first_error() const { return first_error_; }
   long started() const { return started_; }
 
@@ -93,6 +93,8 @@ class Client {
   void end_conn(Slot* s, Outcome outcome, const std::string& why = {});
   void release(Slot* s);
   void on_ready(Slot* s);
+  // on_ready for the slot of ssl, if it still has it.
+  void on_ready(WOLFSSL* ssl);
   void drain_pending();
   bool more_to_start() const;
   bool budget_left() const;
@@ -104,11 +106,9 @@ class Client {
   int wait_timeout_ms() const;
 
   const PerfOptions& opt_;
-  asynccrypt::DeviceHandle device_;
-  std::string device_name_ = "none";  // for the report; stays after close
-  CtxPtr ctx_;
-  CtxAsync async_;  // after ctx_: released before the context is freed
-  Epoll epoll_;
+  // Device, context, queue and epoll set; before slots_, so that the
+  // connections and sessions are freed first.
+  EventLoop loop_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unordered_map<WOLFSSL*, Slot*> by_ssl_;
   std::vector<unsigned char> request_;
@@ -118,15 +118,9 @@ class Client {
   int active_ = 0;    // slots not idle
   std::string fatal_;
   std::string first_error_;
-  char queue_tag_ = 0;
-  // Timeouts are checked in sweeps, one every tick_ while connections are
-  // open: a connection outlives its deadline by at most one tick.
-  Clock::duration tick_{};
-  Clock::time_point next_sweep_{};
 };
 
 bool Client::setup(std::string* error) {
-  if (!open_device(opt_.device, false, &device_, &device_name_, error)) return false;
   TlsConfig cfg;
   cfg.server = false;
   cfg.version = opt_.version;
@@ -134,16 +128,11 @@ bool Client::setup(std::string* error) {
   cfg.files = {opt_.cert, opt_.key, opt_.ca};
   cfg.client_cert = opt_.client_cert;
   cfg.groups = opt_.groups;
-  ctx_ = make_ctx(cfg, device_.id(), error);
-  if (!ctx_) return false;
-  if (!epoll_.create(error)) return false;
-  if (device_.is_open()) {
-    if (!async_.attach(ctx_.get(), error)) return false;
-    if (!epoll_.add(async_.fd(), EPOLLIN, &queue_tag_)) {
-      *error = errno_text("epoll_ctl(queue fd)");
-      return false;
-    }
-  }
+  LoopSetup loop;
+  loop.device = opt_.device;
+  loop.handshake_timeout_ms = opt_.handshake_timeout_ms;
+  loop.idle_timeout_ms = opt_.idle_timeout_ms;
+  if (!loop_.open(loop, cfg, error)) return false;
   if (opt_.http) {
     request_.assign(kHttpRequest.begin(), kHttpRequest.end());
   } else {
@@ -160,27 +149,16 @@ bool Client::setup(std::string* error) {
   int slots = opt_.concurrent;
   if (opt_.max_conns > 0 && opt_.max_conns < slots) slots = static_cast<int>(opt_.max_conns);
   for (int i = 0; i < slots; ++i) slots_.push_back(std::make_unique<Slot>());
-  // An eighth of the shortest timeout, between 5 ms and 250 ms.
-  int shortest = 0;
-  for (const int t : {opt_.handshake_timeout_ms, opt_.idle_timeout_ms}) {
-    if (t > 0 && (shortest == 0 || t < shortest)) shortest = t;
-  }
-  if (shortest > 0) tick_ = std::chrono::milliseconds(std::clamp(shortest / 8, 5, 250));
   return true;
 }
 
-void Client::note_progress(Slot* s) {
-  const int idle = opt_.idle_timeout_ms;
-  s->deadline =
-      idle > 0 ? Clock::now() + std::chrono::milliseconds(idle) : Clock::time_point::max();
-}
+void Client::note_progress(Slot* s) { s->deadline = loop_.idle_deadline(); }
 
 // expire fails the connections whose deadline passed; the socket is shut
 // down so the server sees it go, and one with crypto in flight is freed
 // once the operation completes.
 void Client::expire(Clock::time_point now) {
-  if (tick_ == Clock::duration::zero() || now < next_sweep_) return;
-  next_sweep_ = now + tick_;
+  if (!loop_.sweep_due(now)) return;
   for (auto& s : slots_) {
     if (s->phase == Phase::kIdle || s->zombie || now < s->deadline) continue;
     ++counters_.timeouts;
@@ -198,9 +176,9 @@ void Client::expire(Clock::time_point now) {
 // or, while connections are open, the next timeout sweep.
 int Client::wait_timeout_ms() const {
   int timeout = abort_timeout_ms();
-  if (tick_ != Clock::duration::zero() && active_ > 0) {
+  if (loop_.next_sweep() != Clock::time_point::max() && active_ > 0) {
     const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(next_sweep_ - Clock::now()).count();
+        std::chrono::ceil<std::chrono::milliseconds>(loop_.next_sweep() - Clock::now()).count();
     const int ms = left < 0 ? 0 : static_cast<int>(left);
     if (timeout < 0 || ms < timeout) timeout = ms;
   }
@@ -236,12 +214,10 @@ bool Client::start_conn(Slot* s, std::string* error) {
   s->pending = false;
   s->abort_armed = false;
   s->abort_after = abort_after(s->conn_no);
-  s->deadline = opt_.handshake_timeout_ms > 0
-                    ? s->start + std::chrono::milliseconds(opt_.handshake_timeout_ms)
-                    : Clock::time_point::max();
+  s->deadline = loop_.handshake_deadline(s->start);
   if (in_progress) {
     s->phase = Phase::kConnecting;
-    if (!epoll_.add(s->fd.get(), kSocketEvents, s)) {
+    if (!loop_.epoll().add(s->fd.get(), kSocketEvents, s)) {
       *error = errno_text("epoll_ctl(add)");
       return false;
     }
@@ -251,7 +227,7 @@ bool Client::start_conn(Slot* s, std::string* error) {
 }
 
 bool Client::begin_tls(Slot* s, std::string* error) {
-  s->ssl.reset(wolfSSL_new(ctx_.get()));
+  s->ssl.reset(wolfSSL_new(loop_.ctx()));
   if (!s->ssl || wolfSSL_set_fd(s->ssl.get(), s->fd.get()) != WOLFSSL_SUCCESS ||
       wolfSSL_check_domain_name(s->ssl.get(), "localhost") != WOLFSSL_SUCCESS) {
     *error = "wolfSSL_new/set_fd failed";
@@ -261,7 +237,7 @@ bool Client::begin_tls(Slot* s, std::string* error) {
   by_ssl_[s->ssl.get()] = s;
   const bool registered = s->phase == Phase::kConnecting;
   s->phase = Phase::kHandshake;
-  if (!registered && !epoll_.add(s->fd.get(), kSocketEvents, s)) {
+  if (!registered && !loop_.epoll().add(s->fd.get(), kSocketEvents, s)) {
     *error = errno_text("epoll_ctl(add)");
     return false;
   }
@@ -371,7 +347,7 @@ void Client::end_conn(Slot* s, Outcome outcome, const std::string& why) {
       std::fflush(stdout);
     }
   }
-  epoll_.remove(s->fd.get());
+  loop_.epoll().remove(s->fd.get());
   if (outcome == Outcome::kAborted) {
     // Even connections reset, odd ones close; the descriptor stays open for
     // wolfSSL (its I/O now fails) until the slot is released.
@@ -405,6 +381,11 @@ void Client::release(Slot* s) {
   counters_.note_activity(Clock::now());
 }
 
+void Client::on_ready(WOLFSSL* ssl) {
+  auto it = by_ssl_.find(ssl);
+  if (it != by_ssl_.end()) on_ready(it->second);
+}
+
 void Client::on_ready(Slot* s) {
   s->pending = false;
   if (!s->zombie) {
@@ -423,10 +404,7 @@ void Client::on_ready(Slot* s) {
 
 // drain_pending waits (at most 10 s) until no operation is in flight.
 void Client::drain_pending() {
-  const auto deadline = Clock::now() + std::chrono::milliseconds(opt_.drain_timeout_ms);
-  epoll_event events[8];
-  std::string error;
-  for (;;) {
+  auto settle = [this] {
     bool any = false;
     for (auto& s : slots_) {
       if (s->phase == Phase::kIdle) continue;
@@ -438,17 +416,11 @@ void Client::drain_pending() {
       }
       if (s->phase != Phase::kIdle) any = true;
     }
-    if (!any || !async_.attached() || Clock::now() > deadline) return;
-    if (epoll_.wait(events, 8, 100) < 0) return;
-    if (!async_.harvest(
-            [this](WOLFSSL* ssl) {
-              auto it = by_ssl_.find(ssl);
-              if (it != by_ssl_.end()) on_ready(it->second);
-            },
-            &counters_.async_s, &error)) {
-      return;
-    }
-  }
+    return any;
+  };
+  loop_.drain(
+      opt_.drain_timeout_ms, 100, settle, [this](WOLFSSL* ssl) { on_ready(ssl); },
+      &counters_.async_s);
 }
 
 // abort_after says after how many handshake steps connection conn_no
@@ -497,20 +469,16 @@ bool Client::run(std::string* error) {
       if (s->phase == Phase::kIdle && more_to_start() && !start_conn(s.get(), &fatal_)) break;
     }
     if (!fatal_.empty() || active_ == 0) break;
-    const int n = epoll_.wait(events, kMaxEvents, wait_timeout_ms());
+    const int n = loop_.epoll().wait(events, kMaxEvents, wait_timeout_ms());
     if (n < 0) {
       fatal_ = errno_text("epoll_wait");
       break;
     }
     for (int i = 0; i < n && fatal_.empty(); ++i) {
       void* tag = events[i].data.ptr;
-      if (tag == &queue_tag_) {
-        const bool polled = async_.harvest(
-            [this](WOLFSSL* ssl) {
-              auto it = by_ssl_.find(ssl);
-              if (it != by_ssl_.end()) on_ready(it->second);
-            },
-            &counters_.async_s, &fatal_);
+      if (loop_.is_queue(tag)) {
+        const bool polled =
+            loop_.harvest([this](WOLFSSL* ssl) { on_ready(ssl); }, &counters_.async_s, &fatal_);
         if (!polled) break;
         continue;
       }
@@ -554,10 +522,7 @@ void Client::finish() {
   }
   by_ssl_.clear();
   slots_.clear();  // sessions go before the context
-  async_.release();
-  ctx_.reset();
-  add_device_stats(device_, &counters_.device_ops, &counters_.device_inline);
-  device_.close();
+  loop_.close(&counters_.device_ops, &counters_.device_inline);
 }
 
 }  // namespace

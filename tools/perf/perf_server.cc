@@ -39,7 +39,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "perf/ctx_async.h"
+#include "perf/event_loop.h"
 #include "perf/net.h"
 #include "perf/options.h"
 #include "perf/stats.h"
@@ -174,7 +174,7 @@ class ServerLoop {
   void finish();
 
   const Counters& counters() const { return counters_; }
-  const std::string& device_name() const { return device_name_; }
+  const std::string& device_name() const { return loop_.device_name(); }
 
  private:
   enum class Phase { kHandshake, kRead, kWrite };
@@ -201,6 +201,8 @@ class ServerLoop {
   void free_all();
   void make_zombie(Conn* c);
   void on_ready(Conn* c);
+  // on_ready for the connection of ssl, if it is still there.
+  void on_ready(WOLFSSL* ssl);
   // Polls the context's queue until empty and resumes the connections whose
   // operations completed; false (with *error) when the poll fails.
   bool harvest_ready(std::string* error);
@@ -212,11 +214,9 @@ class ServerLoop {
 
   Shared* shared_;
   Fd listener_;
-  asynccrypt::DeviceHandle device_;
-  std::string device_name_ = "none";  // for the report; stays after close
-  CtxPtr ctx_;
-  CtxAsync async_;  // after ctx_: released before the context is freed
-  Epoll epoll_;
+  // Device, context, queue and epoll set; before conns_, so that the
+  // connections are freed first.
+  EventLoop loop_;
   // Connections by their WOLFSSL, as async events name them.
   std::unordered_map<WOLFSSL*, std::unique_ptr<Conn>> conns_;
   std::vector<Conn*> closed_;
@@ -224,18 +224,13 @@ class ServerLoop {
   bool listener_armed_ = false;
   // accept stays off until then after EMFILE, ENFILE, ENOBUFS or ENOMEM.
   Clock::time_point accept_paused_until_{};
-  // Timeouts are checked in sweeps, one every tick_ while connections are
-  // open: a connection outlives its deadline by at most one tick.
-  Clock::duration tick_{};
-  Clock::time_point next_sweep_{};
   Counters counters_;
   // Tags that tell epoll's non-connection sources apart.
-  char listener_tag_ = 0, queue_tag_ = 0, stop_tag_ = 0;
+  char listener_tag_ = 0, stop_tag_ = 0;
 };
 
 bool ServerLoop::setup(bool per_thread, std::string* error) {
   const PerfOptions& opt = *shared_->opt;
-  if (!open_device(opt.device, per_thread, &device_, &device_name_, error)) return false;
   TlsConfig cfg;
   cfg.server = true;
   cfg.version = opt.version;
@@ -247,47 +242,34 @@ bool ServerLoop::setup(bool per_thread, std::string* error) {
   cfg.key_dev_id = shared_->key_dev_id;
   cfg.key_id = opt.key_id;
   cfg.key_label = opt.key_label;
-  ctx_ = make_ctx(cfg, device_.id(), error);
-  if (!ctx_) return false;
-  if (!epoll_.create(error)) return false;
+  LoopSetup loop;
+  loop.device = opt.device;
+  loop.per_thread = per_thread;
   // The token's operations complete through the context's queue too.
-  if (device_.is_open() || shared_->key_dev_id != INVALID_DEVID) {
-    if (!async_.attach(ctx_.get(), error)) return false;
-    // --busy-poll polls the queue on every turn and never sleeps on it.
-    if (!shared_->opt->busy_poll && !epoll_.add(async_.fd(), EPOLLIN, &queue_tag_)) {
-      *error = errno_text("epoll_ctl(queue fd)");
-      return false;
-    }
-  }
-  if (!epoll_.add(g_stop_fd.load(), EPOLLIN, &stop_tag_)) {
+  loop.attach_always = shared_->key_dev_id != INVALID_DEVID;
+  // --busy-poll polls the queue on every turn and never sleeps on it.
+  loop.watch_queue = !opt.busy_poll;
+  loop.handshake_timeout_ms = opt.handshake_timeout_ms;
+  loop.idle_timeout_ms = opt.idle_timeout_ms;
+  if (!loop_.open(loop, cfg, error)) return false;
+  if (!loop_.epoll().add(g_stop_fd.load(), EPOLLIN, &stop_tag_)) {
     *error = errno_text("epoll_ctl(stop fd)");
     return false;
   }
   read_buf_.resize(static_cast<size_t>(opt.read_size));
-  // An eighth of the shortest timeout, between 5 ms and 250 ms.
-  int shortest = 0;
-  for (const int t : {opt.handshake_timeout_ms, opt.idle_timeout_ms}) {
-    if (t > 0 && (shortest == 0 || t < shortest)) shortest = t;
-  }
-  if (shortest > 0) tick_ = std::chrono::milliseconds(std::clamp(shortest / 8, 5, 250));
   update_listener();
   return true;
 }
 
 // note_progress moves a connection's deadline on after a byte went through
 // (or its handshake finished).
-void ServerLoop::note_progress(Conn* c) {
-  const int idle = shared_->opt->idle_timeout_ms;
-  c->deadline =
-      idle > 0 ? Clock::now() + std::chrono::milliseconds(idle) : Clock::time_point::max();
-}
+void ServerLoop::note_progress(Conn* c) { c->deadline = loop_.idle_deadline(); }
 
 // expire closes the connections whose deadline passed. One with crypto in
 // flight becomes a zombie (its socket is shut down) and is freed once the
 // operation completes.
 void ServerLoop::expire(Clock::time_point now) {
-  if (tick_ == Clock::duration::zero() || now < next_sweep_) return;
-  next_sweep_ = now + tick_;
+  if (!loop_.sweep_due(now)) return;
   for (auto& [ssl, conn] : conns_) {
     Conn* c = conn.get();
     if (c->closed || c->zombie || now < c->deadline) continue;
@@ -305,7 +287,7 @@ void ServerLoop::expire(Clock::time_point now) {
 // ever.
 int ServerLoop::wait_timeout_ms(Clock::time_point now) const {
   Clock::time_point until = Clock::time_point::max();
-  if (tick_ != Clock::duration::zero() && !conns_.empty()) until = std::max(now, next_sweep_);
+  if (!conns_.empty()) until = std::max(now, loop_.next_sweep());  // max(): no timeouts
   if (accept_paused_until_ > now) until = std::min(until, accept_paused_until_);
   if (until == Clock::time_point::max()) return -1;
   return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(until - now).count());
@@ -316,9 +298,9 @@ void ServerLoop::update_listener() {
                     Clock::now() >= accept_paused_until_;
   if (want == listener_armed_) return;
   if (want) {
-    listener_armed_ = epoll_.add(listener_.get(), EPOLLIN, &listener_tag_);
+    listener_armed_ = loop_.epoll().add(listener_.get(), EPOLLIN, &listener_tag_);
   } else {
-    epoll_.remove(listener_.get());
+    loop_.epoll().remove(listener_.get());
     listener_armed_ = false;
   }
 }
@@ -334,13 +316,13 @@ bool ServerLoop::run(std::string* error) {
     free_closed();
     update_listener();
     const bool busy = shared_->opt->busy_poll;
-    const int n = epoll_.wait(events, kMaxEvents, busy ? 0 : wait_timeout_ms(Clock::now()));
+    const int n = loop_.epoll().wait(events, kMaxEvents, busy ? 0 : wait_timeout_ms(Clock::now()));
     if (n < 0) {
       *error = errno_text("epoll_wait");
       ok = false;
       break;
     }
-    if (busy && async_.attached() && !harvest_ready(error)) {
+    if (busy && loop_.attached() && !harvest_ready(error)) {
       ok = false;
       break;
     }
@@ -350,7 +332,7 @@ bool ServerLoop::run(std::string* error) {
         stopping = true;
       } else if (tag == &listener_tag_) {
         accept_ready();
-      } else if (tag == &queue_tag_) {
+      } else if (loop_.is_queue(tag)) {
         if (!harvest_ready(error)) {
           ok = false;
           stopping = true;
@@ -381,12 +363,12 @@ bool ServerLoop::run(std::string* error) {
 }
 
 bool ServerLoop::harvest_ready(std::string* error) {
-  return async_.harvest(
-      [this](WOLFSSL* ssl) {
-        auto it = conns_.find(ssl);
-        if (it != conns_.end()) on_ready(it->second.get());
-      },
-      &counters_.async_s, error);
+  return loop_.harvest([this](WOLFSSL* ssl) { on_ready(ssl); }, &counters_.async_s, error);
+}
+
+void ServerLoop::on_ready(WOLFSSL* ssl) {
+  auto it = conns_.find(ssl);
+  if (it != conns_.end()) on_ready(it->second.get());
 }
 
 // on_ready resumes a connection whose operation completed. A zombie runs
@@ -400,7 +382,7 @@ void ServerLoop::on_ready(Conn* c) {
 
 void ServerLoop::make_zombie(Conn* c) {
   c->zombie = true;
-  epoll_.remove(c->fd.get());
+  loop_.epoll().remove(c->fd.get());
   // Keep the descriptor (wolfSSL still holds it) but make all I/O fail.
   (void)shutdown(c->fd.get(), SHUT_RDWR);
 }
@@ -411,28 +393,23 @@ void ServerLoop::drain_pending() {
   for (auto& [ssl, conn] : conns_) {
     if (!conn->closed && !conn->zombie) make_zombie(conn.get());
   }
-  const auto deadline = Clock::now() + std::chrono::milliseconds(shared_->opt->drain_timeout_ms);
-  std::string error;
-  epoll_event events[8];
-  for (;;) {
+  auto settle = [this] {
     bool any = false;
     for (auto& [ssl, conn] : conns_) {
       if (!conn->closed && conn->pending) any = true;
       if (!conn->closed && !conn->pending) close_conn(conn.get(), Outcome::kError);
     }
-    if (!any || !async_.attached() || Clock::now() > deadline) return;
-    if (epoll_.wait(events, 8, shared_->opt->busy_poll ? 1 : 100) < 0) return;
-    if (!harvest_ready(&error)) return;
-  }
+    return any;
+  };
+  loop_.drain(
+      shared_->opt->drain_timeout_ms, shared_->opt->busy_poll ? 1 : 100, settle,
+      [this](WOLFSSL* ssl) { on_ready(ssl); }, &counters_.async_s);
 }
 
 void ServerLoop::finish() {
   drain_pending();
   free_all();  // those still pending after the drain timeout: SslPtr drains each
-  async_.release();
-  ctx_.reset();
-  add_device_stats(device_, &counters_.device_ops, &counters_.device_inline);
-  device_.close();
+  loop_.close(&counters_.device_ops, &counters_.device_inline);
 }
 
 void ServerLoop::accept_ready() {
@@ -451,7 +428,7 @@ void ServerLoop::accept_ready() {
       return;  // else EAGAIN, or a connection that died in the queue
     }
     if (!set_nodelay_nonblock(fd.get())) continue;
-    SslPtr ssl(wolfSSL_new(ctx_.get()));
+    SslPtr ssl(wolfSSL_new(loop_.ctx()));
     if (!ssl || wolfSSL_set_fd(ssl.get(), fd.get()) != WOLFSSL_SUCCESS) {
       ++counters_.errors;
       continue;
@@ -460,9 +437,7 @@ void ServerLoop::accept_ready() {
     conn->fd = std::move(fd);
     conn->ssl = std::move(ssl);
     conn->start = Clock::now();
-    if (opt.handshake_timeout_ms > 0) {
-      conn->deadline = conn->start + std::chrono::milliseconds(opt.handshake_timeout_ms);
-    }
+    conn->deadline = loop_.handshake_deadline(conn->start);
     counters_.note_activity(conn->start);
     Conn* c = conn.get();
     conns_.emplace(c->ssl.get(), std::move(conn));
@@ -471,7 +446,7 @@ void ServerLoop::accept_ready() {
     // until wolfSSL meets EAGAIN (or the device), so no readiness is lost,
     // and readiness that comes while crypto is in flight is ignored without
     // an epoll_ctl per operation (the step after the completion reads it).
-    if (!epoll_.add(c->fd.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, c)) {
+    if (!loop_.epoll().add(c->fd.get(), EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, c)) {
       close_conn(c, Outcome::kError);
       continue;
     }
@@ -568,7 +543,7 @@ void ServerLoop::close_conn(Conn* c, Outcome outcome) {
     std::printf("SSL cipher suite is %s\n", wolfSSL_get_cipher(c->ssl.get()));
     std::fflush(stdout);
   }
-  if (!c->zombie) epoll_.remove(c->fd.get());
+  if (!c->zombie) loop_.epoll().remove(c->fd.get());
   counters_.note_activity(Clock::now());
   closed_.push_back(c);
 }
