@@ -50,20 +50,17 @@ HSM_FLAGS      = --enable-asynccrypt --enable-static --enable-cryptocb $(call AS
 # X25519 key shares (asynchronous from 5.9.0 on).
 X25519_FLAGS  := --enable-asynccrypt --enable-static --enable-curve25519
 # Device kinds wolfSSL's suite runs on (chosen at run time, one build each).
-# threads declines operations cheaper than a hand-over (they run
-# synchronously); threads:inline_us=0 sends every one to the workers, so
-# every pending path of wolfSSL runs.
-# The dpdk device, and chaos over it, join when DPDK can start here (scripts/dpdk-available.sh).
-DEFAULT_DEVICES ?= sim threads threads:inline_us=0 chaos:seed=1 chaos:seed=2 chaos:seed=3 \
-                   $(shell scripts/dpdk-available.sh && echo dpdk:vdev=crypto_aesni_mb chaos:seed=1,over=dpdk,vdev=crypto_aesni_mb \
-                     && ls /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/librte_crypto_openssl.so* >/dev/null 2>&1 && echo dpdk:vdev=crypto_openssl)
-# ASYNCCRYPT_REQUIRE_DPDK=1 (.ci/run sets it where libdpdk is installed):
-# DPDK must be usable, or the dpdk devices above would silently drop out.
-ifeq ($(ASYNCCRYPT_REQUIRE_DPDK),1)
-  ifneq ($(shell scripts/dpdk-available.sh && echo yes),yes)
-    $(error ASYNCCRYPT_REQUIRE_DPDK=1, but scripts/dpdk-available.sh finds no libdpdk with crypto_aesni_mb)
-  endif
-endif
+# DEFAULT_DEVICES, SANITIZER_DEVICES and FULL_DEVICES are empty unless given
+# on the command line: scripts/device-list.sh then prints them when the
+# recipe runs (the dpdk device, and chaos over it, join where DPDK can start
+# here; with ASYNCCRYPT_REQUIRE_DPDK=1, which .ci/run sets where libdpdk is
+# installed, a DPDK that cannot start fails the run instead).
+DEFAULT_DEVICES ?=
+SANITIZER_DEVICES ?=
+FULL_DEVICES ?=
+# devices LIST,NAME: the shell words that set $devices to LIST, or to
+# device-list.sh NAME's answer when LIST is empty (failing when it fails).
+devices = devices="$(or $(1),$$(scripts/device-list.sh $(2)))"
 ALL_DEVICES     ?= sim threads:inline_us=0
 # Non-blocking ECC runs in slices on the simulator only.
 NONBLOCK_DEVICES ?= sim
@@ -170,7 +167,8 @@ soak-short: unit
 # (the runtime preloaded), on sim, threads (inline_us=0), chaos, and dpdk and chaos over dpdk where DPDK can start (+46 s). About 3 minutes with the
 # tree's build, 45 s without.
 sanitizer-conformance: wolfssl-default-asan
-	scripts/sanitizer-conformance.sh $(V)-default-asan sim threads:inline_us=0 chaos:seed=1 $(shell scripts/dpdk-available.sh && echo dpdk:vdev=crypto_aesni_mb chaos:seed=1,over=dpdk,vdev=crypto_aesni_mb)
+	$(call devices,$(SANITIZER_DEVICES),sanitizer) && \
+	  scripts/sanitizer-conformance.sh $(V)-default-asan $$devices
 
 # Non-blocking ECC (docs/nonblock-ecc.md), and on 5.9 DH and X25519, against
 # its own wolfSSL configuration: the unit tests, TLS 1.2/1.3 handshakes with
@@ -234,7 +232,8 @@ x25519: wolfssl-x25519
 # 1.3 post-handshake authentication) still fails (docs/known-issues.md 15).
 X25519_DEVICES  ?= sim threads:inline_us=0 chaos:seed=1
 conformance: wolfssl-default wolfssl-nonblock wolfssl-x25519
-	scripts/conformance.sh $(V)-default $(DEFAULT_DEVICES)
+	$(call devices,$(DEFAULT_DEVICES),default) && \
+	  scripts/conformance.sh $(V)-default $$devices
 	scripts/conformance.sh $(V)-nonblock $(NONBLOCK_DEVICES)
 	scripts/conformance.sh $(V)-x25519 $(X25519_DEVICES)
 	$(MAKE) conformance-older
@@ -252,17 +251,17 @@ conformance-older: setup
 # The whole matrix (not in make test; see the README for its wall time):
 # 5.9.2 and 5.7.2, configurations default, all, x25519 and nonblock, each on
 # every device; 5.5.4 default and nonblock.
-FULL_DEVICES ?= sim threads threads:inline_us=0 chaos:seed=1 chaos:seed=2 chaos:seed=3 \
-                $(shell scripts/dpdk-available.sh && echo dpdk:vdev=crypto_aesni_mb)
 conformance-full: setup
+	$(call devices,$(FULL_DEVICES),full) && \
 	for v in 5.9.2 5.7.2; do \
 	  $(MAKE) WOLFSSL_VERSION=$$v wolfssl-default wolfssl-all wolfssl-x25519 wolfssl-nonblock && \
 	  for c in default all x25519 nonblock; do \
-	    scripts/conformance.sh $$v-$$c $(FULL_DEVICES) || exit 1; \
+	    scripts/conformance.sh $$v-$$c $$devices || exit 1; \
 	  done; \
 	done
 	$(MAKE) WOLFSSL_VERSION=5.5.4 wolfssl-default wolfssl-nonblock
-	scripts/conformance.sh 5.5.4-default $(FULL_DEVICES)
+	$(call devices,$(FULL_DEVICES),full) && \
+	  scripts/conformance.sh 5.5.4-default $$devices
 	scripts/conformance.sh 5.5.4-nonblock sim
 
 # Every function of async.h is exported by the libwolfssl of each
