@@ -40,8 +40,13 @@ XFAIL_API=""
 case "$version-$name" in
   # Known issue 7 (docs/known-issues.md): with non-blocking ECC, wolfSSL
   # gives ECC keys of connections without a device a non-blocking context,
-  # and FP_WOULDBLOCK (-4) reaches TLS. Fixed in 5.9.
-  5.5.4-*-nonblock* | 5.7.2-*-nonblock*) XFAIL_API="test_wolfSSL_SESSION:-4" ;;
+  # and FP_WOULDBLOCK (-4) reaches TLS. Fixed in 5.9. On 5.7.2 every API test
+  # whose in-memory connections (test_memio_setup) have no device meets it.
+  5.5.4-*-nonblock*) XFAIL_API="test_wolfSSL_SESSION:-4" ;;
+  5.7.2-*-nonblock*)
+    XFAIL_API="test_wolfSSL_SESSION:-4 test_short_session_id:-4 test_certreq_sighash_algos:-4
+               test_tls_multi_handshakes_one_record:-4 test_read_write_hs:-4"
+    ;;
 esac
 # Expected failures among unit.test's cipher-suite cases, as
 # "ARGUMENTS|ERROR" separated by ';': the arguments that pick the case out
@@ -113,6 +118,17 @@ tests/unit-xfail.test: $(tests_unit_test_OBJECTS) $(tests_unit_test_DEPENDENCIES
 MK
 }
 
+# Whether API test $2's output in file $1 (from its "N: name :" line to the
+# next test's) shows error $3: unit.test prints "error = CODE," when a
+# handshake fails, and "result:   CODE != ..." when a test compares
+# wolfSSL_get_error's answer.
+failed_with() {
+  awk -v t="$2" -v c="$3" '
+    $0 ~ "^ *[0-9]+: [A-Za-z0-9_]+ *:" { inside = ($2 == t) }
+    inside && (index($0, "error = " c ",") || $0 ~ "result: +" c " != ") { found = 1 }
+    END { exit !found }' "$1"
+}
+
 # Runs unit.test's parts on one device (see the top): output in
 # unit-xfail-DEVICE.out (the expected failures) and unit-rest-DEVICE.out.
 run_unit_xfail() {
@@ -133,7 +149,7 @@ run_unit_xfail() {
     if (cd "$tree" && ASYNCCRYPT_DEVICE="$device" faketime "$fake_date" \
           ./tests/unit.test --api "-$test") >>"$out" 2>&1; then
       echo "   XPASS: $test passed; it was expected to fail with $code (wolfSSL fixed?)"; ok=1
-    elif grep -q "$test *:error = $code," "$out"; then
+    elif failed_with "$out" "$test" "$code"; then
       echo "   XFAIL: $test (error = $code, as expected: docs/known-issues.md)"
     else
       echo "   FAIL: $test failed, but not with error $code"; ok=1
