@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace testing_support {
@@ -48,6 +49,14 @@ inline bool from_hex(const std::string& hex, std::vector<std::uint8_t>* out) {
     out->push_back(static_cast<std::uint8_t>(hi << 4 | lo));
   }
   return true;
+}
+
+// hex_field decodes a vector's hex field (a JSON string); a field that is
+// not hex fails the current test and gives what was decoded before.
+inline std::vector<std::uint8_t> hex_field(const Json& field) {
+  std::vector<std::uint8_t> out;
+  EXPECT_TRUE(from_hex(field.get<std::string>(), &out)) << field;
+  return out;
 }
 
 }  // namespace testing_support

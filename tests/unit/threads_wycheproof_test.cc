@@ -47,11 +47,7 @@ testing_support::Json load_vectors(const char* name) {
   return doc;
 }
 
-Bytes hex(const testing_support::Json& v) {
-  Bytes out;
-  EXPECT_TRUE(testing_support::from_hex(v.get<std::string>(), &out)) << v;
-  return out;
-}
+using testing_support::hex_field;
 
 TEST(ThreadsWycheproof, AesGcm) {
   asynccrypt::DeviceHandle dev = open_pending_device(kThreadsSpec);
@@ -72,12 +68,12 @@ TEST(ThreadsWycheproof, AesGcm) {
     std::vector<Job> jobs;
     for (std::size_t i = 0; i < n; ++i) {
       const auto& t = tests[i];
-      key[i] = hex(t.at("key"));
-      iv[i] = hex(t.at("iv"));
-      aad[i] = hex(t.at("aad"));
-      msg[i] = hex(t.at("msg"));
-      ct[i] = hex(t.at("ct"));
-      tag[i] = hex(t.at("tag"));
+      key[i] = hex_field(t.at("key"));
+      iv[i] = hex_field(t.at("iv"));
+      aad[i] = hex_field(t.at("aad"));
+      msg[i] = hex_field(t.at("msg"));
+      ct[i] = hex_field(t.at("ct"));
+      tag[i] = hex_field(t.at("tag"));
       valid[i] = t.at("result").get<std::string>() == "valid";
       // Never hand wolfCrypt a NULL buffer, even when empty.
       for (Bytes* b : {&aad[i], &msg[i], &ct[i]}) b->reserve(1);
@@ -178,9 +174,9 @@ TEST(ThreadsWycheproof, EcdhP256) {
     for (std::size_t i = 0; i < n; ++i) {
       const auto& t = *tests[i];
       const int tc = static_cast<int>(t.at("tcId").get<long>());
-      Bytes priv_bytes = hex(t.at("private"));
-      const Bytes pub_der = hex(t.at("public"));
-      shared[i] = hex(t.at("shared"));
+      Bytes priv_bytes = hex_field(t.at("private"));
+      const Bytes pub_der = hex_field(t.at("public"));
+      shared[i] = hex_field(t.at("shared"));
       ASSERT_EQ(wc_ecc_init_ex(&pub[i], nullptr, INVALID_DEVID), 0);
       ASSERT_EQ(wc_ecc_init_ex(&priv[i], nullptr, dev.id()), 0);
       used[i] = true;
