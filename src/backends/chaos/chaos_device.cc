@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <new>
 #include <string>
-#include <tuple>
 
 #include "core/device_kinds.h"
 #include "core/log.h"
