@@ -1,6 +1,6 @@
 # The two commands of the README: `make run` and `make test`. A thin layer
 # over scripts/ and CMake presets; each target installs what it needs.
-.PHONY: run test setup wolfssl-default wolfssl-all wolfssl-fast wolfssl-default-asan unit sanitizers \
+.PHONY: run test setup dev-build wolfssl-default wolfssl-all wolfssl-fast wolfssl-default-asan unit sanitizers \
         wolfssl-x25519 x25519 conformance-older conformance-full \
         valgrind soak soak-short conformance sanitizer-conformance bench-wolfcrypt \
         wolfssl-nonblock nonblock exports flaky wolfssl-nonblock-rsa nonblock-rsa \
@@ -107,10 +107,16 @@ bench-wolfcrypt: wolfssl-fast
 # WOLFSSL_VERSION points them at its own tree.
 PRESET_WOLFSSL = -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),default)
 
-unit: wolfssl-default
+# The dev preset's build alone: what valgrind and soak need (depending on
+# unit would run its whole suite again, 3 minutes of make test).
+dev-build: wolfssl-default
 	cmake --preset dev $(PRESET_WOLFSSL) >/dev/null
 	cmake --build --preset dev -j $(JOBS)
-	ctest --preset dev
+
+# The tests run JOBS at a time: they take free ports and their own temporary
+# directories (scripts/flaky.sh runs the unit suite so, under load).
+unit: dev-build
+	ctest --preset dev -j $(JOBS)
 
 # ASan/UBSan runs every CTest test; TSan the unit suite (label "unit"): the
 # TLS integration tests of the perf tools (label "perf") take a third of
@@ -121,9 +127,9 @@ unit: wolfssl-default
 # a third of the stage.
 sanitizers: wolfssl-default
 	cmake --preset asan $(PRESET_WOLFSSL) >/dev/null && cmake --build --preset asan -j $(JOBS)
-	ctest --preset asan
+	ctest --preset asan -j $(JOBS)
 	cmake --preset tsan $(PRESET_WOLFSSL) >/dev/null && cmake --build --preset tsan -j $(JOBS)
-	ctest --preset tsan -L unit
+	ctest --preset tsan -L unit -j $(JOBS)
 
 # Flaky-test hunt (scripts/flaky.sh): the unit suite (CTest label "unit")
 # FLAKY_REPEAT times on the dev, asan and tsan presets while stress-ng keeps
@@ -151,16 +157,16 @@ fuzz: wolfssl-$(FUZZ_CONFIG)
 
 # perf-server and perf-client under valgrind (memcheck, leaks): normal,
 # failing (chaos fail=5) and aborted connections. About 40 s.
-valgrind: unit
+valgrind: dev-build
 	scripts/valgrind-check.sh build/dev/tools/asynccrypt
 
 # The soak test (scripts/soak.sh): 50,000 handshakes or 3 minutes, with
 # resumption and random aborts; server descriptors and RSS must stay flat.
 # Not part of `make test`; soak-short (2,000 handshakes) runs in CTest too
 # (perf_soak_short).
-soak: unit
+soak: dev-build
 	scripts/soak.sh build/dev/tools/asynccrypt
-soak-short: unit
+soak-short: dev-build
 	SOAK_HANDSHAKES=2000 SOAK_ROUND=250 scripts/soak.sh build/dev/tools/asynccrypt
 
 # wolfSSL's testsuite and unit test programs with libasynccrypt under ASan
@@ -201,7 +207,7 @@ cmake -S . -B build/$(1) -DCMAKE_BUILD_TYPE=Debug \
   -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),$(1)) >/dev/null
 cmake --build build/$(1) -j $(JOBS) --target $(2) asynccrypt_tool
 for t in $(2); do build/$(1)/tests/$$t || exit 1; done
-ctest --test-dir build/$(1) --output-on-failure -R "$(3)"
+ctest --test-dir build/$(1) --output-on-failure -j $(JOBS) -R "$(3)"
 cmake -S . -B build/$(1)-asan -DCMAKE_BUILD_TYPE=Debug -DASYNCCRYPT_SANITIZE="address;undefined" \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DASYNCCRYPT_WOLFSSL_DIR=$(call TREE,$(V),$(1)) >/dev/null
