@@ -37,7 +37,7 @@ std::string g_real_path;             // guarded by g_mutex
 // number on its own, nothing else is published through it).
 std::atomic<long> g_delay_us{kDefaultDelayUs};
 
-void say(const std::string& text) { std::fprintf(stderr, "p11_delay: %s\n", text.c_str()); }
+void say(const std::string& text) { (void)std::fprintf(stderr, "p11_delay: %s\n", text.c_str()); }
 
 // parse_delay reads ASYNCCRYPT_P11_DELAY_US: unset is the default; else
 // decimal digits only, 0..kMaxDelayUs. False when the value is bad.
