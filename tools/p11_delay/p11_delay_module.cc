@@ -29,10 +29,13 @@ constexpr long kMaxDelayUs = 10'000'000;  // 10 s: anything longer is a typo
 // first C_GetFunctionList returns it. The real module is never dlclose()d:
 // nothing tells this module when its last caller is done with the table
 // (C_Finalize may be followed by another C_Initialize).
+// g_table and g_real are written once, under g_mutex, before the first
+// table is handed out, and only read afterwards (the wrappers read g_real
+// without the lock: whoever calls them got the table after that write).
 std::mutex g_mutex;
-CK_FUNCTION_LIST g_table;            // guarded by g_mutex until published
-CK_FUNCTION_LIST* g_real = nullptr;  // guarded by g_mutex
-std::string g_real_path;             // guarded by g_mutex
+CK_FUNCTION_LIST g_table;
+CK_FUNCTION_LIST* g_real = nullptr;
+std::string g_real_path;  // guarded by g_mutex
 // Read by every wrapper; written by each C_GetFunctionList (relaxed: a
 // number on its own, nothing else is published through it).
 std::atomic<long> g_delay_us{kDefaultDelayUs};
