@@ -15,12 +15,14 @@
 # (scripts/nginx-baseline.sh; fetched with apt-get download, never installed;
 # "nginx: skipped (reason)" where that is impossible; NGINX=0 leaves it out).
 #
-#   scripts/run-main-job.sh            (after make wolfssl-fast)
+#   scripts/run-main-job.sh            (after make wolfssl-fast; make wolfssl-hsm for the HSM rows)
 #
 # Environment: HANDSHAKES (per run, default 1500), CONCURRENCY (-N, 64),
 # ROUNDS (3), DEVICES ("none sim threads"),
 # AUTHS ("server ecdsa mutual server-busy mutual-busy": see below),
-# CLIENT_DEVICE (the client's -d, default none), BUILD_PRESET (perf), JOBS.
+# CLIENT_DEVICE (the client's -d, default none), BUILD_PRESET (perf), JOBS,
+# HSM (1: the HSM rows of scripts/hsm-bench.sh follow, with its HSM_*
+# settings; 0: not).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/lib/perf-server.sh
@@ -214,3 +216,17 @@ echo "server_ms/hs: whole server process CPU per handshake (getrusage); loop_ms/
 echo "event-loop thread only (in brackets: ratio to none); bound/s = $cores cores / (server +"
 echo "client CPU per handshake), the most this machine could do at those costs; of_bound ="
 echo "handshakes/s / bound/s; vs_none and server_vs_none: ratios to the none row."
+
+# The HSM rows: the server's key in a SoftHSM2 token, wolfSSL's synchronous
+# PKCS#11 code against the pkcs11 device (scripts/hsm-bench.sh, on the hsm
+# configuration; its client is this job's). HSM=0 leaves them out; where
+# SoftHSM2 is missing the script says so and exits 77.
+if [[ ${HSM:-1} == 1 ]]; then
+  echo
+  hsm_rc=0
+  CLIENT_TOOL="$tool" scripts/hsm-bench.sh || hsm_rc=$?
+  if [[ $hsm_rc -ne 0 && $hsm_rc -ne 77 ]]; then
+    echo "run-main-job: hsm-bench exited $hsm_rc" >&2
+    exit "$hsm_rc"
+  fi
+fi

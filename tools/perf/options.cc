@@ -32,6 +32,7 @@ enum LongOnly {
   kKeyDevice,
   kKeyId,
   kKeyLabel,
+  kKeyPkcs11Sync,
   kBusyPoll
 };
 
@@ -120,6 +121,9 @@ void print_usage(Tool tool) {
                  "               device spec (pkcs11:module=PATH,token=LABEL,pin-file=PATH,...)\n"
                  "  --key-id <hex>, --key-label <label>  the key on that token (-c still\n"
                  "               names the certificate)\n"
+                 "  --key-pkcs11-sync  sign with --key-device's module, token and PIN\n"
+                 "               through wolfSSL's own synchronous PKCS#11 code instead of\n"
+                 "               the pkcs11 device (wolfSSL with --enable-pkcs11; -t 1)\n"
                  "  --busy-poll  spin like the original's perf server and wolfSSL's examples:\n"
                  "               epoll_wait with no timeout, then wolfSSL_CTX_AsyncPoll, again\n"
                  "               and again, instead of sleeping on the queue's fd\n");
@@ -150,6 +154,7 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
       {"key-device", required_argument, nullptr, kKeyDevice},
       {"key-id", required_argument, nullptr, kKeyId},
       {"key-label", required_argument, nullptr, kKeyLabel},
+      {"key-pkcs11-sync", no_argument, nullptr, kKeyPkcs11Sync},
       {"busy-poll", no_argument, nullptr, kBusyPoll},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
@@ -293,6 +298,9 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
       case kKeyLabel:
         out->key_label = optarg;
         break;
+      case kKeyPkcs11Sync:
+        out->key_pkcs11_sync = true;
+        break;
       case kBusyPoll:
         if (!server) return bad("option (--busy-poll is the server's)");
         out->busy_poll = true;
@@ -309,6 +317,12 @@ int parse_options(Tool tool, int argc, char** argv, PerfOptions* out) {
     if (out->key_id.empty() == out->key_label.empty()) {
       return bad("--key-device (give exactly one of --key-id and --key-label)");
     }
+  }
+  if (out->key_pkcs11_sync) {
+    if (!server) return bad("option (--key-pkcs11-sync is the server's)");
+    if (out->key_device.empty()) return bad("--key-pkcs11-sync without --key-device");
+    // wolfSSL's PKCS#11 code shares one session, which one thread may use.
+    if (out->threads != 1) return bad("--key-pkcs11-sync with -t other than 1");
   }
   if (!version_supported(out->version)) {
     std::fprintf(stderr, "asynccrypt %s: -v %d is not built in; use 3 (TLS 1.2) or 4 (TLS 1.3)\n",

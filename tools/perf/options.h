@@ -50,6 +50,11 @@ struct PerfOptions {
   std::string key_device;
   std::string key_id;  // the id's bytes (parsed from hex)
   std::string key_label;
+  // --key-pkcs11-sync: the same token, module and PIN as --key-device's
+  // spec, but signed through wolfSSL's own synchronous PKCS#11 code (a
+  // wolfSSL configured with --enable-pkcs11): the loop waits for each
+  // signature. The baseline of the pkcs11 device (scripts/hsm-bench.sh).
+  bool key_pkcs11_sync = false;
 };
 
 enum class Tool { kServer, kClient };

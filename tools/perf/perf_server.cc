@@ -42,6 +42,7 @@
 #include "perf/event_loop.h"
 #include "perf/net.h"
 #include "perf/options.h"
+#include "perf/pkcs11_sync.h"
 #include "perf/stats.h"
 #include "perf/tls_common.h"
 
@@ -246,7 +247,7 @@ bool ServerLoop::setup(bool per_thread, std::string* error) {
   loop.device = opt.device;
   loop.per_thread = per_thread;
   // The token's operations complete through the context's queue too.
-  loop.attach_always = shared_->key_dev_id != INVALID_DEVID;
+  loop.attach_always = shared_->key_dev_id != INVALID_DEVID && !opt.key_pkcs11_sync;
   // --busy-poll polls the queue on every turn and never sleeps on it.
   loop.watch_queue = !opt.busy_poll;
   loop.handshake_timeout_ms = opt.handshake_timeout_ms;
@@ -613,7 +614,16 @@ int run_perf_server(int argc, char** argv) {
   shared.reply = make_reply(opt);
   // One key device for the process: the token's login is the process's.
   asynccrypt::DeviceHandle key_device;
-  if (!opt.key_device.empty()) {
+  std::unique_ptr<SyncPkcs11Key> sync_key;
+  if (opt.key_pkcs11_sync) {
+    std::string error;
+    sync_key = SyncPkcs11Key::open(opt.key_device, &error);
+    if (!sync_key) {
+      std::fprintf(stderr, "perf-server: --key-pkcs11-sync: %s\n", error.c_str());
+      return 1;
+    }
+    shared.key_dev_id = sync_key->dev_id();
+  } else if (!opt.key_device.empty()) {
     std::string error, name;
     if (!open_device(opt.key_device, false, &key_device, &name, &error)) {
       std::fprintf(stderr, "perf-server: --key-device: %s\n", error.c_str());
@@ -707,6 +717,11 @@ int run_perf_server(int argc, char** argv) {
     add_device_stats(key_device, &ops, &inline_ops);
     std::fprintf(stderr, "perf-server: key device %s: %lld operations (%lld in the loop)\n",
                  opt.key_device.substr(0, opt.key_device.find(':')).c_str(), ops, inline_ops);
+  }
+  if (sync_key) {
+    // Every one of them made in the loop, which waited for it.
+    std::fprintf(stderr, "perf-server: key pkcs11-sync: %lld operations (%lld in the loop)\n",
+                 sync_key->operations(), sync_key->operations());
   }
   return rc;
 }

@@ -94,4 +94,25 @@ TEST(PerfOptions, HelpIsOneAndAnUnknownOptionIsTwo) {
   EXPECT_EQ(parse(Tool::kClient, {"--busy-poll"}).rc, 2);
 }
 
+TEST(PerfOptions, KeyPkcs11SyncNeedsTheKeyDeviceAndOneThread) {
+  const std::vector<std::string> key = {"--key-device", "pkcs11:module=m.so,token=t,pin-env=P",
+                                        "--key-id", "0a"};
+  std::vector<std::string> args = key;
+  args.emplace_back("--key-pkcs11-sync");
+  const Outcome o = parse(Tool::kServer, args);
+  ASSERT_EQ(o.rc, 0) << o.err;
+  EXPECT_TRUE(o.options.key_pkcs11_sync);
+  EXPECT_FALSE(parse(Tool::kServer, key).options.key_pkcs11_sync);
+
+  EXPECT_EQ(first_line(parse(Tool::kServer, {"--key-pkcs11-sync"}).err),
+            "asynccrypt perf-server: bad --key-pkcs11-sync without --key-device");
+  args.insert(args.end(), {"-t", "2"});
+  EXPECT_EQ(first_line(parse(Tool::kServer, args).err),
+            "asynccrypt perf-server: bad --key-pkcs11-sync with -t other than 1");
+  const Outcome client = parse(Tool::kClient, {"--key-pkcs11-sync"});
+  EXPECT_EQ(client.rc, 2);
+  EXPECT_EQ(first_line(client.err),
+            "asynccrypt perf-client: bad option (--key-pkcs11-sync is the server's)");
+}
+
 }  // namespace

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # perf-server with its private key in a SoftHSM2 token (--key-device, by id
-# and by label) serves perf-client's handshakes, then curl's and openssl
-# s_client's, every signature made on the token.
+# and by label; then through wolfSSL's own PKCS#11 code, --key-pkcs11-sync,
+# where wolfSSL has it) serves perf-client's handshakes, then curl's and
+# openssl s_client's, every signature made on the token.
 #
 #   perf_hsm_test.sh TOOL CERT_DIR VERSION
 #
@@ -65,6 +66,10 @@ start_server() {
   if [ -z "$port" ]; then
     wait "$server_pid" || true
     server_pid=""
+    # The synchronous baseline needs wolfSSL's own PKCS#11 code.
+    if [ -n "${optional_sync:-}" ] && grep -q -- "--enable-pkcs11" "$dir/server.err"; then
+      return 1
+    fi
     grep -q -- "--enable-cryptocb" "$dir/server.err" &&
       skip "this wolfSSL has no crypto callbacks (the hsm configuration has)" config
     cat "$dir/server.err" >&2
@@ -77,7 +82,7 @@ start_server() {
 finish_server() {
   wait "$server_pid" || { cat "$dir/server.err" >&2; echo "FAIL: perf-server ($2)" >&2; exit 1; }
   server_pid=""
-  grep -q "key device pkcs11: $1 operations" "$dir/server.err" || {
+  grep -Eq "key (device pkcs11|pkcs11-sync): $1 operations" "$dir/server.err" || {
     cat "$dir/server.err" >&2
     echo "FAIL: not every signature was made on the token ($2)" >&2
     exit 1
@@ -97,6 +102,22 @@ for key in "--key-id 0a" "--key-label perf-rsa"; do
   finish_server "$conns" "$key"
   echo "ok: $conns handshakes by perf-client, key on the token ($key)"
 done
+
+# wolfSSL's own synchronous PKCS#11 code signs instead of the device
+# (--key-pkcs11-sync, the baseline of scripts/hsm-bench.sh), where this
+# wolfSSL has it (--enable-pkcs11, as the hsm configuration has).
+if optional_sync=1 start_server -n "$conns" --key-id 0a --key-pkcs11-sync; then
+  "$tool" perf-client -p "$port" -n "$conns" -N 8 -v "$version" -d none --no-client-cert \
+    -A "$certs/ca-cert.pem" >"$dir/client.out" 2>&1 || {
+    cat "$dir/client.out" >&2
+    echo "FAIL: perf-client (--key-pkcs11-sync)" >&2
+    exit 1
+  }
+  finish_server "$conns" "--key-pkcs11-sync"
+  echo "ok: $conns handshakes by perf-client, signed by wolfSSL's PKCS#11 code (--key-pkcs11-sync)"
+else
+  echo "note: --key-pkcs11-sync not checked: this wolfSSL has no --enable-pkcs11"
+fi
 
 # Other TLS stacks against the token's key: curl and openssl s_client.
 if [ "$version" = 4 ]; then curl_v=(--tlsv1.3) sc_v=-tls1_3; else
