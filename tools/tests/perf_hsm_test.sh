@@ -2,7 +2,8 @@
 # perf-server with its private key in a SoftHSM2 token (--key-device, by id
 # and by label; then through wolfSSL's own PKCS#11 code, --key-pkcs11-sync,
 # where wolfSSL has it) serves perf-client's handshakes, then curl's and
-# openssl s_client's, every signature made on the token.
+# openssl s_client's with its RSA key and with an ECDSA P-256 key, every
+# signature made on the token.
 #
 #   perf_hsm_test.sh TOOL CERT_DIR VERSION
 #
@@ -46,14 +47,18 @@ softhsm2-util --init-token --free --label perf-test --pin 246810 --so-pin 135791
 openssl pkcs8 -topk8 -nocrypt -in "$certs/server-rsa-key.pem" -out "$dir/key.pk8"
 softhsm2-util --import "$dir/key.pk8" --token perf-test --label perf-rsa --id 0a \
   --pin 246810 >/dev/null
+openssl pkcs8 -topk8 -nocrypt -in "$certs/server-ecc-key.pem" -out "$dir/ecc-key.pk8"
+softhsm2-util --import "$dir/ecc-key.pk8" --token perf-test --label perf-ecdsa --id 0b \
+  --pin 246810 >/dev/null
 printf '246810\n' >"$dir/pin"
 spec="pkcs11:module=$module,token=perf-test,pin-file=$dir/pin,workers=2"
 
-# start_server OPTION...: perf-server with the key on the token; sets port.
+# start_server OPTION...: perf-server with the key on the token (the RSA
+# certificate unless $cert names another); sets port.
 start_server() {
   : >"$dir/server.out"
   "$tool" perf-server -p 0 -v "$version" -d threads:workers=1 --no-client-cert \
-    -c "$certs/server-rsa-cert.pem" --key-device "$spec" "$@" \
+    -c "$certs/${cert:-server-rsa-cert.pem}" --key-device "$spec" "$@" \
     >"$dir/server.out" 2>"$dir/server.err" &
   server_pid=$!
   port=""
@@ -119,18 +124,27 @@ else
   echo "note: --key-pkcs11-sync not checked: this wolfSSL has no --enable-pkcs11"
 fi
 
-# Other TLS stacks against the token's key: curl and openssl s_client.
+# Other TLS stacks against the token's keys: curl and openssl s_client.
 if [ "$version" = 4 ]; then curl_v=(--tlsv1.3) sc_v=-tls1_3; else
   curl_v=(--tlsv1.2 --tls-max 1.2) sc_v=-tls1_2; fi
-start_server -n 2 --http -W 3000 --key-id 0a
-got=$(curl -sS --max-time 20 --cacert "$certs/ca-cert.pem" "${curl_v[@]}" -o "$dir/body" \
-  --resolve "localhost:$port:127.0.0.1" -w '%{http_code} %{size_download}' \
-  "https://localhost:$port/" 2>"$dir/curl.err") || { cat "$dir/curl.err" >&2; echo "FAIL: curl" >&2; exit 1; }
-[ "$got" = "200 3000" ] || { echo "FAIL: curl got '$got', want '200 3000'" >&2; exit 1; }
-printf 'GET / HTTP/1.0\r\n\r\n' |
-  timeout 20 openssl s_client -connect "127.0.0.1:$port" "$sc_v" -servername localhost \
-    -CAfile "$certs/ca-cert.pem" -verify_return_error -quiet >"$dir/s_client.body" \
-    2>"$dir/s_client.err" || { cat "$dir/s_client.err" >&2; echo "FAIL: openssl s_client" >&2; exit 1; }
-grep -q '^HTTP/1.1 200 OK' "$dir/s_client.body" || { echo "FAIL: s_client: no HTTP status" >&2; exit 1; }
-finish_server 2 "curl and s_client"
-echo "ok: curl and openssl s_client ($sc_v), key on the token"
+# http_clients CERT KEY_ID WHAT: one request each from curl and s_client to
+# a server with CERT and the token's key KEY_ID.
+http_clients() {
+  cert="$1" start_server -n 2 --http -W 3000 --key-id "$2"
+  got=$(curl -sS --max-time 20 --cacert "$certs/ca-cert.pem" "${curl_v[@]}" -o "$dir/body" \
+    --resolve "localhost:$port:127.0.0.1" -w '%{http_code} %{size_download}' \
+    "https://localhost:$port/" 2>"$dir/curl.err") ||
+    { cat "$dir/curl.err" >&2; echo "FAIL: curl ($3)" >&2; exit 1; }
+  [ "$got" = "200 3000" ] || { echo "FAIL: curl got '$got', want '200 3000' ($3)" >&2; exit 1; }
+  printf 'GET / HTTP/1.0\r\n\r\n' |
+    timeout 20 openssl s_client -connect "127.0.0.1:$port" "$sc_v" -servername localhost \
+      -CAfile "$certs/ca-cert.pem" -verify_return_error -quiet >"$dir/s_client.body" \
+      2>"$dir/s_client.err" ||
+    { cat "$dir/s_client.err" >&2; echo "FAIL: openssl s_client ($3)" >&2; exit 1; }
+  grep -q '^HTTP/1.1 200 OK' "$dir/s_client.body" ||
+    { echo "FAIL: s_client: no HTTP status ($3)" >&2; exit 1; }
+  finish_server 2 "curl and s_client, $3"
+  echo "ok: curl and openssl s_client ($sc_v), $3 key on the token"
+}
+http_clients server-rsa-cert.pem 0a RSA-2048
+http_clients server-ecc-cert.pem 0b "ECDSA P-256"
