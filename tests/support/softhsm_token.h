@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,7 +140,8 @@ class SoftHsmToken {
   // start_server puts the token behind `p11-kit server` on a socket in
   // dir() and points P11_KIT_SERVER_ADDRESS at it, so that the module
   // p11kit_client_path() reaches the token out of process. Waits (at most
-  // 10 s) until the socket is there. False with *error when it cannot.
+  // 10 s) until the server accepts connections. False with *error when it
+  // cannot.
   bool start_server(std::string* error) {
     if (p11kit_client_path().empty() || !on_path("p11-kit")) {
       *error = "p11-kit or its client module is not installed (apt-get install p11-kit)";
@@ -164,17 +167,37 @@ class SoftHsmToken {
       *error = "cannot start p11-kit server";
       return false;
     }
-    for (int i = 0; i < 1000 && access(socket.c_str(), F_OK) != 0; ++i) usleep(10'000);
-    if (access(socket.c_str(), F_OK) != 0) {
+    // The socket's file exists from bind() on, before the server listens:
+    // a client that connects in between is refused, and p11-kit's client
+    // module then shows no tokens at all (seen once under full CPU load).
+    // So wait until a connection is accepted.
+    bool listening = false;
+    for (int i = 0; i < 1000 && !(listening = accepts_connections(socket)); ++i) usleep(10'000);
+    if (!listening) {
       stop_server();
       std::ifstream in(log);
       std::ostringstream what;
-      what << "p11-kit server did not create " << socket << ":\n" << in.rdbuf();
+      what << "p11-kit server never accepted a connection on " << socket << ":\n" << in.rdbuf();
       *error = what.str();
       return false;
     }
     setenv("P11_KIT_SERVER_ADDRESS", ("unix:path=" + socket).c_str(), 1);
     return true;
+  }
+
+  // accepts_connections: whether a connection to the Unix socket at path
+  // succeeds (it is closed at once; the server's handler for it then ends).
+  static bool accepts_connections(const std::string& path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof(address.sun_path)) return false;
+    path.copy(address.sun_path, path.size());
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    const bool ok =
+        ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+    ::close(fd);
+    return ok;
   }
 
   // stop_server ends the p11-kit server and the process it runs for each
