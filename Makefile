@@ -123,7 +123,10 @@ dev-build: wolfssl-default
 	cmake --build --preset dev -j $(JOBS)
 
 # The tests run JOBS at a time: they take free ports and their own temporary
-# directories (scripts/flaky.sh runs the unit suite so, under load).
+# directories (scripts/flaky.sh runs the unit suite so, under load). Not the
+# ASan stage (below): there perf_abort_sim_skip3 hung once at -j2 (a server
+# that stopped serving after aborted clients, not reproduced since; see
+# docs/robustness.md), and that stage runs one test at a time as before.
 unit: dev-build
 	ctest --preset dev -j $(JOBS)
 
@@ -136,7 +139,7 @@ unit: dev-build
 # a third of the stage.
 sanitizers: wolfssl-default
 	cmake --preset asan $(PRESET_WOLFSSL) >/dev/null && cmake --build --preset asan -j $(JOBS)
-	ctest --preset asan -j $(JOBS)
+	ctest --preset asan
 	cmake --preset tsan $(PRESET_WOLFSSL) >/dev/null && cmake --build --preset tsan -j $(JOBS)
 	ctest --preset tsan -L unit -j $(JOBS)
 
