@@ -124,8 +124,8 @@ dev-build: wolfssl-default
 
 # The tests run JOBS at a time: they take free ports and their own temporary
 # directories (scripts/flaky.sh runs the unit suite so, under load). Not the
-# ASan stage (below): there perf_abort_sim_skip3 hung once at -j2 (a server
-# that stopped serving after aborted clients, not reproduced in 64 runs; see
+# ASan stage (below): there perf_abort_sim_skip3 hung once at -j2 (the
+# server's exit, in LeakSanitizer's stop-the-world leak check; see
 # docs/robustness.md), and that stage runs one test at a time as before.
 unit: dev-build
 	ctest --preset dev -j $(JOBS)
