@@ -94,7 +94,7 @@ run_one() {
   local spec="pkcs11:module=$mod,token=hsm-bench,pin-file=$work/pin,workers=$workers"
   [[ $path == sync ]] && key_flags=(--key-pkcs11-sync)
   : >"$work/server.out"
-  ASYNCCRYPT_P11_DELAY_US=$delay timeout 300 "$tool" perf-server -p 0 -n "$handshakes" \
+  ASYNCCRYPT_P11_DELAY_US=$delay "${bounded[@]}" 300 "$tool" perf-server -p 0 -n "$handshakes" \
     -N "$concurrency" -d none -q --json --no-client-cert -c "$certs/server-rsa-cert.pem" \
     --key-device "$spec" --key-id 0a "${key_flags[@]}" >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
@@ -104,7 +104,7 @@ run_one() {
     echo "hsm-bench: perf-server ($path, $delay us) did not start" >&2
     exit 1
   fi
-  if ! timeout 300 "$client_tool" perf-client -p "$port" -n "$handshakes" -N "$concurrency" \
+  if ! "${bounded[@]}" 300 "$client_tool" perf-client -p "$port" -n "$handshakes" -N "$concurrency" \
     -d none --no-client-cert -q --json >"$work/client.out" 2>"$work/client.err"; then
     cat "$work/client.err" >&2
     echo "hsm-bench: perf-client failed ($path, $delay us)" >&2

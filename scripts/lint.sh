@@ -5,7 +5,9 @@
 #    header, which the build copies into wolfSSL's tree), glue/async.c
 #    (compiled inside wolfSSL's tree) and tests/repro/*.c (reproductions
 #    for wolfSSL's maintainers);
-#  - shellcheck on every shell script;
+#  - shellcheck on every shell script, and no script runs our programs
+#    under plain timeout (its SIGCONT can hang LeakSanitizer's exit check:
+#    "bounded" in scripts/lib/perf-server.sh);
 #  - clang-tidy (.clang-tidy's checks, warnings are errors) on the library's
 #    sources, with the compile commands of the build in LINT_BUILD (default
 #    build/dev, configured by the caller).
@@ -23,6 +25,12 @@ echo "lint: ${#sources[@]} sources formatted"
 echo "== shellcheck"
 mapfile -t scripts < <(git ls-files '*.sh' .ci/run)
 shellcheck -x "${scripts[@]}"
+# shellcheck disable=SC2016 # a pattern and a message, not expansions
+if git grep -nE '\btimeout +[^-|;][^|;]*"\$(tool|client_tool|server|client|\{vg\[@\]\})"' -- '*.sh'; then
+  echo "lint: the lines above run a program of ours under plain timeout; use" \
+    '"${bounded[@]}" (scripts/lib/perf-server.sh) or timeout --foreground' >&2
+  exit 1
+fi
 echo "lint: ${#scripts[@]} scripts clean"
 
 echo "== clang-tidy"

@@ -244,7 +244,7 @@ master0=$(cpu_ticks "$master")
 worker0=$(cpu_ticks "$worker")
 # The client runs in the background so that a signal to this script stops
 # it at once (a foreground command would delay the trap until it ended).
-timeout 300 "$tool" perf-client -p "$port" -n "$handshakes" -N "$concurrency" -d none \
+timeout --foreground --kill-after=10 300 "$tool" perf-client -p "$port" -n "$handshakes" -N "$concurrency" -d none \
   --no-client-cert --http -q --json >"$work/client.out" 2>"$work/client.err" &
 client=$!
 client_rc=0

@@ -43,13 +43,13 @@ fail() {
 pair() {
   local name="$1" version="$2" suite="$3" n="$4" port=""
   shift 4
-  timeout 120 "$tool" perf-server -p 0 -d sim -v "$version" -l "$suite" -n "$n" \
+  "${bounded[@]}" 120 "$tool" perf-server -p 0 -d sim -v "$version" -l "$suite" -n "$n" \
     -c "$certs/server-ecc-cert.pem" -k "$certs/server-ecc-key.pem" -A "$certs/ca-cert.pem" "$@" \
     >"$work/$name-server.out" 2>&1 &
   server_pid=$!
   port="$(perf_server_port "$work/$name-server.out" "$server_pid")"
   [ -n "$port" ] || fail "$name: the server did not start"
-  timeout 120 "$tool" perf-client -p "$port" -d sim -v "$version" -l "$suite" -n "$n" -N 8 \
+  "${bounded[@]}" 120 "$tool" perf-client -p "$port" -d sim -v "$version" -l "$suite" -n "$n" -N 8 \
     -A "$certs/ca-cert.pem" "$@" >"$work/$name-client.out" 2>&1 || fail "$name: client failed"
   wait "$server_pid" || fail "$name: server failed"
   server_pid=""
@@ -102,7 +102,7 @@ for version in 3 4; do
   echo "TLS 1.$((version - 1)): 2 x $conns handshakes (server-only and mutual authentication)," \
        "no errors, $(($(date +%s) - start)) s"
 done
-bench="$(timeout 120 "$tool" bench --algs ecdsa-p256 --devices sim --depth 1 --duration 0.2 \
+bench="$("${bounded[@]}" 120 "$tool" bench --algs ecdsa-p256 --devices sim --depth 1 --duration 0.2 \
   --json 2>"$work/bench.out")" || { echo "$bench" >>"$work/bench.out"; fail "asynccrypt bench failed"; }
 rows="$(jq '[.[] | select(.device == "sim" and .nonblock == true and .ok == true and
   .max_poll_us >= 0 and .p99_poll_us >= 0)] | length' <<<"$bench" || true)"

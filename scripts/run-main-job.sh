@@ -73,7 +73,7 @@ run_one() {
     cert_flag=(-c "$ASYNCCRYPT_CERTS/server-ecc-cert.pem" -k "$ASYNCCRYPT_CERTS/server-ecc-key.pem")
   [[ $auth == *-busy ]] && loop_flag=(--busy-poll)
   : >"$work/server.out"
-  timeout 300 "$tool" perf-server -p 0 -n "$handshakes" -N "$concurrency" -d "$dev" -q --json \
+  "${bounded[@]}" 300 "$tool" perf-server -p 0 -n "$handshakes" -N "$concurrency" -d "$dev" -q --json \
     "${auth_flag[@]}" "${cert_flag[@]}" "${loop_flag[@]}" >"$work/server.out" 2>"$work/server.err" &
   server_pid=$!
   port=$(perf_server_port "$work/server.out" "$server_pid")
@@ -82,7 +82,7 @@ run_one() {
     echo "run-main-job: perf-server ($dev) did not start" >&2
     exit 1
   fi
-  if ! timeout 300 "$tool" perf-client -p "$port" -n "$handshakes" -N "$concurrency" \
+  if ! "${bounded[@]}" 300 "$tool" perf-client -p "$port" -n "$handshakes" -N "$concurrency" \
     -d "$client_device" "${auth_flag[@]}" -q --json >"$work/client.out" 2>"$work/client.err"; then
     cat "$work/client.err" >&2
     echo "run-main-job: perf-client ($client_device) failed" >&2

@@ -70,7 +70,7 @@ fds() { find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0; }
 
 # The server runs until SIGTERM (-n 0) and accepts TLS 1.2 and 1.3 (-a).
-timeout $((limit_s + 120)) "$tool" perf-server -p 0 -a -n 0 -N "$server_n" -R 1024 -W 1024 -q --json \
+"${bounded[@]}" $((limit_s + 120)) "$tool" perf-server -p 0 -a -n 0 -N "$server_n" -R 1024 -W 1024 -q --json \
   -d "$device" >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!  # timeout's; it passes SIGTERM on to the server
 pid=          # the server's own, for /proc
@@ -88,7 +88,7 @@ sampler_pid=$!
 client() { # NAME ARGS...
   local name=$1
   shift
-  timeout 300 "$tool" perf-client -p "$port" -d "$device" -R 1024 -W 1024 -q --json "$@" \
+  "${bounded[@]}" 300 "$tool" perf-client -p "$port" -d "$device" -R 1024 -W 1024 -q --json "$@" \
     >"$work/$name.out" 2>"$work/$name.err"
 }
 

@@ -49,7 +49,7 @@ run() {
   shift 4
   local t0=$SECONDS
   : >"$work/server.out"
-  timeout 300 "${vg[@]}" --log-file="$work/$name-server.vg" "$tool" perf-server -p 0 -d "$device" \
+  "${bounded[@]}" 300 "${vg[@]}" --log-file="$work/$name-server.vg" "$tool" perf-server -p 0 -d "$device" \
     -v "$version" -n "$server_n" -q --json -R 1024 -W 1024 >"$work/server.out" \
     2>"$work/$name-server.err" &
   server_pid=$!
@@ -57,7 +57,7 @@ run() {
   port=$(perf_server_port "$work/server.out" "$server_pid" 60)  # valgrind starts slowly
   [[ -n $port ]] || fail "$name: the server did not start"
   local crc=0
-  timeout 300 "${vg[@]}" --log-file="$work/$name-client.vg" "$tool" perf-client -p "$port" \
+  "${bounded[@]}" 300 "${vg[@]}" --log-file="$work/$name-client.vg" "$tool" perf-client -p "$port" \
     -d "$device" -v "$version" -q --json -R 1024 -W 1024 "$@" >"$work/client.out" \
     2>"$work/$name-client.err" || crc=$?
   ((server_n == 0)) && kill -TERM "$server_pid"

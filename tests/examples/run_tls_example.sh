@@ -33,7 +33,9 @@ trap cleanup EXIT
 # Created before the server starts, so the port loop never reads a missing
 # file (the background redirect may not have happened yet).
 : >"$work/server.out"
-timeout "$limit" "$server" -p 0 -d "$cert_dir" "$@" >"$work/server.out" 2>"$work/server.err" &
+# --foreground: see "bounded" in scripts/lib/perf-server.sh (plain timeout's
+# SIGCONT can hang LeakSanitizer's exit check under ASan).
+timeout --foreground --kill-after=10 "$limit" "$server" -p 0 -d "$cert_dir" "$@" >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 
 # Wait for "listening on port N"; the server prints it once bound.
@@ -51,7 +53,7 @@ if [[ -z $port ]]; then
 fi
 
 client_rc=0
-timeout "$limit" "$client" -p "$port" -d "$cert_dir" "$@" >"$work/client.out" \
+timeout --foreground --kill-after=10 "$limit" "$client" -p "$port" -d "$cert_dir" "$@" >"$work/client.out" \
   2>"$work/client.err" || client_rc=$?
 # The server is done once the client is; if the client never connected it
 # would sit in accept(), so give it a short grace period, then stop it.

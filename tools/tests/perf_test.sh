@@ -48,7 +48,7 @@ fail() {
 start_server() {
   : >"$work/server.out"
   : >"$work/server.err"
-  timeout "$limit" "$tool" perf-server -p 0 -d "$device" "$@" >"$work/server.out" \
+  "${bounded[@]}" "$limit" "$tool" perf-server -p 0 -d "$device" "$@" >"$work/server.out" \
     2>"$work/server.err" &
   server_pid=$!
   port=$(perf_server_port "$work/server.out" "$server_pid")
@@ -82,7 +82,7 @@ server_errors() {
 }
 
 run_client() {
-  timeout "$limit" "$tool" perf-client -p "$port" -d "$device" -v "$version" "$@" \
+  "${bounded[@]}" "$limit" "$tool" perf-client -p "$port" -d "$device" -v "$version" "$@" \
     >"$work/client.out" 2>"$work/client.err"
 }
 
@@ -94,7 +94,7 @@ run_client() {
 dpdk_probe() {
   [[ $device == *dpdk* ]] || return 0
   local out rc=0
-  out=$(timeout "$limit" "$tool" bench --devices "$device" --algs aes-gcm --no-sw --depth 1 \
+  out=$("${bounded[@]}" "$limit" "$tool" bench --devices "$device" --algs aes-gcm --no-sw --depth 1 \
     --duration 0.01 2>&1) || rc=$?
   if grep -q '^skipped: cannot open device' <<<"$out"; then
     grep '^skipped: cannot open device' <<<"$out"
@@ -344,7 +344,7 @@ emfile)
   # no handshake timeout): accept must pause, not spin on EMFILE, and serve
   # again once descriptors are free.
   : >"$work/server.out"
-  (ulimit -n 48 && exec timeout "$limit" "$tool" perf-server -p 0 -d "$device" -n 0 -N 200 \
+  (ulimit -n 48 && exec "${bounded[@]}" "$limit" "$tool" perf-server -p 0 -d "$device" -n 0 -N 200 \
     --no-client-cert --handshake-timeout 0 --json >"$work/server.out" 2>"$work/server.err") &
   server_pid=$!
   port=$(perf_server_port "$work/server.out" "$server_pid")
@@ -380,7 +380,7 @@ drain-exit)
   # this scenario exercises the path; cxx_wolfssl_handles_test's
   # SslPtrDrainsBeforeItFrees is the check that fails without the drain.)
   start_server -n 0 -N 64 -v "$version" --drain-timeout 0 -q --json
-  timeout "$limit" "$tool" perf-client -p "$port" -d none -v "$version" -n 100000 -N 32 -q \
+  "${bounded[@]}" "$limit" "$tool" perf-client -p "$port" -d none -v "$version" -n 100000 -N 32 -q \
     >"$work/client.out" 2>"$work/client.err" &
   client_pid=$!
   sleep 1.5
@@ -397,7 +397,7 @@ bench)
   # encrypt and decrypt, 1 and 8 in flight. The bench checks every result
   # against synchronous wolfCrypt (a wrong one fails its row: "ok": false);
   # every operation must have gone to the device.
-  timeout "$limit" "$tool" bench --algs aes-gcm,aes-cbc --devices "$device" --depth 1,8 \
+  "${bounded[@]}" "$limit" "$tool" bench --algs aes-gcm,aes-cbc --devices "$device" --depth 1,8 \
     --duration 0.05 --json >"$work/bench.out" 2>"$work/bench.err" || fail "asynccrypt bench exited $?"
   rows=$(jq --arg d "$device" '[.[] | select(.device == $d)] | length' "$work/bench.out") ||
     fail "no JSON from asynccrypt bench"
@@ -431,7 +431,7 @@ cert-dir)
   cd "$work/run"
   unset ASYNCCRYPT_CERTS
   rc=0
-  timeout "$limit" "$tool" perf-server -p 0 -d "$device" >"$work/server.out" \
+  "${bounded[@]}" "$limit" "$tool" perf-server -p 0 -d "$device" >"$work/server.out" \
     2>"$work/server.err" || rc=$?
   [[ $rc -eq 2 ]] || fail "perf-server without certificates exited $rc, want 2"
   grep -q 'no certificate directory found: set ASYNCCRYPT_CERTS' "$work/server.err" ||
@@ -451,7 +451,7 @@ cert-dir)
   rm "$work/run/certs"
   # An explicit ASYNCCRYPT_CERTS that holds nothing fails loudly.
   rc=0
-  ASYNCCRYPT_CERTS=$work/run/missing timeout "$limit" "$tool" perf-server -p 0 -d "$device" \
+  ASYNCCRYPT_CERTS=$work/run/missing "${bounded[@]}" "$limit" "$tool" perf-server -p 0 -d "$device" \
     >"$work/server.out" 2>"$work/server.err" || rc=$?
   [[ $rc -ne 0 ]] || fail "perf-server started with an empty ASYNCCRYPT_CERTS"
   grep -q "cannot load certificate $work/run/missing/server-rsa-cert.pem" "$work/server.err" ||
