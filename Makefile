@@ -123,10 +123,7 @@ dev-build: wolfssl-default
 	cmake --build --preset dev -j $(JOBS)
 
 # The tests run JOBS at a time: they take free ports and their own temporary
-# directories (scripts/flaky.sh runs the unit suite so, under load). Not the
-# ASan stage (below): there perf_abort_sim_skip3 hung once at -j2 (the
-# server's exit, in LeakSanitizer's stop-the-world leak check; see
-# docs/robustness.md), and that stage runs one test at a time as before.
+# directories (scripts/flaky.sh runs the unit suite so, under load).
 unit: dev-build
 	ctest --preset dev -j $(JOBS)
 
@@ -139,7 +136,7 @@ unit: dev-build
 # a third of the stage.
 sanitizers: wolfssl-default
 	cmake --preset asan $(PRESET_WOLFSSL) >/dev/null && cmake --build --preset asan -j $(JOBS)
-	ctest --preset asan
+	ctest --preset asan -j $(JOBS)
 	cmake --preset tsan $(PRESET_WOLFSSL) >/dev/null && cmake --build --preset tsan -j $(JOBS)
 	ctest --preset tsan -L unit -j $(JOBS)
 
