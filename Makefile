@@ -132,7 +132,7 @@ unit: dev-build
 # TSan's time and run in the dev and ASan builds (the 60-minute budget).
 # The tsan test preset sets atexit_sleep_ms=0: TSan otherwise sleeps a second
 # at the exit of every process whose threads still run, which every test of
-# the dpdk device is (DPDK never joins its EAL threads): 144 of the 789 tests,
+# the dpdk device is (DPDK never joins its EAL threads): 144 of the 856 tests,
 # a third of the stage.
 sanitizers: wolfssl-default
 	cmake --preset asan $(PRESET_WOLFSSL) >/dev/null && cmake --build --preset asan -j $(JOBS)
