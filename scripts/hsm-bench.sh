@@ -26,6 +26,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 . "$root/scripts/lib/perf-server.sh"
 # shellcheck source=scripts/lib/json.sh
 . "$root/scripts/lib/json.sh"
+# shellcheck source=scripts/lib/softhsm.sh
+. "$root/scripts/lib/softhsm.sh"
 cd "$root"
 
 handshakes=${HSM_HANDSHAKES:-1000}
@@ -46,15 +48,9 @@ if [[ ! -f $tree/src/.libs/libwolfssl.a ]]; then
   echo "hsm-bench: $tree is missing (make wolfssl-hsm)" >&2
   exit 1
 fi
-module=${ASYNCCRYPT_SOFTHSM_MODULE:-}
-if [[ -z $module ]]; then
-  for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
-    /usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so; do
-    [[ -r $m ]] && { module=$m; break; }
-  done
-fi
-[[ -n $module ]] || skip "libsofthsm2.so not found (apt-get install softhsm2)"
-command -v softhsm2-util >/dev/null || skip "softhsm2-util not found (apt-get install softhsm2)"
+missing=$(softhsm_missing)
+[[ -z $missing ]] || skip "$missing"
+module=$(softhsm_module)
 
 build="build/hsm-bench-$version"
 echo "== build perf tools and the latency module against $tree (Release, $build)"
@@ -73,16 +69,9 @@ export ASYNCCRYPT_CERTS=$certs
 work=$(mktemp -d)
 server_pid=
 trap 'stop_perf_server "$server_pid"; rm -rf "$work"' EXIT
-# A token of our own: SOFTHSM2_CONF points at a configuration in $work, so
-# the system's tokens are never read or touched.
-mkdir "$work/tokens"
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\n' "$work" >"$work/softhsm2.conf"
-export SOFTHSM2_CONF="$work/softhsm2.conf"
-softhsm2-util --init-token --free --label hsm-bench --pin 246810 --so-pin 13579111 >/dev/null
-openssl pkcs8 -topk8 -nocrypt -in "$certs/server-rsa-key.pem" -out "$work/key.pk8"
-softhsm2-util --import "$work/key.pk8" --token hsm-bench --label bench-rsa --id 0a \
-  --pin 246810 >/dev/null
-printf '246810\n' >"$work/pin"
+# A token of our own (scripts/lib/softhsm.sh): the system's are never touched.
+softhsm_token "$work" hsm-bench
+softhsm_import "$work" hsm-bench "$certs/server-rsa-key.pem" bench-rsa 0a
 export ASYNCCRYPT_P11_DELAY_MODULE=$module
 
 field() { json_field "$1" "$2"; }

@@ -23,15 +23,11 @@ skip() {
   if [ "${ASYNCCRYPT_REQUIRE_SOFTHSM:-}" = 1 ] && [ "${2:-}" != config ]; then exit 1; fi
   exit 77
 }
-module="${ASYNCCRYPT_SOFTHSM_MODULE:-}"
-if [ -z "$module" ]; then
-  for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
-           /usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so; do
-    [ -r "$m" ] && { module="$m"; break; }
-  done
-fi
-[ -n "$module" ] || skip "libsofthsm2.so not found (apt-get install softhsm2)"
-command -v softhsm2-util >/dev/null || skip "softhsm2-util not found (apt-get install softhsm2)"
+# shellcheck source=scripts/lib/softhsm.sh
+. "$(dirname "$0")/../../scripts/lib/softhsm.sh"
+missing=$(softhsm_missing)
+[ -z "$missing" ] || skip "$missing"
+module=$(softhsm_module)
 
 dir="$(mktemp -d)"
 server_pid=""
@@ -40,17 +36,9 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-mkdir "$dir/tokens"
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\n' "$dir" >"$dir/softhsm2.conf"
-export SOFTHSM2_CONF="$dir/softhsm2.conf"
-softhsm2-util --init-token --free --label perf-test --pin 246810 --so-pin 13579111 >/dev/null
-openssl pkcs8 -topk8 -nocrypt -in "$certs/server-rsa-key.pem" -out "$dir/key.pk8"
-softhsm2-util --import "$dir/key.pk8" --token perf-test --label perf-rsa --id 0a \
-  --pin 246810 >/dev/null
-openssl pkcs8 -topk8 -nocrypt -in "$certs/server-ecc-key.pem" -out "$dir/ecc-key.pk8"
-softhsm2-util --import "$dir/ecc-key.pk8" --token perf-test --label perf-ecdsa --id 0b \
-  --pin 246810 >/dev/null
-printf '246810\n' >"$dir/pin"
+softhsm_token "$dir" perf-test
+softhsm_import "$dir" perf-test "$certs/server-rsa-key.pem" perf-rsa 0a
+softhsm_import "$dir" perf-test "$certs/server-ecc-key.pem" perf-ecdsa 0b
 spec="pkcs11:module=$module,token=perf-test,pin-file=$dir/pin,workers=2"
 
 # start_server OPTION...: perf-server with the key on the token (the RSA
