@@ -21,8 +21,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -762,6 +764,23 @@ void note_reported(const std::vector<std::unique_ptr<FuzzOp>>& ops, WOLF_EVENT* 
   FUZZ_CHECK(!found->reported.exchange(true));  // exactly once
 }
 
+// Whether fd becomes readable within limit. A signal ends poll() early
+// (EINTR), and libFuzzer's -timeout arms an interval timer whose SIGALRM
+// does just that: the wait goes on for what is left. Taking EINTR for a
+// timeout made this harness report lost wake-ups that were not
+// (docs/robustness.md).
+bool readable_within(int fd, std::chrono::milliseconds limit) {
+  const auto end = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+    if (n == 1) return true;
+    if (n == 0 || errno != EINTR) return false;
+  }
+}
+
 // Harvests `pending` operations of the queue on this thread. A poll that
 // finds nothing while work is left must leave the fd readable: a worker's
 // report or the poll itself wrote it.
@@ -780,8 +799,7 @@ void harvest(WOLF_EVENT_QUEUE* queue, int fd, const std::vector<std::unique_ptr<
       --pending;
     }
     if (count == 0 && pending > 0 && ret == 0) {
-      pollfd p{fd, POLLIN, 0};
-      FUZZ_CHECK(::poll(&p, 1, 30000) == 1);  // a lost wake-up otherwise
+      FUZZ_CHECK(readable_within(fd, std::chrono::seconds(30)));  // a lost wake-up otherwise
     }
   }
 }
