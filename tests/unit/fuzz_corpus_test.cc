@@ -51,17 +51,20 @@ class FuzzCorpus : public ::testing::TestWithParam<Fuzzer> {};
 
 TEST_P(FuzzCorpus, IsNotEmpty) { EXPECT_GE(corpus_files(GetParam()).size(), 3u); }
 
-TEST_P(FuzzCorpus, EveryInputReplays) {
-  for (const std::string& name : corpus_files(GetParam())) {
+// Runs every input of fuzzer's corpus through its entry function. An
+// invariant violation aborts the process, which fails the test.
+void replay_corpus(const Fuzzer& fuzzer) {
+  for (const std::string& name : corpus_files(fuzzer)) {
     SCOPED_TRACE(name);
-    std::ifstream file(corpus_dir(GetParam()) + "/" + name, std::ios::binary);
+    std::ifstream file(corpus_dir(fuzzer) + "/" + name, std::ios::binary);
     ASSERT_TRUE(file.good());
     const std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(file)),
                                          std::istreambuf_iterator<char>());
-    // An invariant violation aborts the process, which fails the test.
-    GetParam().entry(data.data(), data.size());
+    fuzzer.entry(data.data(), data.size());
   }
 }
+
+TEST_P(FuzzCorpus, EveryInputReplays) { replay_corpus(GetParam()); }
 
 TEST_P(FuzzCorpus, EmptyAndTinyInputs) {
   GetParam().entry(nullptr, 0);
@@ -74,7 +77,7 @@ TEST_P(FuzzCorpus, EmptyAndTinyInputs) {
 // libFuzzer's -timeout arms an interval timer: its SIGALRM interrupts the
 // harness's waits (and the library's). ops_fuzz took an interrupted wait on
 // the queue's fd for a lost wake-up, about once in ten minutes of fuzzing;
-// here a 1 ms timer interrupts nearly every wait of the ops corpus.
+// here a 1 ms timer interrupts nearly every wait of each corpus.
 class TimerSignals {
  public:
   TimerSignals() {
@@ -98,18 +101,21 @@ class TimerSignals {
   struct sigaction old_action_ {};
 };
 
-TEST(OpsCorpusUnderTimerSignals, EveryInputReplays) {
-  const Fuzzer& ops = kFuzzers[1];
+// Not under ThreadSanitizer: its runtime (clang 14) deadlocks when a signal
+// lands while it frees a thread's stack inside glibc (seen here: the
+// handler waits in __tsan::SlotLock for the lock the interrupted free()
+// holds), which no code of ours can avoid.
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FUZZ_CORPUS_UNDER_TSAN 1
+#endif
+#endif
+#if !defined(FUZZ_CORPUS_UNDER_TSAN) && !defined(__SANITIZE_THREAD__)
+TEST_P(FuzzCorpus, EveryInputReplaysUnderTimerSignals) {
   const TimerSignals signals;
-  for (const std::string& name : corpus_files(ops)) {
-    SCOPED_TRACE(name);
-    std::ifstream file(corpus_dir(ops) + "/" + name, std::ios::binary);
-    ASSERT_TRUE(file.good());
-    const std::vector<std::uint8_t> data((std::istreambuf_iterator<char>(file)),
-                                         std::istreambuf_iterator<char>());
-    ops.entry(data.data(), data.size());
-  }
+  replay_corpus(GetParam());
 }
+#endif
 
 INSTANTIATE_TEST_SUITE_P(Fuzzers, FuzzCorpus, ::testing::ValuesIn(kFuzzers),
                          [](const ::testing::TestParamInfo<Fuzzer>& info) {
