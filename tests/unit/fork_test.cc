@@ -26,16 +26,7 @@
 #include "support/deadline.h"
 #include "support/device_list.h"
 #include "support/gcm_op.h"
-
-// GCC says __SANITIZE_THREAD__, clang __has_feature (which GCC 12 lacks:
-// it must not appear in the same #if).
-#if defined(__SANITIZE_THREAD__)
-#define FORK_TEST_UNDER_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define FORK_TEST_UNDER_TSAN 1
-#endif
-#endif
+#include "support/sanitizers.h"
 
 namespace {
 
@@ -168,7 +159,7 @@ INSTANTIATE_TEST_SUITE_P(Devices, ForkTest, ::testing::ValuesIn(testing_support:
 // operations on them, while the inherited device computes on the caller's
 // thread.
 TEST(ForkThreads, DeviceOpenedInTheChildHasItsOwnWorkers) {
-#ifdef FORK_TEST_UNDER_TSAN
+#ifdef TESTING_UNDER_TSAN
   // ThreadSanitizer ends a child of a multi-threaded process that starts a
   // thread ("not supported", die_after_fork); this test runs in the dev and
   // ASan builds.

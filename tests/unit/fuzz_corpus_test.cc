@@ -15,6 +15,7 @@
 #include "api_fuzz.h"
 #include "ops_fuzz.h"
 #include "spec_fuzz.h"
+#include "support/sanitizers.h"
 
 namespace {
 
@@ -105,12 +106,7 @@ class TimerSignals {
 // lands while it frees a thread's stack inside glibc (seen here: the
 // handler waits in __tsan::SlotLock for the lock the interrupted free()
 // holds), which no code of ours can avoid.
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define FUZZ_CORPUS_UNDER_TSAN 1
-#endif
-#endif
-#if !defined(FUZZ_CORPUS_UNDER_TSAN) && !defined(__SANITIZE_THREAD__)
+#ifndef TESTING_UNDER_TSAN
 TEST_P(FuzzCorpus, EveryInputReplaysUnderTimerSignals) {
   const TimerSignals signals;
   replay_corpus(GetParam());
