@@ -129,6 +129,19 @@ failed_with() {
     END { exit !found }' "$1"
 }
 
+# Whether device spec $1 may leave operations to the caller (declines them:
+# wolfCrypt computes them at once, nothing pends), so that a wolfSSL bug that
+# needs an operation to pend may not show: the threads kind unless it sends
+# everything to the workers (inline_us=0), and dpdk, which declines what its
+# driver cannot do.
+may_skip_pending() {
+  case "$1" in
+    *inline_us=0*) return 1 ;;
+    threads | threads:* | dpdk | dpdk:*) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
 # Runs unit.test's parts on one device (see the top): output in
 # unit-xfail-DEVICE.out (the expected failures) and unit-rest-DEVICE.out.
 run_unit_xfail() {
@@ -170,17 +183,26 @@ run_unit_xfail() {
   else
     echo "   FAIL: unit.test without its expected failures (see $rest)"; ok=1
   fi
-  # Each expected suite failure must have failed, with its error, and never passed.
+  # Each expected suite failure must have failed, with its error, and never
+  # passed; on a device that may decline (may_skip_pending), passing is
+  # allowed too.
   for entry in "${suite_entries[@]}"; do
-    local args="${entry%|*}" code="${entry##*|}"
-    if grep -qF -- "$args" "$suite_log" 2>/dev/null && grep "^XPASS" "$suite_log" | grep -qF -- "$args"; then
+    local args="${entry%|*}" code="${entry##*|}" passed failed
+    passed="$(grep "^XPASS" "$suite_log" 2>/dev/null | grep -cF -- "$args")" || true
+    failed="$(grep "^XFAIL" "$suite_log" 2>/dev/null | grep -cF -- "$args")" || true
+    if [ "$failed" -gt 0 ] && ! grep -qE "error $code([^0-9]|$)" "$rest"; then
+      echo "   FAIL: suite case '$args' did not fail with error $code"; ok=1
+    elif [ "$passed" -gt 0 ] && may_skip_pending "$device"; then
+      echo "   XFAIL or pass: suite case '$args' passed $passed and failed $failed of its guarded" \
+           "runs (error $code); '$device' declines some operations, and the bug needs one to pend:" \
+           "docs/known-issues.md"
+    elif [ "$passed" -gt 0 ]; then
       echo "   XPASS: suite case '$args' passed; it was expected to fail with $code (wolfSSL fixed?)"; ok=1
-    elif grep "^XFAIL client" "$suite_log" 2>/dev/null | grep -qF -- "$args" &&
-         grep -qE "error $code([^0-9]|$)" "$rest"; then
-      echo "   XFAIL: suite case '$args' ($(grep -c '^XFAIL' "$suite_log") guarded runs failed," \
+    elif [ "$failed" -gt 0 ]; then
+      echo "   XFAIL: suite case '$args' ($failed guarded runs failed," \
            "error $code, as expected: docs/known-issues.md)"
     else
-      echo "   FAIL: suite case '$args' did not fail with error $code"; ok=1
+      echo "   FAIL: suite case '$args' did not run"; ok=1
     fi
   done
   return $ok
