@@ -208,9 +208,25 @@ run_unit_xfail() {
   return $ok
 }
 
+# faketime keeps a semaphore and a shared-memory file in /dev/shm per
+# wrapper process, named by its PID, and removes them when it exits. One that
+# was killed (a suite that timed out, or killed by hand) leaves them behind,
+# and a later faketime that gets the same PID fails at once ("sem_open: File
+# exists"). Removes those of processes that no longer exist.
+remove_stale_faketime_files() {
+  local f pid
+  for f in /dev/shm/faketime_shm_* /dev/shm/sem.faketime_sem_*; do
+    [ -e "$f" ] || continue
+    pid="${f##*_}"
+    case "$pid" in '' | *[!0-9]*) continue ;; esac
+    [ -d "/proc/$pid" ] || rm -f "$f"
+  done
+}
+
 status=0
 if [ -n "$XFAIL_API$XFAIL_SUITE" ]; then build_unit_xfail; fi
 for device in "$@"; do
+  remove_stale_faketime_files
   echo "== wolfSSL $version ${name#"$version"-} make check on device '$device' (faketime '$fake_date')"
   start=$(date +%s)
   result=ok
