@@ -229,8 +229,9 @@ endef
 # its key in a token (--key-device), and the unit and TLS tests again under
 # AddressSanitizer (connections freed with a signature in flight). Without
 # SoftHSM2 they skip; ASYNCCRYPT_REQUIRE_SOFTHSM=1 makes that a failure.
+HSM_TESTS := pkcs11_device_test pkcs11_device_recovery_test pkcs11_device_open_test pkcs11_tls_test
 hsm: wolfssl-hsm
-	$(call plain_and_asan,hsm,pkcs11_device_test pkcs11_device_open_test pkcs11_tls_test,^perf_(certs|hsm_key_v.)$$)
+	$(call plain_and_asan,hsm,$(HSM_TESTS),^perf_(certs|hsm_key_v.)$$)
 
 # Asynchronous X25519 (wolfSSL 5.9): its unit tests against the x25519
 # configuration, plain and under AddressSanitizer (freeing keys and

@@ -103,6 +103,7 @@ Status Session::open() {
 void Session::lose(CK_RV rv) {
   if (!handle_gone(rv)) (void)fn()->C_CloseSession(handle_);
   forget();
+  ++losses_;
 }
 
 void Session::forget() {
@@ -131,8 +132,7 @@ Result<CK_OBJECT_HANDLE> Session::find(const KeyRef& key) {
   if (rv != CKR_OK) {
     if (session_lost(rv)) {
       lose(rv);
-      return ckr_status(rv,
-                        "looking up " + where + ": session lost, reopened for the next operation");
+      return ckr_status(rv, "looking up " + where + ": session lost");
     }
     return ckr_status(rv, "looking up " + where);
   }
@@ -142,9 +142,7 @@ Result<CK_OBJECT_HANDLE> Session::find(const KeyRef& key) {
     // missing key.
     if (CK_RV gone = check_alive(); gone != CKR_OK) {
       lose(gone);
-      return ckr_status(gone, "looking up " + where +
-                                  ": the token or its login is gone; reopened for the next "
-                                  "operation");
+      return ckr_status(gone, "looking up " + where + ": the token or its login is gone");
     }
     return Status(MISSING_KEY, "no " + where);
   }
@@ -202,6 +200,21 @@ Status Session::check_rsa_sizes(const KeyRef& key, std::size_t in_len, std::size
 
 template <typename Call>
 Status Session::run(const KeyRef& key, const char* what, Call call) {
+  const int losses_before = losses_;
+  Status first = run_once(key, what, call);
+  if (first.is_ok() || losses_ == losses_before) return first;
+  // The session was lost under this operation (sessions closed, the login
+  // gone, a token that failed over or restarted). Private-key operations and
+  // reads may be repeated, so it runs once more on a session reopened through
+  // Token::recover: a token that is reachable again costs the caller no
+  // failed operation, and one that is not fails with both reasons.
+  Status again = run_once(key, what, call);
+  if (again.is_ok()) return again;
+  return Status(again.code(), first.message() + "; reopened and tried again: " + again.message());
+}
+
+template <typename Call>
+Status Session::run_once(const KeyRef& key, const char* what, Call call) {
   if (key.bytes.empty()) return Status(BAD_FUNC_ARG, std::string(what) + ": empty key id or label");
   const SigpipeGuard no_sigpipe;
   if (Status s = open(); !s.is_ok()) return s;
@@ -234,7 +247,7 @@ Status Session::run(const KeyRef& key, const char* what, Call call) {
     }
     if (session_lost(rv)) {
       lose(rv);
-      return ckr_status(rv, where + ": session lost, reopened for the next operation");
+      return ckr_status(rv, where + ": session lost");
     }
     // A failed C_Sign may leave its operation active (CKR_BUFFER_TOO_SMALL
     // does by design); a fresh session is the portable way to end it.

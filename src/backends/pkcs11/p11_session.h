@@ -55,10 +55,11 @@ struct RsaPublic {
 // Every operation returns 0 or a wolfSSL code with a message (ckr_status):
 // MISSING_KEY when the key is not on the token, BAD_FUNC_ARG when the input
 // does not fit the key, BUFFER_E when the output buffer is too small,
-// WC_HW_E when the token failed. When the session was lost (token removed,
-// re-initialised, sessions closed, login gone: session_lost()) the
-// operation fails with WC_HW_E and the next operation reopens the session,
-// through Token::recover, before it runs.
+// WC_HW_E when the token failed. When the session is lost under an
+// operation (token removed, re-initialised or restarted, sessions closed,
+// login gone: session_lost()) the session is reopened through
+// Token::recover and the operation tried once more: it fails (WC_HW_E, with
+// both reasons) only when the token cannot be reached or logged in again.
 class Session {
  public:
   explicit Session(std::shared_ptr<Token> token) : token_(std::move(token)) {}
@@ -109,11 +110,15 @@ class Session {
   const Token& token() const { return *token_; }
 
  private:
-  // Runs call(object) for key's object on an open session, with one more
-  // try after a fresh lookup when a cached handle has gone stale. Notes a
-  // lost session for the next operation.
+  // Runs call(object) for key's object on an open session (run_once), and
+  // once more when the session was lost under it. `call` must be safe to
+  // repeat: it writes its outputs only when it succeeds.
   template <typename Call>
   Status run(const KeyRef& key, const char* what, Call call);
+  // One try, with one more after a fresh lookup when a cached handle has
+  // gone stale. A lost session is forgotten (lose()) for the next open().
+  template <typename Call>
+  Status run_once(const KeyRef& key, const char* what, Call call);
   Result<CK_OBJECT_HANDLE> find(const KeyRef& key);
   // The RSA key's modulus length in bytes, read once and cached. Inputs are
   // checked against it before they reach the token: SoftHSM2 2.6.1 ends the
@@ -136,6 +141,7 @@ class Session {
   std::uint64_t generation_ = 0;  // the token's generation handle_ was opened in
   bool lost_ = false;             // handle_ is gone; recover before reopening
   int opens_ = 0;
+  int losses_ = 0;  // lose() calls: whether an operation lost its session
   struct CachedKey {
     CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
     std::size_t modulus_len = 0;  // RSA keys, once read; 0 until then
