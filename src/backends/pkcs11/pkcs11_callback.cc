@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "backends/pkcs11/pkcs11_device.h"
+#include "core/registry.h"
 #include "core/wolfssl_api.h"
 
 #ifdef WOLF_CRYPTO_CB
@@ -17,9 +18,19 @@ namespace asynccrypt {
 #ifdef WOLF_CRYPTO_CB
 namespace {
 
+// wolfCrypt calls this for every operation on a key of a pkcs11 device's
+// id. The device is looked up by that id, never taken from the callback's
+// context pointer: the reference held for the call keeps the device alive
+// while an application thread is inside it and another closes the device
+// (wolfSSL's callback table has no lock, so a caller may already be on its
+// way in when the device unregisters). After the close the lookup finds
+// nothing and wolfCrypt's own code answers (and fails: it has no key).
 int crypto_callback(int dev_id, wc_CryptoInfo* info, void* ctx) {
-  (void)dev_id;
-  return static_cast<Pkcs11Device*>(ctx)->on_crypto(info);
+  (void)ctx;
+  const std::shared_ptr<Device> device = Registry::instance().find(dev_id);
+  auto* pkcs11 = dynamic_cast<Pkcs11Device*>(device.get());
+  if (pkcs11 == nullptr) return CRYPTOCB_UNAVAILABLE;
+  return pkcs11->on_crypto(info);
 }
 
 // The token object a key names, or false for a key that is not an id or
@@ -68,7 +79,7 @@ Status Pkcs11Device::attach(int dev_id) {
     if (ret != 0) return Status(ret, "pkcs11: wolfCrypt_Init failed");
     crypt_initialised_ = true;
   }
-  const int ret = wc_CryptoCb_RegisterDevice(dev_id, &crypto_callback, this);
+  const int ret = wc_CryptoCb_RegisterDevice(dev_id, &crypto_callback, nullptr);
   if (ret != 0) {
     // wolfSSL keeps a fixed table (MAX_CRYPTO_DEVID_CALLBACKS, 8 by default).
     return Status(ret,
