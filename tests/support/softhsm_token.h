@@ -139,10 +139,12 @@ class SoftHsmToken {
 
   // start_server puts the token behind `p11-kit server` on a socket in
   // dir() and points P11_KIT_SERVER_ADDRESS at it, so that the module
-  // p11kit_client_path() reaches the token out of process. Waits (at most
-  // 10 s) until the server accepts connections. False with *error when it
-  // cannot.
-  bool start_server(std::string* error) {
+  // p11kit_client_path() reaches the token out of process. The server loads
+  // `provider` (SoftHSM2 itself unless given: the latency module, say, with
+  // its settings in this process's environment, which the server inherits).
+  // Waits (at most 10 s) until the server accepts connections. False with
+  // *error when it cannot.
+  bool start_server(std::string* error, const std::string& provider = "") {
     if (p11kit_client_path().empty() || !on_path("p11-kit")) {
       *error = "p11-kit or its client module is not installed (apt-get install p11-kit)";
       return false;
@@ -150,9 +152,14 @@ class SoftHsmToken {
     const std::string socket = dir_ + "/p11-kit.sock";
     unlink(socket.c_str());
     const std::string log = dir_ + "/p11-kit-server.log";
-    std::vector<std::string> argv = {
-        "p11-kit", "server",     "-f",          "-n",
-        socket,    "--provider", module_path(), std::string("pkcs11:token=") + kLabel};
+    std::vector<std::string> argv = {"p11-kit",
+                                     "server",
+                                     "-f",
+                                     "-n",
+                                     socket,
+                                     "--provider",
+                                     provider.empty() ? module_path() : provider,
+                                     std::string("pkcs11:token=") + kLabel};
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
