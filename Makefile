@@ -47,8 +47,11 @@ NONBLOCK_RSA_FLAGS := --enable-asynccrypt --enable-static --enable-rsa=nonblock 
 # --enable-asynccrypt-sw those versions resume a pending RSA callback with a
 # stale buffer). --enable-pkcs11 adds wolfSSL's own synchronous PKCS#11 code,
 # the baseline the device is measured against (perf-server
-# --key-pkcs11-sync); the device's tests pass with it.
-HSM_FLAGS      = --enable-asynccrypt --enable-static --enable-cryptocb --enable-pkcs11 $(call ASYNC_SW,$(1))
+# --key-pkcs11-sync); the device's tests pass with it. Static RSA cipher
+# suites (TLS 1.2's RSA key exchange: the token decrypts, no signature) so
+# that pkcs11_tls_test can show that path too.
+HSM_FLAGS      = --enable-asynccrypt --enable-static --enable-cryptocb --enable-pkcs11 $(call ASYNC_SW,$(1)) \
+                 CPPFLAGS=-DWOLFSSL_STATIC_RSA
 # X25519 key shares (asynchronous from 5.9.0 on).
 X25519_FLAGS  := --enable-asynccrypt --enable-static --enable-curve25519
 # Device kinds wolfSSL's suite runs on (chosen at run time, one build each).

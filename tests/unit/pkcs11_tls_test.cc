@@ -185,6 +185,30 @@ TEST_F(Pkcs11TlsTest, Tls13EcdsaP256KeyById) { handshake(true, Alg::kEcc); }
 TEST_F(Pkcs11TlsTest, Tls12EcdsaP256KeyById) { handshake(false, Alg::kEcc); }
 TEST_F(Pkcs11TlsTest, Tls13EcdsaP384KeyById) { handshake(true, Alg::kEcc384); }
 
+#ifdef WOLFSSL_STATIC_RSA
+TEST_F(Pkcs11TlsTest, Tls12RsaKeyExchangeDecryptsOnTheToken) {
+  // No signature at all: the client encrypts the premaster secret to the
+  // server's RSA key, and the server's private decryption (C_Decrypt on the
+  // token) is the one that pends.
+  Ctx server = server_ctx(false, Alg::kRsa, KeyIn::kToken, dev_id_);
+  Ctx client = client_ctx(false, Alg::kRsa);
+  ASSERT_TRUE(server && client);
+  for (WOLFSSL_CTX* ctx : {server.get(), client.get()}) {
+    ASSERT_EQ(wolfSSL_CTX_set_cipher_list(ctx, "AES128-GCM-SHA256"), WOLFSSL_SUCCESS);
+  }
+  Connection c(server.get(), client.get());
+  ASSERT_TRUE(c.run()) << "error " << c.error << ": " << device().last_error();
+  EXPECT_STREQ(wolfSSL_get_cipher_name(c.server.get()), "AES128-GCM-SHA256");
+  EXPECT_GT(c.server_pends, 0);
+  EXPECT_EQ(stats().completed, 1u);
+  const char hello[] = "premaster";
+  char buf[16] = {};
+  ASSERT_EQ(wolfSSL_write(c.client.get(), hello, sizeof hello), static_cast<int>(sizeof hello));
+  ASSERT_EQ(wolfSSL_read(c.server.get(), buf, sizeof buf), static_cast<int>(sizeof hello));
+  EXPECT_STREQ(buf, hello);
+}
+#endif
+
 TEST_F(Pkcs11TlsTest, ManyHandshakesOnOneLoop) {
   Ctx server = server_ctx(true, Alg::kRsa, KeyIn::kToken, dev_id_);
   Ctx client = client_ctx(true, Alg::kRsa);
