@@ -13,10 +13,12 @@
 
 #include <strings.h>
 
+#include <climits>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <vector>
 
 namespace perf {
 
@@ -135,6 +137,29 @@ int counting_callback(int dev_id, wc_CryptoInfo* info, void* ctx) {
   return ret;
 }
 
+// find_slot returns the id of the slot whose token is labelled `label`
+// (CKA_LABEL is 32 bytes padded with spaces), or -1. wolfSSL 5.5.4 and
+// 5.7.2 look a token's name up by position in the slot list, not by slot id
+// (wc_pkcs11.c, Pkcs11Slot_FindByTokenName, fixed by 5.9): with SoftHSM2,
+// whose slot ids are not positions, wc_Pkcs11Token_InitName finds no slot
+// there. So the slot is found here and given to wc_Pkcs11Token_Init.
+long find_slot(CK_FUNCTION_LIST* fn, const std::string& label) {
+  CK_ULONG count = 0;
+  if (fn->C_GetSlotList(CK_TRUE, nullptr, &count) != CKR_OK) return -1;
+  std::vector<CK_SLOT_ID> slots(count);
+  if (count == 0 || fn->C_GetSlotList(CK_TRUE, slots.data(), &count) != CKR_OK) return -1;
+  std::string padded = label;
+  padded.resize(32, ' ');
+  for (CK_ULONG i = 0; i < count; ++i) {
+    CK_TOKEN_INFO info{};
+    if (fn->C_GetTokenInfo(slots[i], &info) == CKR_OK &&
+        padded.compare(0, 32, reinterpret_cast<const char*>(info.label), 32) == 0) {
+      return static_cast<long>(slots[i]);
+    }
+  }
+  return -1;
+}
+
 }  // namespace
 
 std::unique_ptr<SyncPkcs11Key> SyncPkcs11Key::open(const std::string& text, std::string* error) {
@@ -151,11 +176,17 @@ std::unique_ptr<SyncPkcs11Key> SyncPkcs11Key::open(const std::string& text, std:
     return nullptr;
   }
   s.dev_open = true;
-  ret = wc_Pkcs11Token_InitName(
-      &s.token, &s.dev, spec.token.c_str(), static_cast<int>(spec.token.size()),
-      reinterpret_cast<const unsigned char*>(s.pin.data()), static_cast<int>(s.pin.size()));
+  const long slot = find_slot(s.dev.func, spec.token);
+  if (slot < 0 || slot > INT_MAX) {
+    *error = slot < 0 ? "no token labelled '" + spec.token + "' in " + spec.module
+                      : "the slot id of token '" + spec.token + "' does not fit wolfSSL's int";
+    return nullptr;
+  }
+  ret = wc_Pkcs11Token_Init(&s.token, &s.dev, static_cast<int>(slot), spec.token.c_str(),
+                            reinterpret_cast<const unsigned char*>(s.pin.data()),
+                            static_cast<int>(s.pin.size()));
   if (ret != 0) {
-    *error = "wc_Pkcs11Token_InitName('" + spec.token + "') failed: " + std::to_string(ret);
+    *error = "wc_Pkcs11Token_Init('" + spec.token + "') failed: " + std::to_string(ret);
     return nullptr;
   }
   s.token_open = true;

@@ -25,7 +25,7 @@ struct Pkcs11Spec {
 bool parse_pkcs11_spec(const std::string& spec, Pkcs11Spec* out, std::string* error);
 
 // SyncPkcs11Key is wolfSSL's PKCS#11 code (wc_Pkcs11_Initialize,
-// wc_Pkcs11Token_InitName, wc_Pkcs11Token_Open) registered as the crypto
+// wc_Pkcs11Token_Init, wc_Pkcs11Token_Open) registered as the crypto
 // callback of dev_id(): a key loaded with wolfSSL_CTX_use_PrivateKey_Id
 // and that id is signed on the token in the calling thread, which waits
 // for it. One session, logged in once, serves every call: use it from one
