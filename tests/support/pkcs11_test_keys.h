@@ -39,8 +39,8 @@ inline Bytes sha256(const std::string& text) {
 inline Bytes digest_info(const std::string& text) {
   const Bytes hash = sha256(text);
   Bytes out(64);
-  const word32 len =
-      wc_EncodeSignature(out.data(), hash.data(), static_cast<word32>(hash.size()), SHA256h);
+  const word32 len = wc_EncodeSignature(out.data(), hash.data(), static_cast<word32>(hash.size()),
+                                        wc_HashGetOID(WC_HASH_TYPE_SHA256));
   out.resize(len);
   return out;
 }
@@ -136,8 +136,10 @@ inline bool rsa_verify_pss(const Bytes& sig, const Bytes& hash) {
   bool ok =
       wc_RsaPrivateKeyDecode(server_key_der_2048, &idx, &pub, sizeof_server_key_der_2048) == 0;
   Bytes out(256);
+  // A copy: 5.7.2 and older take the signature as byte*, not const byte*.
+  Bytes in = sig;
   const int n = wc_RsaPSS_VerifyCheck(
-      sig.data(), static_cast<word32>(sig.size()), out.data(), static_cast<word32>(out.size()),
+      in.data(), static_cast<word32>(in.size()), out.data(), static_cast<word32>(out.size()),
       hash.data(), static_cast<word32>(hash.size()), WC_HASH_TYPE_SHA256, WC_MGF1SHA256, &pub);
   ok = ok && n > 0;
   wc_FreeRsaKey(&pub);

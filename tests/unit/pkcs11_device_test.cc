@@ -192,12 +192,15 @@ TEST_F(Pkcs11DeviceTest, MissingKeyFailsTheEventWithItsCode) {
   EXPECT_EQ(ecc.key.asyncDev.event.ret, MISSING_KEY);
   EXPECT_NE(device().last_error().find("7f"), std::string::npos) << device().last_error();
 
-  // RSA asks the key's size first, synchronously: a missing key fails there.
+#ifdef _WC_PK_TYPE_MAX
+  // RSA asks the key's size first, synchronously: a missing key fails there
+  // (5.5.4 has no size query: it takes such a key for 2048 bits).
   unsigned char id[] = {0x7f};
   RsaKey key;
   ASSERT_EQ(wc_InitRsaKey_Id(&key, id, 1, nullptr, dev_id_), 0);
   EXPECT_EQ(wc_RsaEncryptSize(&key), 0);
   wc_FreeRsaKey(&key);
+#endif
 }
 
 TEST_F(Pkcs11DeviceTest, ATokenThatWentAwayFailsOperationsWithCodesAndNothingHangs) {

@@ -76,7 +76,8 @@ class SoftRsa {
 // A DigestInfo for SHA-256 of `hash` (what TLS 1.2 signs with RSA).
 Bytes digest_info_sha256(const Bytes& hash) {
   Bytes out(MAX_ENCODED_SIG_SZ);
-  word32 n = wc_EncodeSignature(out.data(), hash.data(), hash.size(), SHA256h);
+  word32 n =
+      wc_EncodeSignature(out.data(), hash.data(), hash.size(), wc_HashGetOID(WC_HASH_TYPE_SHA256));
   out.resize(n);
   return out;
 }

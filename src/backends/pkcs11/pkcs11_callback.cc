@@ -140,6 +140,10 @@ int Pkcs11Device::on_crypto(void* opaque) {
       job->out_cap = *info->pk.rsa.outLen;
       return pend_or_run(&key->asyncDev, std::move(job));
     }
+#ifdef _WC_PK_TYPE_MAX
+    // The size query came with the macro (5.7.2 has both, 5.5.4 neither).
+    // Without it wolfCrypt takes a key it cannot see for 2048 bits
+    // (wc_RsaEncryptSize), so on 5.5.4 only RSA-2048 keys work by id.
     case WC_PK_TYPE_RSA_GET_SIZE: {
       const RsaKey* key = info->pk.rsa_get_size.key;
       if (!key_ref(key, &ref)) return CRYPTOCB_UNAVAILABLE;
@@ -148,6 +152,7 @@ int Pkcs11Device::on_crypto(void* opaque) {
       *info->pk.rsa_get_size.keySize = static_cast<int>(pub.value().modulus.size());
       return 0;
     }
+#endif
     case WC_PK_TYPE_ECDSA_SIGN: {
       ecc_key* key = info->pk.eccsign.key;
       if (!key_ref(key, &ref)) return CRYPTOCB_UNAVAILABLE;
