@@ -12,3 +12,12 @@
 #define TESTING_UNDER_TSAN 1
 #endif
 #endif
+
+// TESTING_UNDER_ASAN: defined under AddressSanitizer (same two spellings).
+#if defined(__SANITIZE_ADDRESS__)
+#define TESTING_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TESTING_UNDER_ASAN 1
+#endif
+#endif
