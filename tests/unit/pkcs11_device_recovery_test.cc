@@ -57,6 +57,22 @@ int pending_ecdsa(int dev_id, Queue& queue, const std::string& text) {
   return second;
 }
 
+// Queues `n` armed ECDSA signatures of `hash` (a key each) on the device:
+// each call pends and its event is pushed. The keys go to *keys.
+void queue_ecdsa(int dev_id, Queue& queue, const Bytes& hash, int n,
+                 std::vector<std::unique_ptr<TokenEcc>>* keys) {
+  Bytes sig(ECC_MAX_SIG_SIZE);
+  for (int i = 0; i < n; ++i) {
+    keys->push_back(std::make_unique<TokenEcc>(dev_id));
+    TokenEcc& ecc = *keys->back();
+    word32 len = ECC_MAX_SIG_SIZE;
+    arm(&ecc.key.asyncDev);
+    ASSERT_EQ(wc_ecc_sign_hash(hash.data(), 32, sig.data(), &len, &ecc.rng, &ecc.key),
+              WC_PENDING_E);
+    ASSERT_EQ(wolfAsync_EventQueuePush(queue.get(), &ecc.key.asyncDev.event), 0);
+  }
+}
+
 // An RSA PKCS#1 v1.5 signature made at once (no armed event: the device's
 // own session for such calls); 0 when it verifies with the software key.
 int immediate_rsa(int dev_id, const std::string& text) {
@@ -110,18 +126,10 @@ TEST_F(Pkcs11DeviceTest, SessionsClosedWithOperationsInFlightCostNoOperation) {
   // all find their sessions lost together.
   device().hold();
   constexpr int kOps = 32;
-  std::vector<std::unique_ptr<TokenEcc>> keys;
   const Bytes hash = sha256("in flight");
   Bytes sig(ECC_MAX_SIG_SIZE);
-  for (int i = 0; i < kOps; ++i) {
-    keys.push_back(std::make_unique<TokenEcc>(dev_id_));
-    word32 len = ECC_MAX_SIG_SIZE;
-    arm(&keys.back()->key.asyncDev);
-    ASSERT_EQ(
-        wc_ecc_sign_hash(hash.data(), 32, sig.data(), &len, &keys.back()->rng, &keys.back()->key),
-        WC_PENDING_E);
-    ASSERT_EQ(wolfAsync_EventQueuePush(queue.get(), &keys.back()->key.asyncDev.event), 0);
-  }
+  std::vector<std::unique_ptr<TokenEcc>> keys;
+  ASSERT_NO_FATAL_FAILURE(queue_ecdsa(dev_id_, queue, hash, kOps, &keys));
   close_every_session(hsm_->module());
   device().release();
   ASSERT_EQ(queue.poll_until(kOps).size(), static_cast<std::size_t>(kOps));
@@ -175,17 +183,7 @@ TEST_F(Pkcs11RemoteDeviceTest, ServerGoingAwayFailsQueuedAndLaterOperationsAndNo
   device().hold();
   constexpr int kOps = 6;
   std::vector<std::unique_ptr<TokenEcc>> keys;
-  const Bytes hash = sha256("server gone");
-  Bytes sig(ECC_MAX_SIG_SIZE);
-  for (int i = 0; i < kOps; ++i) {
-    keys.push_back(std::make_unique<TokenEcc>(dev_id_));
-    word32 len = ECC_MAX_SIG_SIZE;
-    arm(&keys.back()->key.asyncDev);
-    ASSERT_EQ(
-        wc_ecc_sign_hash(hash.data(), 32, sig.data(), &len, &keys.back()->rng, &keys.back()->key),
-        WC_PENDING_E);
-    ASSERT_EQ(wolfAsync_EventQueuePush(queue.get(), &keys.back()->key.asyncDev.event), 0);
-  }
+  ASSERT_NO_FATAL_FAILURE(queue_ecdsa(dev_id_, queue, sha256("server gone"), kOps, &keys));
   hsm_->stop_server();
   device().release();
   ASSERT_EQ(queue.poll_until(kOps).size(), static_cast<std::size_t>(kOps));
