@@ -27,9 +27,11 @@ namespace testing_support {
                   "configuration: make wolfssl-hsm); this one has none"
 #endif
 
-// The spec of a pkcs11 device on SoftHsmToken's token, plus `extra`.
-inline std::string pkcs11_spec(const SoftHsmToken& hsm, const std::string& extra = "") {
-  std::string spec = "pkcs11:module=" + hsm.module() + ",token=" + SoftHsmToken::kLabel +
+// The spec of a pkcs11 device on SoftHsmToken's token reached through the
+// PKCS#11 library `module` (SoftHSM2 itself, or p11-kit's client), plus
+// `extra`.
+inline std::string pkcs11_spec(const std::string& module, const std::string& extra = "") {
+  std::string spec = "pkcs11:module=" + module + ",token=" + SoftHsmToken::kLabel +
                      ",pin-env=" + SoftHsmToken::kPinEnv;
   if (!extra.empty()) spec += "," + extra;
   return spec;
@@ -55,10 +57,12 @@ class Pkcs11DeviceTest : public ::testing::Test {
   virtual std::string extra_options() const { return "workers=2"; }
 
   // Closes the device and opens it again with other options.
-  void open(const std::string& extra) {
+  void open(const std::string& extra) { open_spec(pkcs11_spec(hsm_->module(), extra)); }
+
+  // Closes the device and opens it again from `spec`.
+  void open_spec(const std::string& spec) {
     wolfAsync_DevClose(&dev_id_);
     device_.reset();
-    const std::string spec = pkcs11_spec(*hsm_, extra);
     ASSERT_EQ(asynccrypt_DevOpenSpec(&dev_id_, spec.c_str(), nullptr), 0) << asynccrypt_LastError();
     device_ = std::dynamic_pointer_cast<asynccrypt::Pkcs11Device>(
         asynccrypt::Registry::instance().find(dev_id_));

@@ -28,6 +28,7 @@ using testing_support::arm;
 using testing_support::Bytes;
 using testing_support::digest_info;
 using testing_support::ecc_verify;
+using testing_support::pkcs11_spec;
 using testing_support::Pkcs11DeviceTest;
 using testing_support::Queue;
 using testing_support::rsa_verify_pkcs1;
@@ -155,7 +156,7 @@ class Pkcs11RemoteDeviceTest : public Pkcs11DeviceTest {
       if (SoftHsmToken::required()) FAIL() << error;
       GTEST_SKIP() << error;
     }
-    open_remote("workers=2");
+    open_remote();
   }
 
   void TearDown() override {
@@ -163,15 +164,7 @@ class Pkcs11RemoteDeviceTest : public Pkcs11DeviceTest {
     if (hsm_ != nullptr) hsm_->stop_server();
   }
 
-  void open_remote(const std::string& extra) {
-    const std::string spec = "pkcs11:module=" + SoftHsmToken::p11kit_client_path() +
-                             ",token=" + SoftHsmToken::kLabel +
-                             ",pin-env=" + SoftHsmToken::kPinEnv + "," + extra;
-    ASSERT_EQ(asynccrypt_DevOpenSpec(&dev_id_, spec.c_str(), nullptr), 0) << asynccrypt_LastError();
-    device_ = std::dynamic_pointer_cast<asynccrypt::Pkcs11Device>(
-        asynccrypt::Registry::instance().find(dev_id_));
-    ASSERT_NE(device_, nullptr);
-  }
+  void open_remote() { open_spec(pkcs11_spec(SoftHsmToken::p11kit_client_path(), "workers=2")); }
 };
 
 TEST_F(Pkcs11RemoteDeviceTest, ServerGoingAwayFailsQueuedAndLaterOperationsAndNothingHangs) {
@@ -201,9 +194,7 @@ TEST_F(Pkcs11RemoteDeviceTest, ServerGoingAwayFailsQueuedAndLaterOperationsAndNo
   // holder) and opens it again.
   std::string start_error;
   ASSERT_TRUE(hsm_->start_server(&start_error)) << start_error;
-  wolfAsync_DevClose(&dev_id_);
-  device_.reset();
-  open_remote("workers=2");
+  open_remote();
   EXPECT_EQ(pending_ecdsa(dev_id_, queue, "back"), 0) << device().last_error();
   EXPECT_EQ(immediate_rsa(dev_id_, "back"), 0) << device().last_error();
 }
