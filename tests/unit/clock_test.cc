@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <thread>
 
 namespace {
 
@@ -33,7 +34,7 @@ TEST(ManualClock, StepMovesItAfterEachReading) {
 
 // Only monotonicity: how fast real time passes is the machine's business.
 TEST(RealClocks, NeverGoBack) {
-  for (const Clock* clock : {&Clock::steady(), &Clock::thread_cpu()}) {
+  for (const Clock* clock : {&Clock::steady(), &Clock::thread_cpu(), &Clock::coarse()}) {
     Clock::time_point last = clock->now();
     for (int i = 0; i < 1000; ++i) {
       const Clock::time_point now = clock->now();
@@ -46,8 +47,19 @@ TEST(RealClocks, NeverGoBack) {
 TEST(RealClocks, AreOneInstanceEach) {
   EXPECT_EQ(&Clock::steady(), &Clock::steady());
   EXPECT_EQ(&Clock::thread_cpu(), &Clock::thread_cpu());
+  EXPECT_EQ(&Clock::coarse(), &Clock::coarse());
   EXPECT_NE(static_cast<const void*>(&Clock::steady()),
             static_cast<const void*>(&Clock::thread_cpu()));
+  EXPECT_NE(static_cast<const void*>(&Clock::steady()), static_cast<const void*>(&Clock::coarse()));
+}
+
+// The coarse clock is wall time in ticks: it moves on while a thread sleeps
+// (the thread's CPU clock would not). How far is the machine's business; a
+// sleep of 50 ms spans at least one tick wherever ticks are under 50 ms.
+TEST(RealClocks, CoarseTimeMovesOnWhileAThreadSleeps) {
+  const Clock::time_point before = Clock::coarse().now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_GT(Clock::coarse().now(), before);
 }
 
 }  // namespace

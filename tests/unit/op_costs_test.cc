@@ -3,6 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+
 namespace asynccrypt {
 namespace {
 
@@ -32,37 +40,64 @@ TEST(OpCosts, OutOfRangeTypesAreIgnored) {
   }
 }
 
-TEST(OpCosts, CheapTypesAreDeclinedButResampled) {
-  OpCosts costs;
-  costs.record(kAesGcm, 5'000);
-  EXPECT_EQ(costs.estimate_ns(kAesGcm), 5'000u) << "the first sample is taken as it is";
-  constexpr int kAnswers = 128 * 1000;
-  const int cheap = cheap_answers(costs, kAesGcm, kAnswers);
-  const int resampled = kAnswers - cheap;
-  // At half the threshold, about one in 64 * 2 goes to a worker anyway
-  // (random; 1000 expected).
-  EXPECT_GT(resampled, 700);
-  EXPECT_LT(resampled, 1300);
+// OpCosts whose resamples are timed on a clock the test moves.
+struct TimedCosts {
+  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
+  OpCosts costs{clock};
+};
+
+TEST(OpCosts, CheapTypesAreDeclinedButResampledOncePerPeriod) {
+  TimedCosts t;
+  t.costs.record(kAesGcm, 5'000);
+  EXPECT_EQ(t.costs.estimate_ns(kAesGcm), 5'000u) << "the first sample is taken as it is";
+  EXPECT_EQ(t.costs.judge(kAesGcm, kThreshold), OpCosts::Verdict::kResample)
+      << "a second sample at once: the first may have been a cold run";
+  // However many operations run, none more until the period has passed.
+  EXPECT_EQ(cheap_answers(t.costs, kAesGcm, 100'000), 100'000);
+  t.clock->advance(OpCosts::kResamplePeriod - std::chrono::nanoseconds(1));
+  EXPECT_EQ(cheap_answers(t.costs, kAesGcm, 1000), 1000);
+  t.clock->advance(std::chrono::nanoseconds(1));
+  EXPECT_EQ(t.costs.judge(kAesGcm, kThreshold), OpCosts::Verdict::kResample);
+  EXPECT_EQ(t.costs.judge(kAesGcm, kThreshold), OpCosts::Verdict::kCheap)
+      << "one resample per period, however many callers ask";
 }
 
-// How many of n answers for a kind estimated at estimate_ns were "not
-// cheap": the resamples.
-int resamples(std::uint64_t estimate_ns, int n) {
-  OpCosts costs;
-  costs.record(kAesGcm, estimate_ns);
-  return n - cheap_answers(costs, kAesGcm, n);
+TEST(OpCosts, EachKindHasItsOwnResampleTurn) {
+  TimedCosts t;
+  constexpr int kOther = 12;  // ASYNC_SW_AES_GCM_DECRYPT
+  t.costs.record(kAesGcm, 1'000);
+  t.costs.record(kOther, 1'000);
+  EXPECT_EQ(t.costs.judge(kAesGcm, kThreshold), OpCosts::Verdict::kResample);
+  EXPECT_EQ(t.costs.judge(kOther, kThreshold), OpCosts::Verdict::kResample);
+  EXPECT_EQ(t.costs.judge(kAesGcm, kThreshold), OpCosts::Verdict::kCheap);
+  EXPECT_EQ(t.costs.judge(kOther, kThreshold), OpCosts::Verdict::kCheap);
 }
 
-TEST(OpCosts, CheaperKindsAreResampledLessOften) {
-  constexpr int kAnswers = 256'000;
-  // About one in 64 * 10 = 640 at a tenth of the threshold (400 expected),
-  // one in 64 * 256 (kMaxSpread) at a thousandth (15 expected).
-  const int tenth = resamples(kThreshold / 10, kAnswers);
-  const int tiny = resamples(kThreshold / 1000, kAnswers);
-  EXPECT_GT(tenth, 250);
-  EXPECT_LT(tenth, 600);
-  EXPECT_GT(tiny, 0) << "even the cheapest kind is resampled now and then";
-  EXPECT_LT(tiny, 60);
+TEST(OpCosts, OneCallerWinsADueResample) {
+  TimedCosts t;
+  t.costs.record(kAesGcm, 1'000);
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 200;
+  std::atomic<int> resamples{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      for (int round = 0; round < kRounds; ++round) {
+        if (t.costs.judge(kAesGcm, kThreshold) == OpCosts::Verdict::kResample) ++resamples;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(resamples.load(), 1) << "the clock never moved: only the first was due";
+}
+
+TEST(OpCosts, TheRealCoarseClockIsTheDefault) {
+  OpCosts costs;
+  costs.record(kAesGcm, 1'000);
+  EXPECT_EQ(costs.judge(kAesGcm, kThreshold), OpCosts::Verdict::kResample);
+  // The next is due a period later on Clock::coarse(); at most a few of
+  // these answers can straddle it on a slow machine.
+  EXPECT_GE(cheap_answers(costs, kAesGcm, 1000), 998);
 }
 
 TEST(OpCosts, AnExpensiveSampleCountsAtOnce) {

@@ -51,17 +51,18 @@ struct Device {
 
 // CostedDevice is a threads device (one worker, a pool of its own) on which
 // every operation costs what the test says, whatever it took on this
-// machine: the pool measures costs on a ManualClock that moves by `cost`
-// at each reading, and a worker reads it once before and once after an
-// operation. Set cost before starting an operation; the estimate is learned
-// before the operation is reported, so before its wait returns.
+// machine (and resamples come when the test says): the pool measures costs
+// on a ManualClock that moves by `cost` at each reading, and a worker reads
+// it once before and once after an operation. Set cost before starting an
+// operation; the estimate is learned before the operation is reported, so
+// before its wait returns.
 struct CostedDevice {
   CostedDevice(
       int inline_us, asynccrypt::Clock::duration initial_cost,
       asynccrypt::ThreadsDevice::LoneOps lone = asynccrypt::ThreadsDevice::LoneOps::kOffload,
       int measure_every = 1) {
     clock->set_step(initial_cost);
-    auto pool = asynccrypt::WorkerPool::create(1, clock, measure_every);
+    auto pool = asynccrypt::WorkerPool::create(1, clock, measure_every, resample_clock);
     EXPECT_TRUE(pool.is_ok());
     if (!pool.is_ok()) return;
     auto device = std::make_shared<asynccrypt::ThreadsDevice>(
@@ -82,7 +83,12 @@ struct CostedDevice {
     EXPECT_EQ(asynccrypt_DevGetStats(id, &s), 0);
     return s;
   }
+  // Lets the next resample come due (OpCosts::kResamplePeriod).
+  void next_resample_period() { resample_clock->advance(asynccrypt::OpCosts::kResamplePeriod); }
   std::shared_ptr<asynccrypt::ManualClock> clock = std::make_shared<asynccrypt::ManualClock>();
+  // What the pool times resamples on: moves only when the test says.
+  std::shared_ptr<asynccrypt::ManualClock> resample_clock =
+      std::make_shared<asynccrypt::ManualClock>();
   int id = INVALID_DEVID;
 };
 
@@ -111,16 +117,20 @@ TEST(ThreadsDecline, CheapOperationsRunInTheCallerOnceMeasured) {
   GcmOp op(dev.id, 7);
   ASSERT_EQ(op.init_ret, 0);
   EXPECT_TRUE(encrypt_once(op)) << "an unmeasured kind goes to a worker";
+  EXPECT_TRUE(encrypt_once(op)) << "a second sample at once (the first may have run cold)";
+  // Measured below the threshold: declined, except one resample per
+  // period (OpCosts::kResamplePeriod), which keeps the estimate current.
+  constexpr int kPeriods = 3;
+  constexpr int kRunsPerPeriod = 500;
   int pended = 0;
-  constexpr int kRuns = 2000;
-  for (int i = 0; i < kRuns; ++i) pended += encrypt_once(op) ? 1 : 0;
-  // Measured below the threshold: declined, except about one in 128
-  // (resampling: 64 times threshold / estimate).
-  EXPECT_GT(pended, 0) << "some still go to a worker to keep the estimate current";
-  EXPECT_LT(pended, kRuns / 16);
+  for (int period = 0; period < kPeriods; ++period) {
+    for (int i = 0; i < kRunsPerPeriod; ++i) pended += encrypt_once(op) ? 1 : 0;
+    dev.next_resample_period();
+  }
+  EXPECT_EQ(pended, kPeriods - 1) << "one resample as each later period began";
   const asynccrypt_DevStats s = dev.stats();
-  EXPECT_EQ(s.declined, static_cast<word64>(kRuns - pended));
-  EXPECT_EQ(s.submitted, static_cast<word64>(1 + pended));
+  EXPECT_EQ(s.declined, static_cast<word64>(kPeriods * kRunsPerPeriod - pended));
+  EXPECT_EQ(s.submitted, static_cast<word64>(2 + pended));
 }
 
 TEST(ThreadsDecline, AResampleIsMeasuredHoweverRarelyWorkersMeasure) {
@@ -132,20 +142,22 @@ TEST(ThreadsDecline, AResampleIsMeasuredHoweverRarelyWorkersMeasure) {
   GcmOp op(dev.id, 8);
   ASSERT_EQ(op.init_ret, 0);
   EXPECT_TRUE(encrypt_once(op)) << "an unmeasured kind goes to a worker";
+  EXPECT_TRUE(encrypt_once(op)) << "the first resample, at once";
   // The kind now costs 50 us, above the threshold; the estimate says 5 us,
-  // so it is declined until a resample (about one in 128) reaches a worker.
+  // so it is declined until the next resample reaches a worker.
   dev.set_cost(microseconds(50));
-  int declined_before_resample = 0;
-  while (!encrypt_once(op)) {
-    ++declined_before_resample;
-    ASSERT_LT(declined_before_resample, 100'000) << "no resample";
-  }
+  constexpr int kBefore = 200;
+  int pended_before = 0;
+  for (int i = 0; i < kBefore; ++i) pended_before += encrypt_once(op) ? 1 : 0;
+  EXPECT_EQ(pended_before, 0) << "no resample due";
+  dev.next_resample_period();
+  EXPECT_TRUE(encrypt_once(op)) << "the resample";
   // That resample was measured: the kind is costly now, and goes to the
   // workers every time.
   constexpr int kAfter = 20;
   int pended_after = 0;
   for (int i = 0; i < kAfter; ++i) pended_after += encrypt_once(op) ? 1 : 0;
-  EXPECT_EQ(pended_after, kAfter) << "after " << declined_before_resample << " declined";
+  EXPECT_EQ(pended_after, kAfter);
 }
 
 // Runs `runs` encryptions on dev; returns how many pended, and the device's

@@ -1,12 +1,14 @@
 // What each kind of operation costs on the workers, learned while they run.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <memory>
+#include <utility>
 
-#include "backends/threads/xorshift.h"
+#include "core/clock.h"
 
 namespace asynccrypt {
 
@@ -26,20 +28,30 @@ namespace asynccrypt {
 // below it pull it down by 1/16 of the difference each.
 //
 // Only operations that went to a worker are measured, so a type judged
-// cheap still goes to a worker now and then, chosen at random (a fixed
-// stride could keep hitting the cheap half of a pattern that alternates),
-// and the estimate follows the workload: about once in kResample times
-// (threshold / estimate), at most kResample * kMaxSpread. The cheaper the
-// kind, the rarer: a resample costs a whole hand-off, which is 100 AES-GCM
-// records of 1 KiB, so a fixed rate would cost the cheapest kinds most.
+// cheap still goes to a worker now and then to keep its estimate current:
+// the first cheap verdict for it after every kResamplePeriod (a resample).
+// By time rather than by count: a resample costs a whole hand-off (10-20 us
+// of CPU here), while a cheap kind costs anything from 0.3 us (an AES-GCM
+// record of 1 KiB in the caller) to the threshold, so any fixed share of
+// operations costs the cheapest kinds most (AES-GCM records of 1 KiB at 64
+// in flight: 5-8% of them went to a worker, and the rate fell to 0.5-0.8x
+// synchronous). At one per period, resampling costs about a thousandth of
+// a core, whatever the kind and however fast it runs.
+// The period is read on a coarse clock (a few ns a reading, 4 ms steps).
 //
 // Lock-free and shared by every worker of a pool: two workers that record
 // at once may lose one sample, which an estimate can afford.
 class OpCosts {
  public:
   static constexpr int kTypes = 18;  // cost classes fit below this (wolfcrypt::kCostClasses)
-  static constexpr std::uint32_t kResample = 64;
-  static constexpr std::uint64_t kMaxSpread = 256;
+  static constexpr std::chrono::milliseconds kResamplePeriod{10};
+
+  // resample_clock: what kResamplePeriod is measured on; null means
+  // Clock::coarse(). Tests pass a ManualClock.
+  explicit OpCosts(std::shared_ptr<const Clock> resample_clock = nullptr)
+      : resample_clock_(resample_clock ? std::move(resample_clock)
+                                       : std::shared_ptr<const Clock>(
+                                             std::shared_ptr<const Clock>(), &Clock::coarse())) {}
 
   // Adds one sample: an operation of `type` took `ns` of a worker's CPU.
   void record(int type, std::uint64_t ns) {
@@ -52,9 +64,8 @@ class OpCosts {
   }
 
   // True when operations of `type` are known to cost less than
-  // threshold_ns, except for about one answer in kResample * (threshold_ns /
-  // estimate), at most kResample * kMaxSpread. Types never measured are not
-  // cheap: they go to a worker and get measured.
+  // threshold_ns, except for one answer per kResamplePeriod. Types never
+  // measured are not cheap: they go to a worker and get measured.
   bool cheaper_than(int type, std::uint64_t threshold_ns) {
     return judge(type, threshold_ns) == Verdict::kCheap;
   }
@@ -62,15 +73,23 @@ class OpCosts {
   // cheaper_than's answer, telling the resamples apart: kResample is a
   // cheap type's turn to go to a worker, where it must be measured (a
   // worker measures only one operation in measure_every otherwise, and an
-  // unmeasured resample pays a hand-off for nothing).
+  // unmeasured resample pays a hand-off for nothing). Called for every
+  // operation of the threads device, so it is a few loads and compares: no
+  // division, one coarse clock reading for a cheap type, and a
+  // compare-and-swap only when a resample is due (one caller wins it).
   enum class Verdict { kCostly, kCheap, kResample };
   Verdict judge(int type, std::uint64_t threshold_ns) {
     if (type <= 0 || type >= kTypes) return Verdict::kCostly;
-    const std::uint32_t estimate =
-        estimate_ns_[static_cast<std::size_t>(type)].load(std::memory_order_relaxed);
+    const auto index = static_cast<std::size_t>(type);
+    const std::uint32_t estimate = estimate_ns_[index].load(std::memory_order_relaxed);
     if (estimate == 0 || estimate >= threshold_ns) return Verdict::kCostly;
-    const std::uint64_t spread = std::min<std::uint64_t>(threshold_ns / estimate, kMaxSpread);
-    return next_random() % (kResample * spread) != 0 ? Verdict::kCheap : Verdict::kResample;
+    const std::int64_t now = resample_clock_->now().time_since_epoch().count();
+    std::int64_t due = resample_due_ns_[index].load(std::memory_order_relaxed);
+    if (now < due) return Verdict::kCheap;
+    const std::int64_t next = now + Clock::duration(kResamplePeriod).count();
+    return resample_due_ns_[index].compare_exchange_strong(due, next, std::memory_order_relaxed)
+               ? Verdict::kResample
+               : Verdict::kCheap;
   }
 
   // The estimate in nanoseconds, 0 when never measured (tests, statistics).
@@ -84,15 +103,10 @@ class OpCosts {
   // the estimate must fit 32 bits: samples count at most 100 ms.
   static constexpr std::uint64_t kMaxSampleNs = 100'000'000;
 
-  // xorshift32 per thread: cheap, and good enough to pick resamples.
-  static std::uint32_t next_random() {
-    thread_local std::uint32_t state =
-        0x9E3779B9u ^ static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(&state));
-    state = xorshift32(state);
-    return state;
-  }
-
+  const std::shared_ptr<const Clock> resample_clock_;
   std::array<std::atomic<std::uint32_t>, kTypes> estimate_ns_{};
+  // When each type's next resample is due, on resample_clock_ (0: at once).
+  std::array<std::atomic<std::int64_t>, kTypes> resample_due_ns_{};
 };
 
 }  // namespace asynccrypt

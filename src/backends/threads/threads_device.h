@@ -23,9 +23,10 @@ namespace asynccrypt {
 // than that and the caller has something else to do meanwhile. So, per
 // operation, in wc_AsyncSwInit (declines()):
 //  1. a kind that costs less than inline_us on the workers (OpCosts) runs in
-//     the caller (counted in DevStats.declined), except now and then, when
-//     it goes on to 2. as a resample: if it does reach a worker, the worker
-//     measures it, so the estimate follows the workload;
+//     the caller (counted in DevStats.declined), except once per kind every
+//     10 ms (OpCosts::kResamplePeriod), when it goes on to 2. as a
+//     resample: if it does reach a worker, the worker measures it, so the
+//     estimate follows the workload;
 //  2. with lone=inline, an operation that finds nothing else of the device
 //     in flight while the caller's recent submissions seldom overlapped (a
 //     caller that submits one and waits) runs in the caller too (counted in

@@ -104,9 +104,9 @@ Result<std::shared_ptr<WorkerPool>> WorkerPool::shared(int workers) {
   return pool;
 }
 
-Result<std::shared_ptr<WorkerPool>> WorkerPool::create(int workers,
-                                                       std::shared_ptr<const Clock> cost_clock,
-                                                       int measure_every) {
+Result<std::shared_ptr<WorkerPool>> WorkerPool::create(
+    int workers, std::shared_ptr<const Clock> cost_clock, int measure_every,
+    std::shared_ptr<const Clock> resample_clock) {
   if (workers < 1) return Status(BAD_FUNC_ARG, "a worker pool needs at least one thread");
   if (measure_every < 1) return Status(BAD_FUNC_ARG, "measure_every must be at least 1");
   static const int fork_handlers =
@@ -115,7 +115,7 @@ Result<std::shared_ptr<WorkerPool>> WorkerPool::create(int workers,
   if (fork_handlers != 0) {
     return Status(ASYNC_INIT_E, std::string("pthread_atfork: ") + std::strerror(fork_handlers));
   }
-  auto pool = std::make_shared<WorkerPool>(Key{});
+  auto pool = std::make_shared<WorkerPool>(Key{}, std::move(resample_clock));
   {
     std::lock_guard lock(live_pools_mu());
     pool->next_live_ = g_live_pools;

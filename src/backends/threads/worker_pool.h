@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "backends/threads/op_costs.h"
@@ -56,18 +57,20 @@ class WorkerPool {
   // Clock::thread_cpu(), the worker's CPU time. Tests pass a ManualClock
   // with a step, so that operations cost what the test says and not what
   // they took on this machine, and measure_every=1 so that every operation
-  // is measured. Fails with ASYNC_INIT_E when a thread cannot be started
-  // (those already started are joined), BAD_FUNC_ARG when workers or
-  // measure_every is below 1.
+  // is measured. resample_clock is what OpCosts times its resamples on
+  // (null: Clock::coarse()). Fails with ASYNC_INIT_E when a thread cannot
+  // be started (those already started are joined), BAD_FUNC_ARG when
+  // workers or measure_every is below 1.
   static Result<std::shared_ptr<WorkerPool>> create(
       int workers, std::shared_ptr<const Clock> cost_clock = nullptr,
-      int measure_every = kMeasureEvery);
+      int measure_every = kMeasureEvery, std::shared_ptr<const Clock> resample_clock = nullptr);
 
   // Use shared() or create(); public only for std::make_shared.
   struct Key {
     explicit Key() = default;
   };
-  explicit WorkerPool(Key) {}
+  WorkerPool(Key, std::shared_ptr<const Clock> resample_clock)
+      : costs_(std::move(resample_clock)) {}
 
   // Runs the queued operations to the end, then joins every thread. Must
   // not run on one of the pool's own threads (a CompletionSink must never

@@ -1,5 +1,5 @@
 // Marsaglia's xorshift32 step, for the cheap random choices of the threads
-// device (resamples, probes). Not for secrets.
+// device (the lone-operation rule's probes). Not for secrets.
 #pragma once
 
 #include <cstdint>
