@@ -144,6 +144,9 @@ int asynccrypt_DevGetStats(int devId, asynccrypt_DevStats* stats) {
   stats->completed = c.completed.load(std::memory_order_relaxed);
   stats->inline_runs = c.inline_runs.load(std::memory_order_relaxed);
   stats->declined = c.declined.load(std::memory_order_relaxed);
+  if (const auto shortcut = device->decline_shortcut()) {
+    stats->declined += shortcut->declined();
+  }
   stats->declined_alone = c.declined_alone.load(std::memory_order_relaxed);
   stats->cancelled = c.cancelled.load(std::memory_order_relaxed);
   const auto in_flight = c.in_flight.load(std::memory_order_relaxed);

@@ -3,9 +3,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/clock.h"
+#include "core/decline_shortcut.h"
 #include "core/op.h"
 #include "core/slice_budget.h"
 #include "core/status.h"
@@ -135,6 +137,10 @@ class Device {
     (void)type;
     return false;
   }
+
+  // The device's DeclineShortcut, or nullptr when it has none (every
+  // operation then asks declines()). The same one for the device's life.
+  virtual std::shared_ptr<DeclineShortcut> decline_shortcut() const { return nullptr; }
 
   // Worker: how many completions of one queue may gather before the owner
   // is woken (1: wake at every completion). The core wakes earlier when

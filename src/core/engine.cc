@@ -372,10 +372,40 @@ int push(WOLF_EVENT_QUEUE* queue, WOLF_EVENT* event) {
   return 0;
 }
 
+namespace {
+
+// The calling thread's DeclineShortcut (and its tally there) for the device
+// it asked about last, good while no registry slot has been emptied since it
+// was taken (the count read before the device was found).
+struct ShortcutCache {
+  int dev_id = -1;
+  std::uint64_t slots_freed = 0;
+  std::shared_ptr<DeclineShortcut> shortcut;
+  std::shared_ptr<DeclineShortcut::Tally> tally;
+};
+thread_local ShortcutCache t_shortcut;
+
+}  // namespace
+
 bool declines(WC_ASYNC_DEV* dev, int type) {
   if (!wolfcrypt::can_decline(dev, type)) return false;
-  std::shared_ptr<Device> device = Registry::instance().find(dev->devId);
-  if (!device || !device->declines(dev, type)) return false;
+  Registry& registry = Registry::instance();
+  const std::uint64_t slots_freed = registry.slots_freed();
+  ShortcutCache& cache = t_shortcut;
+  const bool cached = cache.dev_id == dev->devId && cache.slots_freed == slots_freed;
+  if (cached && cache.shortcut && cache.shortcut->surely_declines(dev, type)) {
+    cache.tally->add_one();
+    return true;
+  }
+  std::shared_ptr<Device> device = registry.find(dev->devId);
+  if (!device) return false;
+  if (!cached) {
+    std::shared_ptr<DeclineShortcut> shortcut = device->decline_shortcut();
+    auto tally = shortcut ? shortcut->tally_for_this_thread() : nullptr;
+    if (!tally) shortcut = nullptr;  // out of memory: ask the device every time
+    cache = ShortcutCache{dev->devId, slots_freed, std::move(shortcut), std::move(tally)};
+  }
+  if (!device->declines(dev, type)) return false;
   device->counters().declined.fetch_add(1, std::memory_order_relaxed);
   return true;
 }

@@ -16,7 +16,9 @@ int poll_queue(WOLF_EVENT_QUEUE* queue, void* context_filter, WOLF_EVENT** event
                WOLF_EVENT_FLAG flags, int* event_count);
 
 // True when dev's device leaves an operation of `type` to the caller (see
-// Device::declines); counts it. Used by wc_AsyncSwInit.
+// Device::declines); counts it. Used by wc_AsyncSwInit, so once per
+// operation: the calling thread's last DeclineShortcut answers first, and
+// only an operation it is not sure of finds the device.
 bool declines(WC_ASYNC_DEV* dev, int type);
 
 // wolfAsync_EventPoll after argument checks (event->dev.async is set).

@@ -54,6 +54,12 @@ class Registry {
   // callbacks), a simulator with the build's default settings.
   std::shared_ptr<Device> find_or_fallback(int dev_id);
 
+  // How many slots have been emptied (closes, failed attaches) so far. A
+  // thread that remembers something of a device, with this count read
+  // before the device was found, knows the device is still open while the
+  // count has not moved (engine::declines' shortcut cache).
+  std::uint64_t slots_freed() const { return slots_freed_.load(std::memory_order_acquire); }
+
   // The spec the default device is opened with: $ASYNCCRYPT_DEVICE or "sim".
   static std::string default_spec();
 

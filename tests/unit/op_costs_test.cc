@@ -73,6 +73,24 @@ TEST(OpCosts, EachKindHasItsOwnResampleTurn) {
   EXPECT_EQ(t.costs.judge(kOther, kThreshold), OpCosts::Verdict::kCheap);
 }
 
+TEST(OpCosts, CheapAndNotDueLeavesTheResampleToJudge) {
+  TimedCosts t;
+  EXPECT_FALSE(t.costs.cheap_and_not_due(kAesGcm, kThreshold)) << "unmeasured";
+  t.costs.record(kAesGcm, 1'000);
+  // A resample is due: the shortcut must not say "cheap", nor take it.
+  EXPECT_FALSE(t.costs.cheap_and_not_due(kAesGcm, kThreshold));
+  EXPECT_FALSE(t.costs.cheap_and_not_due(kAesGcm, kThreshold));
+  EXPECT_EQ(t.costs.judge(kAesGcm, kThreshold), OpCosts::Verdict::kResample);
+  EXPECT_TRUE(t.costs.cheap_and_not_due(kAesGcm, kThreshold));
+  t.clock->advance(OpCosts::kResamplePeriod);
+  EXPECT_FALSE(t.costs.cheap_and_not_due(kAesGcm, kThreshold));
+  // Costly kinds and types out of range are never "cheap".
+  t.costs.record(kRsa, 50'000);
+  EXPECT_FALSE(t.costs.cheap_and_not_due(kRsa, kThreshold));
+  EXPECT_FALSE(t.costs.cheap_and_not_due(0, kThreshold));
+  EXPECT_FALSE(t.costs.cheap_and_not_due(OpCosts::kTypes, kThreshold));
+}
+
 TEST(OpCosts, OneCallerWinsADueResample) {
   TimedCosts t;
   t.costs.record(kAesGcm, 1'000);

@@ -92,6 +92,18 @@ class OpCosts {
                : Verdict::kCheap;
   }
 
+  // judge() == kCheap without taking a resample that is due: true when
+  // `type` is cheap and its next resample is not yet due. For a shortcut
+  // that must leave every other case to judge().
+  bool cheap_and_not_due(int type, std::uint64_t threshold_ns) const {
+    if (type <= 0 || type >= kTypes) return false;
+    const auto index = static_cast<std::size_t>(type);
+    const std::uint32_t estimate = estimate_ns_[index].load(std::memory_order_relaxed);
+    if (estimate == 0 || estimate >= threshold_ns) return false;
+    return resample_clock_->now().time_since_epoch().count() <
+           resample_due_ns_[index].load(std::memory_order_relaxed);
+  }
+
   // The estimate in nanoseconds, 0 when never measured (tests, statistics).
   std::uint32_t estimate_ns(int type) const {
     if (type <= 0 || type >= kTypes) return 0;

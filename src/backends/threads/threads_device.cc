@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 #include "core/op.h"
 #include "core/wolfssl_api.h"
@@ -52,6 +53,24 @@ bool generates_a_key_share(int type) {
 // then the push), so the record is how they meet; a mismatch only costs one
 // measurement.
 thread_local const WC_ASYNC_DEV* t_resample = nullptr;
+
+// Rule 1 (see the header) for a kind judged cheap and no resample due: the
+// device's answer is then "decline" whatever else holds. Everything else
+// (a resample, the lone-operation rule) is left to declines().
+class CheapKinds final : public DeclineShortcut {
+ public:
+  CheapKinds(std::shared_ptr<OpCosts> costs, std::uint64_t inline_ns)
+      : costs_(std::move(costs)), inline_ns_(inline_ns) {}
+
+  bool surely_declines(const WC_ASYNC_DEV* dev, int type) const override {
+    if (inline_ns_ == 0 || generates_a_key_share(type)) return false;
+    return costs_->cheap_and_not_due(wolfcrypt::cost_class(dev, type), inline_ns_);
+  }
+
+ private:
+  const std::shared_ptr<OpCosts> costs_;
+  const std::uint64_t inline_ns_;
+};
 
 }  // namespace
 
@@ -105,7 +124,8 @@ ThreadsDevice::ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int ba
       lane_(depth),
       batch_(batch),
       inline_ns_(static_cast<std::uint64_t>(inline_us) * 1000u),
-      lone_(lone) {}
+      lone_(lone),
+      shortcut_(std::make_shared<CheapKinds>(pool_->shared_costs(), inline_ns_)) {}
 
 ThreadsDevice::~ThreadsDevice() { pool_->drain(lane_); }
 

@@ -94,6 +94,7 @@ class ThreadsDevice final : public Device {
   bool cancel(Op* op) override;
   int completion_batch() const override { return batch_; }
   bool declines(const WC_ASYNC_DEV* dev, int type) override;
+  std::shared_ptr<DeclineShortcut> decline_shortcut() const override { return shortcut_; }
 
   int workers() const { return pool_->workers(); }
   int depth() const { return lane_.depth; }
@@ -106,6 +107,8 @@ class ThreadsDevice final : public Device {
   const std::uint64_t inline_ns_;  // 0: decline nothing
   const LoneOps lone_;
   LoneOpRule lone_rule_;
+  // Rule 1 without a resample due, for callers that skip declines().
+  const std::shared_ptr<DeclineShortcut> shortcut_;
 };
 
 }  // namespace asynccrypt

@@ -270,7 +270,7 @@ std::size_t WorkerPool::queued() {
 bool WorkerPool::should_measure(int cost_class, std::array<int, OpCosts::kTypes>& unmeasured) {
   if (cost_class <= 0 || cost_class >= OpCosts::kTypes) return false;  // not recorded anyway
   int& since = unmeasured[static_cast<std::size_t>(cost_class)];
-  if (costs_.estimate_ns(cost_class) != 0 && ++since < measure_every_) return false;
+  if (costs_->estimate_ns(cost_class) != 0 && ++since < measure_every_) return false;
   since = 0;
   return true;
 }
@@ -301,7 +301,7 @@ void WorkerPool::run() {
     job.op->result = wolfcrypt::execute_with_rng(job.op->dev, rng);
     if (measured) {
       const Clock::duration cost = cost_clock_->now() - t0;
-      costs_.record(cost_class, static_cast<std::uint64_t>(cost.count()));
+      costs_->record(cost_class, static_cast<std::uint64_t>(cost.count()));
     }
 
     // Busy while every worker still has a queued job to go on with: more

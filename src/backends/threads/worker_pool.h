@@ -70,7 +70,7 @@ class WorkerPool {
     explicit Key() = default;
   };
   WorkerPool(Key, std::shared_ptr<const Clock> resample_clock)
-      : costs_(std::move(resample_clock)) {}
+      : costs_(std::make_shared<OpCosts>(std::move(resample_clock))) {}
 
   // Runs the queued operations to the end, then joins every thread. Must
   // not run on one of the pool's own threads (a CompletionSink must never
@@ -99,7 +99,9 @@ class WorkerPool {
   int workers() const { return static_cast<int>(threads_.size()); }
 
   // What operations cost on this pool's workers (each run is measured).
-  OpCosts& costs() { return costs_; }
+  OpCosts& costs() { return *costs_; }
+  // The same, for a holder that may outlive the pool (a DeclineShortcut).
+  std::shared_ptr<OpCosts> shared_costs() const { return costs_; }
 
   // Operations queued and not yet started by a worker (for tests).
   std::size_t queued();
@@ -161,7 +163,7 @@ class WorkerPool {
   std::vector<pthread_t> threads_;           // written before any worker runs, then constant
   std::shared_ptr<const Clock> cost_clock_;  // likewise
   int measure_every_ = kMeasureEvery;        // likewise
-  OpCosts costs_;                            // lock-free
+  const std::shared_ptr<OpCosts> costs_;     // lock-free
 };
 
 }  // namespace asynccrypt
