@@ -4,9 +4,22 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
+#include "core/clock.h"
+
 namespace {
 
 using asynccrypt::LoneOpRule;
+using asynccrypt::ManualClock;
+
+// A clock that moves by kProbeGap at each reading: probes are never held
+// back by time, so the tests below see the rule's one in kProbe.
+std::shared_ptr<ManualClock> gap_per_reading() {
+  auto clock = std::make_shared<ManualClock>();
+  clock->set_step(LoneOpRule::kProbeGap);
+  return clock;
+}
 
 // Submissions that each find nothing else in flight, as from a caller that
 // submits one operation and waits for it; returns how many ran inline.
@@ -17,20 +30,20 @@ int lone_submissions(LoneOpRule& rule, int n) {
 }
 
 TEST(LoneOpRule, StartsByHandingOver) {
-  LoneOpRule rule;
+  LoneOpRule rule{gap_per_reading()};
   EXPECT_EQ(rule.overlap(), LoneOpRule::kOne);
   EXPECT_FALSE(rule.run_inline(0)) << "a busy loop's first operation is not kept on it";
 }
 
 TEST(LoneOpRule, OperationsWithOthersInFlightAlwaysGo) {
-  LoneOpRule rule;
+  LoneOpRule rule{gap_per_reading()};
   (void)lone_submissions(rule, 100);  // learned: a caller that waits
   ASSERT_LT(rule.overlap(), LoneOpRule::kOne / 4);
   for (int i = 0; i < 20; ++i) EXPECT_FALSE(rule.run_inline(1 + i % 3));
 }
 
 TEST(LoneOpRule, ACallerThatWaitsRunsInline) {
-  LoneOpRule rule;
+  LoneOpRule rule{gap_per_reading()};
   // Overlap falls by an eighth per lone submission: a dozen to leave the
   // burst assumption behind.
   int handed_over_first = 0;
@@ -43,7 +56,7 @@ TEST(LoneOpRule, ACallerThatWaitsRunsInline) {
 }
 
 TEST(LoneOpRule, AboutOneLoneOperationInkProbeStillGoes) {
-  LoneOpRule rule;
+  LoneOpRule rule{gap_per_reading()};
   (void)lone_submissions(rule, 100);
   constexpr int kProbes = 200;
   const int n = kProbes * static_cast<int>(LoneOpRule::kProbe);
@@ -55,7 +68,7 @@ TEST(LoneOpRule, AboutOneLoneOperationInkProbeStillGoes) {
 TEST(LoneOpRule, ProbesFallOnEitherOperationOfAPair) {
   // A fixed stride of 64 would only ever pick the same one of two
   // alternating operations.
-  LoneOpRule rule;
+  LoneOpRule rule{gap_per_reading()};
   (void)lone_submissions(rule, 100);
   int firsts = 0;
   int seconds = 0;
@@ -68,8 +81,30 @@ TEST(LoneOpRule, ProbesFallOnEitherOperationOfAPair) {
   EXPECT_GT(seconds, 16);
 }
 
-TEST(LoneOpRule, OverlapSeenAfterAProbeHandsOverAgain) {
+TEST(LoneOpRule, ProbesAreAtLeastAGapApart) {
+  // Fast operations: far more than kProbe of them within one gap.
+  auto clock = std::make_shared<ManualClock>();
+  LoneOpRule rule{clock};
+  (void)lone_submissions(rule, 100);
+  clock->advance(LoneOpRule::kProbeGap);
+  constexpr int kPerGap = 64 * 64;
+  EXPECT_EQ(kPerGap - lone_submissions(rule, kPerGap), 1) << "one probe in the gap";
+  EXPECT_EQ(kPerGap - lone_submissions(rule, kPerGap), 0) << "the clock stood still";
+  clock->advance(LoneOpRule::kProbeGap);
+  EXPECT_EQ(kPerGap - lone_submissions(rule, kPerGap), 1) << "one more once a gap had passed";
+}
+
+TEST(LoneOpRule, TheRealCoarseClockIsTheDefault) {
   LoneOpRule rule;
+  (void)lone_submissions(rule, 100);
+  // 64 x 64 lone submissions take well under a gap of 4 ms here, and even
+  // a slow machine spans only a few gaps: a handful of probes, not 64.
+  constexpr int kRuns = 64 * 64;
+  EXPECT_LT(kRuns - lone_submissions(rule, kRuns), 16);
+}
+
+TEST(LoneOpRule, OverlapSeenAfterAProbeHandsOverAgain) {
+  LoneOpRule rule{gap_per_reading()};
   (void)lone_submissions(rule, 100);
   // One submission that finds another in flight (the caller went on after a
   // probe) is enough; then even one that finds nothing in flight (the start
@@ -80,7 +115,7 @@ TEST(LoneOpRule, OverlapSeenAfterAProbeHandsOverAgain) {
 }
 
 TEST(LoneOpRule, ACallerWithTwoAtATimeKeepsHandingOver) {
-  LoneOpRule rule;
+  LoneOpRule rule{gap_per_reading()};
   (void)lone_submissions(rule, 100);
   EXPECT_FALSE(rule.run_inline(1));  // seen after a probe
   // Then pairs: the first of each finds nothing in flight, the second the
@@ -93,7 +128,7 @@ TEST(LoneOpRule, ACallerWithTwoAtATimeKeepsHandingOver) {
 }
 
 TEST(LoneOpRule, OverlapStaysWithinItsRange) {
-  LoneOpRule rule;
+  LoneOpRule rule{gap_per_reading()};
   for (int i = 0; i < 1000; ++i) (void)rule.run_inline(5);
   EXPECT_LE(rule.overlap(), LoneOpRule::kOne);
   (void)lone_submissions(rule, 1000);

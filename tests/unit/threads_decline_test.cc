@@ -67,7 +67,7 @@ struct CostedDevice {
     if (!pool.is_ok()) return;
     auto device = std::make_shared<asynccrypt::ThreadsDevice>(
         pool.take(), asynccrypt::ThreadsDevice::kDefaultDepth,
-        asynccrypt::ThreadsDevice::kDefaultBatch, inline_us, lone);
+        asynccrypt::ThreadsDevice::kDefaultBatch, inline_us, lone, probe_clock);
     auto adopted = asynccrypt::Registry::instance().adopt(device);
     EXPECT_TRUE(adopted.is_ok());
     if (adopted.is_ok()) id = adopted.value();
@@ -89,6 +89,13 @@ struct CostedDevice {
   // What the pool times resamples on: moves only when the test says.
   std::shared_ptr<asynccrypt::ManualClock> resample_clock =
       std::make_shared<asynccrypt::ManualClock>();
+  // What the lone rule spaces its probes on: a gap passes at every reading,
+  // so they come one in LoneOpRule::kProbe however fast the test runs.
+  std::shared_ptr<asynccrypt::ManualClock> probe_clock = [] {
+    auto clock = std::make_shared<asynccrypt::ManualClock>();
+    clock->set_step(asynccrypt::LoneOpRule::kProbeGap);
+    return clock;
+  }();
   int id = INVALID_DEVID;
 };
 

@@ -119,12 +119,13 @@ Result<std::shared_ptr<Device>> ThreadsDevice::create(DeviceSpec spec) {
 }
 
 ThreadsDevice::ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int batch, int inline_us,
-                             LoneOps lone)
+                             LoneOps lone, std::shared_ptr<const Clock> probe_clock)
     : pool_(std::move(pool)),
       lane_(depth),
       batch_(batch),
       inline_ns_(static_cast<std::uint64_t>(inline_us) * 1000u),
       lone_(lone),
+      lone_rule_(std::move(probe_clock)),
       shortcut_(std::make_shared<CheapKinds>(pool_->shared_costs(), inline_ns_)) {}
 
 ThreadsDevice::~ThreadsDevice() { pool_->drain(lane_); }

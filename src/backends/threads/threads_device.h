@@ -82,8 +82,10 @@ class ThreadsDevice final : public Device {
   // The number of CPUs online, at least 1.
   static int online_cpus();
 
-  ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int batch, int inline_us,
-                LoneOps lone);
+  // probe_clock: what LoneOpRule spaces its probes on (null:
+  // Clock::coarse(); tests pass a ManualClock).
+  ThreadsDevice(std::shared_ptr<WorkerPool> pool, int depth, int batch, int inline_us, LoneOps lone,
+                std::shared_ptr<const Clock> probe_clock = nullptr);
   // Waits until every accepted operation has been reported, then lets go of
   // the pool (the last device to let go joins its threads).
   ~ThreadsDevice() override;
