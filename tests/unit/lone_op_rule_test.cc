@@ -94,6 +94,29 @@ TEST(LoneOpRule, ProbesAreAtLeastAGapApart) {
   EXPECT_EQ(kPerGap - lone_submissions(rule, kPerGap), 1) << "one more once a gap had passed";
 }
 
+TEST(LoneOpRule, SaysWhichHandOversAreProbes) {
+  LoneOpRule rule{gap_per_reading()};
+  bool probe = true;
+  EXPECT_FALSE(rule.run_inline(0, &probe)) << "a burst is assumed at first";
+  EXPECT_FALSE(probe);
+  EXPECT_FALSE(rule.run_inline(2, &probe)) << "others in flight";
+  EXPECT_FALSE(probe);
+  (void)lone_submissions(rule, 100);
+  int probes = 0;
+  int inline_runs = 0;
+  for (int i = 0; i < 64 * 64; ++i) {
+    if (rule.run_inline(0, &probe)) {
+      EXPECT_FALSE(probe);
+      ++inline_runs;
+    } else {
+      EXPECT_TRUE(probe) << "nothing in flight and a waiting caller: only a probe goes";
+      ++probes;
+    }
+  }
+  EXPECT_GT(probes, 0);
+  EXPECT_EQ(probes + inline_runs, 64 * 64);
+}
+
 TEST(LoneOpRule, TheRealCoarseClockIsTheDefault) {
   LoneOpRule rule;
   (void)lone_submissions(rule, 100);

@@ -228,6 +228,28 @@ TEST(ThreadsDecline, ACallerThatWaitsForEachOperationRunsThemItself) {
   EXPECT_EQ(s.declined, s.declined_alone);
 }
 
+TEST(ThreadsDecline, ProbesAreMeasuredSoACostlyFirstRunIsUnlearned) {
+  // The first run of a kind took 100 us (a cold worker); the kind really
+  // costs 1 us. A caller that waits for each operation keeps everything
+  // inline (the lone rule), so only probes reach the workers, and these
+  // workers measure nothing else (one operation in a million).
+  CostedDevice dev(/*inline_us=*/10, microseconds(100),
+                   asynccrypt::ThreadsDevice::LoneOps::kRunInline, /*measure_every=*/1'000'000);
+  ASSERT_NE(dev.id, INVALID_DEVID);
+  GcmOp op(dev.id, 29);
+  ASSERT_EQ(op.init_ret, 0);
+  EXPECT_TRUE(encrypt_once(op)) << "unmeasured: to a worker, measured at 100 us";
+  dev.set_cost(microseconds(1));
+  // About 40 samples pull 100 us below 10 us (1/16 of the gap each); a
+  // probe is one lone operation in 64.
+  constexpr int kRuns = 64 * 100;
+  for (int i = 0; i < kRuns; ++i) (void)encrypt_once(op);
+  const asynccrypt_DevStats s = dev.stats();
+  // Declined as a cheap kind, not only by the lone rule.
+  EXPECT_GT(s.declined, s.declined_alone + 1000)
+      << "declined " << s.declined << ", of those alone " << s.declined_alone;
+}
+
 TEST(ThreadsDecline, OperationsStartedBeforeAnotherIsHarvestedGoToTheWorkers) {
   CostedDevice dev(/*inline_us=*/10, microseconds(100),
                    asynccrypt::ThreadsDevice::LoneOps::kRunInline);

@@ -65,8 +65,10 @@ class LoneOpRule {
 
   // Returns true to run the operation in the caller. `in_flight`: the
   // device's operations submitted and not yet taken back by their owners
-  // (DeviceCounters::unharvested), now.
-  bool run_inline(std::uint32_t in_flight) {
+  // (DeviceCounters::unharvested), now. *probe (when given) says whether a
+  // false answer is a probe.
+  bool run_inline(std::uint32_t in_flight, bool* probe = nullptr) {
+    if (probe != nullptr) *probe = false;
     const std::uint32_t old = overlap_.load(std::memory_order_relaxed);
     if (in_flight > 0) {
       const std::uint32_t raised = old + (kOne - old) / 8;
@@ -75,8 +77,9 @@ class LoneOpRule {
     }
     overlap_.store(old - (old + 7) / 8, std::memory_order_relaxed);
     if (old >= kOne / 4) return false;
-    if (next_random() % kProbe != 0) return true;
-    return !take_probe();
+    if (next_random() % kProbe != 0 || !take_probe()) return true;
+    if (probe != nullptr) *probe = true;
+    return false;
   }
 
   // The current average, kOne = every recent submission overlapped (tests).

@@ -48,8 +48,8 @@ bool generates_a_key_share(int type) {
 }
 
 // The record whose operation this thread's last declines() sent to a
-// worker as a resample (OpCosts::judge); submit() marks that operation to be
-// measured. Declining and submitting are separate calls (wc_AsyncSwInit,
+// worker as a resample (OpCosts::judge) or a probe (LoneOpRule); submit()
+// marks that operation to be measured. Declining and submitting are separate calls (wc_AsyncSwInit,
 // then the push), so the record is how they meet; a mismatch only costs one
 // measurement.
 thread_local const WC_ASYNC_DEV* t_resample = nullptr;
@@ -145,14 +145,20 @@ bool ThreadsDevice::declines(const WC_ASYNC_DEV* dev, int type) {
   const OpCosts::Verdict verdict =
       pool_->costs().judge(wolfcrypt::cost_class(dev, type), inline_ns_);
   if (verdict == OpCosts::Verdict::kCheap) return true;
+  bool probe = false;
   if (lone_ == LoneOps::kRunInline) {
     const std::int64_t others = counters().unharvested.load(std::memory_order_relaxed);
-    if (lone_rule_.run_inline(others > 0 ? static_cast<std::uint32_t>(others) : 0)) {
+    if (lone_rule_.run_inline(others > 0 ? static_cast<std::uint32_t>(others) : 0, &probe)) {
       counters().declined_alone.fetch_add(1, std::memory_order_relaxed);
       return true;
     }
   }
-  if (verdict == OpCosts::Verdict::kResample) t_resample = dev;
+  // A probe is measured like a resample: while a caller waits for each
+  // operation, probes are all that reach the workers, and an estimate that
+  // learned a cold first run (page faults: 100 us and more for an AES-GCM
+  // record) would otherwise stay above the threshold, sending every
+  // operation the long way (the lone rule, not DeclineShortcut).
+  if (verdict == OpCosts::Verdict::kResample || probe) t_resample = dev;
   return false;
 }
 
