@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 
 namespace asynccrypt {
 
@@ -40,6 +41,15 @@ class Clock {
   // operation that may be a tick late (OpCosts' resamples). Never destroyed.
   static const Clock& coarse();
 };
+
+// `clock`, or when it is null the process-wide `fallback` (one of the
+// clocks above, not owned: a shared_ptr that aliases it). For the classes
+// that take a clock from tests and use a real one otherwise.
+inline std::shared_ptr<const Clock> clock_or(std::shared_ptr<const Clock> clock,
+                                             const Clock& fallback) {
+  if (clock) return clock;
+  return std::shared_ptr<const Clock>(std::shared_ptr<const Clock>(), &fallback);
+}
 
 // ManualClock moves only when told: advance() by hand, or by `step` at every
 // reading (set_step), so that an interval measured between two readings,

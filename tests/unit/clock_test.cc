@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <thread>
 
 namespace {
@@ -60,6 +61,14 @@ TEST(RealClocks, CoarseTimeMovesOnWhileAThreadSleeps) {
   const Clock::time_point before = Clock::coarse().now();
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_GT(Clock::coarse().now(), before);
+}
+
+TEST(ClockOr, GivesTheClockGivenOrTheFallbackUnowned) {
+  auto manual = std::make_shared<ManualClock>();
+  EXPECT_EQ(asynccrypt::clock_or(manual, Clock::coarse()), manual);
+  const std::shared_ptr<const Clock> fallback = asynccrypt::clock_or(nullptr, Clock::coarse());
+  EXPECT_EQ(fallback.get(), &Clock::coarse());
+  EXPECT_EQ(fallback.use_count(), 0) << "not owned: the real clocks are never destroyed";
 }
 
 }  // namespace

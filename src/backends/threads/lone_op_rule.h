@@ -59,9 +59,7 @@ class LoneOpRule {
   // clock: what kProbeGap is measured on; null means Clock::coarse().
   // Tests pass a ManualClock.
   explicit LoneOpRule(std::shared_ptr<const Clock> clock = nullptr)
-      : clock_(clock ? std::move(clock)
-                     : std::shared_ptr<const Clock>(std::shared_ptr<const Clock>(),
-                                                    &Clock::coarse())) {}
+      : clock_(clock_or(std::move(clock), Clock::coarse())) {}
 
   // Returns true to run the operation in the caller. `in_flight`: the
   // device's operations submitted and not yet taken back by their owners

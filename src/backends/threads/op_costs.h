@@ -49,9 +49,7 @@ class OpCosts {
   // resample_clock: what kResamplePeriod is measured on; null means
   // Clock::coarse(). Tests pass a ManualClock.
   explicit OpCosts(std::shared_ptr<const Clock> resample_clock = nullptr)
-      : resample_clock_(resample_clock ? std::move(resample_clock)
-                                       : std::shared_ptr<const Clock>(
-                                             std::shared_ptr<const Clock>(), &Clock::coarse())) {}
+      : resample_clock_(clock_or(std::move(resample_clock), Clock::coarse())) {}
 
   // Adds one sample: an operation of `type` took `ns` of a worker's CPU.
   void record(int type, std::uint64_t ns) {

@@ -122,11 +122,8 @@ Result<std::shared_ptr<WorkerPool>> WorkerPool::create(
     g_live_pools = pool.get();
   }
   // CPU time rather than wall time: it leaves out the time a worker was
-  // preempted, which on a busy machine dwarfs small operations. The
-  // process-wide clock is not owned (an aliasing pointer to it).
-  pool->cost_clock_ = cost_clock ? std::move(cost_clock)
-                                 : std::shared_ptr<const Clock>(std::shared_ptr<const Clock>(),
-                                                                &Clock::thread_cpu());
+  // preempted, which on a busy machine dwarfs small operations.
+  pool->cost_clock_ = clock_or(std::move(cost_clock), Clock::thread_cpu());
   pool->measure_every_ = measure_every;
   // Workers inherit a blocked signal mask, so the application's signals go
   // to the application's threads.
