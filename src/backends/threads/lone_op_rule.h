@@ -7,6 +7,7 @@
 #include <memory>
 #include <utility>
 
+#include "backends/threads/periodic_turn.h"
 #include "backends/threads/xorshift.h"
 #include "core/clock.h"
 
@@ -75,7 +76,7 @@ class LoneOpRule {
     }
     overlap_.store(old - (old + 7) / 8, std::memory_order_relaxed);
     if (old >= kOne / 4) return false;
-    if (next_random() % kProbe != 0 || !take_probe()) return true;
+    if (next_random() % kProbe != 0 || !probes_.take(clock_->now(), kProbeGap)) return true;
     if (probe != nullptr) *probe = true;
     return false;
   }
@@ -94,18 +95,8 @@ class LoneOpRule {
     return x;
   }
 
-  // True when a probe may go now (kProbeGap since the last one); the
-  // caller that says so takes the turn.
-  bool take_probe() {
-    const std::int64_t now = clock_->now().time_since_epoch().count();
-    std::int64_t due = next_probe_ns_.load(std::memory_order_relaxed);
-    if (now < due) return false;
-    const std::int64_t next = now + Clock::duration(kProbeGap).count();
-    return next_probe_ns_.compare_exchange_strong(due, next, std::memory_order_relaxed);
-  }
-
   const std::shared_ptr<const Clock> clock_;
-  std::atomic<std::int64_t> next_probe_ns_{0};
+  PeriodicTurn probes_;  // kProbeGap apart at least, on clock_
   std::atomic<std::uint32_t> overlap_{kOne};
   std::atomic<std::uint32_t> random_{0x9E3779B9u};
 };

@@ -8,6 +8,7 @@
 #include <memory>
 #include <utility>
 
+#include "backends/threads/periodic_turn.h"
 #include "core/clock.h"
 
 namespace asynccrypt {
@@ -77,15 +78,8 @@ class OpCosts {
   // compare-and-swap only when a resample is due (one caller wins it).
   enum class Verdict { kCostly, kCheap, kResample };
   Verdict judge(int type, std::uint64_t threshold_ns) {
-    if (type <= 0 || type >= kTypes) return Verdict::kCostly;
-    const auto index = static_cast<std::size_t>(type);
-    const std::uint32_t estimate = estimate_ns_[index].load(std::memory_order_relaxed);
-    if (estimate == 0 || estimate >= threshold_ns) return Verdict::kCostly;
-    const std::int64_t now = resample_clock_->now().time_since_epoch().count();
-    std::int64_t due = resample_due_ns_[index].load(std::memory_order_relaxed);
-    if (now < due) return Verdict::kCheap;
-    const std::int64_t next = now + Clock::duration(kResamplePeriod).count();
-    return resample_due_ns_[index].compare_exchange_strong(due, next, std::memory_order_relaxed)
+    if (!measured_cheap(type, threshold_ns)) return Verdict::kCostly;
+    return resamples_[static_cast<std::size_t>(type)].take(resample_clock_->now(), kResamplePeriod)
                ? Verdict::kResample
                : Verdict::kCheap;
   }
@@ -94,12 +88,8 @@ class OpCosts {
   // `type` is cheap and its next resample is not yet due. For a shortcut
   // that must leave every other case to judge().
   bool cheap_and_not_due(int type, std::uint64_t threshold_ns) const {
-    if (type <= 0 || type >= kTypes) return false;
-    const auto index = static_cast<std::size_t>(type);
-    const std::uint32_t estimate = estimate_ns_[index].load(std::memory_order_relaxed);
-    if (estimate == 0 || estimate >= threshold_ns) return false;
-    return resample_clock_->now().time_since_epoch().count() <
-           resample_due_ns_[index].load(std::memory_order_relaxed);
+    return measured_cheap(type, threshold_ns) &&
+           !resamples_[static_cast<std::size_t>(type)].due(resample_clock_->now());
   }
 
   // The estimate in nanoseconds, 0 when never measured (tests, statistics).
@@ -113,10 +103,16 @@ class OpCosts {
   // the estimate must fit 32 bits: samples count at most 100 ms.
   static constexpr std::uint64_t kMaxSampleNs = 100'000'000;
 
+  // `type` is in range and measured below threshold_ns.
+  bool measured_cheap(int type, std::uint64_t threshold_ns) const {
+    const std::uint32_t estimate = estimate_ns(type);  // 0 when out of range
+    return estimate != 0 && estimate < threshold_ns;
+  }
+
   const std::shared_ptr<const Clock> resample_clock_;
   std::array<std::atomic<std::uint32_t>, kTypes> estimate_ns_{};
-  // When each type's next resample is due, on resample_clock_ (0: at once).
-  std::array<std::atomic<std::int64_t>, kTypes> resample_due_ns_{};
+  // Each type's resample turns, on resample_clock_.
+  std::array<PeriodicTurn, kTypes> resamples_{};
 };
 
 }  // namespace asynccrypt

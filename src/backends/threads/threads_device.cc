@@ -49,9 +49,9 @@ bool generates_a_key_share(int type) {
 
 // The record whose operation this thread's last declines() sent to a
 // worker as a resample (OpCosts::judge) or a probe (LoneOpRule); submit()
-// marks that operation to be measured. Declining and submitting are separate calls (wc_AsyncSwInit,
-// then the push), so the record is how they meet; a mismatch only costs one
-// measurement.
+// marks that operation to be measured. Declining and submitting are
+// separate calls (wc_AsyncSwInit, then the push), so the record is how they
+// meet; a mismatch only costs one measurement.
 thread_local const WC_ASYNC_DEV* t_resample = nullptr;
 
 // Rule 1 (see the header) for a kind judged cheap and no resample due: the
